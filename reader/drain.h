@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drain.h - the reader's side of the lanes: copy events out, validate them,
+ * account for every event, reclaim the lanes of dead processes.
+ */
+#ifndef AP_DRAIN_H
+#define AP_DRAIN_H
+
+#include <stdint.h>
+
+#include "ap_shm.h"
+#include "hmap.h"
+#include "segment.h"
+
+/* Reader-private state of one lane. Nothing here is read back from the
+ * segment: tail is ours, counters are the last values that passed checks. */
+struct ap_lane_view {
+	uint64_t tail;			/* next event to read */
+	uint64_t events;		/* non-CLAIM events read, valid or rejected */
+	uint64_t claims;		/* CLAIM events read */
+	uint64_t rejected;		/* events that failed validation */
+	uint64_t dropped_full;		/* last validated lane counters */
+	uint64_t dropped_reentrant;
+	uint64_t claim_full;		/* counters at the current owner's claim */
+	uint64_t claim_reentrant;
+	uint64_t owner_checked_ns;	/* last liveness check */
+	uint32_t owner_pid;		/* from the last valid CLAIM, 0: none */
+	uint32_t owner_proc;		/* index in ap_drain.procs */
+	const char *quarantined;	/* reason, NULL while healthy */
+};
+
+/* Per-process figures, as the report lists them. */
+struct ap_proc_row {
+	uint32_t pid;
+	uint32_t threads;		/* distinct thread ids that claimed lanes */
+	uint64_t spans;			/* BEGIN events */
+	uint64_t events;		/* events read (not CLAIMs) */
+	uint64_t dropped;		/* dropped_full + dropped_reentrant while it owned lanes */
+	uint64_t lanes_claimed;
+};
+
+/* Totals. Once every lane is drained:
+ * written == read + dropped_full + dropped_no_lane + dropped_reentrant. */
+struct ap_drain_totals {
+	uint64_t written, read, dropped_full, dropped_no_lane, dropped_reentrant;
+	uint64_t rejected, claims, in_ring, quarantined_lanes, reclaimed_lanes;
+	uint64_t names_full, attaches;
+	uint64_t lost_quarantined;	/* events a quarantined lane claimed to hold, unread */
+};
+
+/* Receives every valid non-CLAIM event; returns 0 to accept, -1 to reject. */
+typedef int (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev);
+
+struct ap_drain {
+	struct ap_segment *seg;		/* the reader's view (geometry from create) */
+	struct ap_lane_view *lanes;
+	uint32_t batch;			/* events per lane per pass */
+	ap_event_fn on_event;
+	void *ctx;
+	uint64_t quarantined_lanes;
+	uint64_t reclaimed_lanes;
+	uint64_t lost_quarantined;
+	struct ap_proc_row *procs;
+	uint32_t nprocs, procs_cap;
+	uint64_t procs_over_cap;	/* CLAIMs of processes past the table's cap */
+	struct ap_map proc_index;	/* pid -> index + 1 */
+	struct ap_map threads;		/* pid << 32 | tid -> 1 */
+};
+
+int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);
+void ap_drain_free(struct ap_drain *d);
+
+/* One pass over every lane, at most `batch` events each. Returns the number
+ * of events consumed (0: every lane was empty). */
+uint64_t ap_drain_pass(struct ap_drain *d);
+
+/* Check lane owners: a lane whose owner process is gone (or was never a
+ * valid pid) is released once drained. Checks each lane at most every
+ * `interval_ns` unless interval_ns is 0. Returns the number of lanes whose
+ * owner is alive. */
+uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t interval_ns);
+
+/* Events published but not yet read, over the healthy lanes. */
+uint64_t ap_drain_pending(const struct ap_drain *d);
+
+/* Totals now; attributes current owners' drops to their processes when
+ * `final` is set (call once, at the end). */
+void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final);
+
+#endif /* AP_DRAIN_H */

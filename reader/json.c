@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+
+void ap_json_init(struct ap_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	j->first[0] = 1;
+}
+
+static void put(struct ap_json *j, const char *s)
+{
+	if (!j->err && fputs(s, j->f) == EOF)
+		j->err = errno ? -errno : -EIO;
+}
+
+static void put_str(struct ap_json *j, const char *s)
+{
+	char esc[8];
+
+	put(j, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p && !j->err; p++) {
+		switch (*p) {
+		case '"':  put(j, "\\\""); break;
+		case '\\': put(j, "\\\\"); break;
+		case '\n': put(j, "\\n"); break;
+		case '\r': put(j, "\\r"); break;
+		case '\t': put(j, "\\t"); break;
+		default:
+			if (*p < 0x20) {
+				snprintf(esc, sizeof(esc), "\\u%04x", *p);
+				put(j, esc);
+			} else if (fputc(*p, j->f) == EOF) {
+				j->err = -EIO;
+			}
+		}
+	}
+	put(j, "\"");
+}
+
+/* Comma, newline, indent and key before a value. */
+static void prefix(struct ap_json *j, const char *key)
+{
+	if (j->depth > 0) {
+		put(j, j->first[j->depth] ? "\n" : ",\n");
+		for (int i = 0; i < j->depth; i++)
+			put(j, "  ");
+	}
+	j->first[j->depth] = 0;
+	if (key) {
+		put_str(j, key);
+		put(j, ": ");
+	}
+}
+
+static void open_(struct ap_json *j, const char *key, const char *c)
+{
+	prefix(j, key);
+	put(j, c);
+	if (j->depth + 1 < AP_JSON_DEPTH)
+		j->depth++;
+	else
+		j->err = j->err ? j->err : -E2BIG;
+	j->first[j->depth] = 1;
+}
+
+static void close_(struct ap_json *j, const char *c)
+{
+	int empty = j->first[j->depth];
+
+	if (j->depth > 0)
+		j->depth--;
+	if (!empty) {
+		put(j, "\n");
+		for (int i = 0; i < j->depth; i++)
+			put(j, "  ");
+	}
+	put(j, c);
+	if (j->depth == 0)
+		put(j, "\n");
+}
+
+void ap_json_obj(struct ap_json *j, const char *key) { open_(j, key, "{"); }
+void ap_json_arr(struct ap_json *j, const char *key) { open_(j, key, "["); }
+void ap_json_end_obj(struct ap_json *j) { close_(j, "}"); }
+void ap_json_end_arr(struct ap_json *j) { close_(j, "]"); }
+
+void ap_json_u64(struct ap_json *j, const char *key, uint64_t v)
+{
+	char b[24];
+
+	prefix(j, key);
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	put(j, b);
+}
+
+void ap_json_i64(struct ap_json *j, const char *key, int64_t v)
+{
+	char b[24];
+
+	prefix(j, key);
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	put(j, b);
+}
+
+void ap_json_num(struct ap_json *j, const char *key, double v, int decimals)
+{
+	char b[64];
+
+	prefix(j, key);
+	if (!isfinite(v)) {
+		put(j, "null");
+		return;
+	}
+	snprintf(b, sizeof(b), "%.*f", decimals, v);
+	put(j, b);
+}
+
+void ap_json_str(struct ap_json *j, const char *key, const char *s)
+{
+	prefix(j, key);
+	put_str(j, s ? s : "");
+}
+
+void ap_json_bool(struct ap_json *j, const char *key, int v)
+{
+	prefix(j, key);
+	put(j, v ? "true" : "false");
+}
+
+void ap_json_null(struct ap_json *j, const char *key)
+{
+	prefix(j, key);
+	put(j, "null");
+}

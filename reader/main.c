@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - the agentprof command line.
+ *
+ *   agentprof record [options] -- CMD [ARGS...]
+ *   agentprof demo [--workers N] [--traces M] [--seed S] [options]
+ *
+ * Exit status: record returns CMD's (128 + signal when it was killed, 126 or
+ * 127 when it could not be run); 2 for a usage error; 125 when agentprof
+ * itself failed (segment, output directory, report).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentprof.h"
+#include "demo.h"
+#include "session.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: agentprof record [options] -- CMD [ARGS...]\n"
+	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
+	"\n"
+	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
+	"process it starts, writes DIR/report.json and prints a summary. It exits with\n"
+	"CMD's status.\n"
+	"\n"
+	"options:\n"
+	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
+	"      --lanes N        lanes in the segment, one per writer thread (default 256)\n"
+	"      --lane-events N  events per lane, a power of two (default 4096)\n"
+	"      --max-spans N    spans kept in memory (default 2097152)\n"
+	"      --json           print report.json instead of the summary\n"
+	"  -q, --quiet          print nothing on success\n"
+	"  -h, --help           this text\n"
+	"      --version        version\n";
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "agentprof: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s", usage_text);
+	return EXIT_USAGE;
+}
+
+/* Strict unsigned parse within [lo, hi]. */
+static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+struct cli {
+	struct ap_run_opts run;
+	struct ap_demo_opts demo;
+	char **cmd;
+};
+
+/* Parse options shared by the subcommands and those of `demo`. Returns the
+ * index of the first argument after the options, or -1 after a usage error
+ * (already printed; *ret set). */
+static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *ret)
+{
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+		uint64_t v;
+
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			*ret = 0;
+			return -1;
+		}
+		if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
+			if (!val || !*val) {
+				*ret = usage_error("%s needs a directory", a);
+				return -1;
+			}
+			c->run.out_dir = val;
+			i++;
+		} else if (strcmp(a, "--lanes") == 0) {
+			if (parse_u64(val, AP_LANES_MIN, AP_LANES_MAX, &v)) {
+				*ret = usage_error("--lanes takes a number from 1 to 4096 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.seg.lanes = (uint32_t)v;
+			i++;
+		} else if (strcmp(a, "--lane-events") == 0) {
+			if (parse_u64(val, AP_LANE_EVENTS_MIN, AP_LANE_EVENTS_MAX, &v) || (v & (v - 1))) {
+				*ret = usage_error("--lane-events takes a power of two from 8 to 16777216 (got '%s')",
+						   val ? val : "");
+				return -1;
+			}
+			c->run.seg.lane_events = (uint32_t)v;
+			i++;
+		} else if (strcmp(a, "--max-spans") == 0) {
+			if (parse_u64(val, 1, UINT32_MAX / 2, &v)) {
+				*ret = usage_error("--max-spans takes a positive number (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.max_spans = (uint32_t)v;
+			i++;
+		} else if (strcmp(a, "--json") == 0) {
+			c->run.json_stdout = 1;
+		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+			c->run.quiet = 1;
+		} else if (is_demo && strcmp(a, "--workers") == 0) {
+			if (parse_u64(val, 1, 1024, &v)) {
+				*ret = usage_error("--workers takes a number from 1 to 1024 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->demo.workers = (unsigned)v;
+			i++;
+		} else if (is_demo && strcmp(a, "--traces") == 0) {
+			if (parse_u64(val, 1, 100000, &v)) {
+				*ret = usage_error("--traces takes a number from 1 to 100000 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->demo.traces = (unsigned)v;
+			i++;
+		} else if (is_demo && strcmp(a, "--seed") == 0) {
+			if (parse_u64(val, 0, UINT64_MAX, &v)) {
+				*ret = usage_error("--seed takes a number (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->demo.seed = v;
+			i++;
+		} else if (a[0] == '-') {
+			*ret = usage_error("unknown option '%s'", a);
+			return -1;
+		} else {
+			return i;
+		}
+	}
+	return i;
+}
+
+struct cmd_ctx {
+	char **argv;
+};
+
+static int spawn_cmd(void *ctx, const char *segment, pid_t *pid, int *exec_errno)
+{
+	struct cmd_ctx *c = ctx;
+	int p[2], e = 0;
+	ssize_t n;
+	pid_t child;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	child = fork();
+	if (child < 0) {
+		e = errno;
+		close(p[0]);
+		close(p[1]);
+		return -e;
+	}
+	if (child == 0) {
+		close(p[0]);
+		if (setenv("AGENTPROF_SHM", segment, 1) == 0)
+			execvp(c->argv[0], c->argv);
+		e = errno;
+		if (write(p[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(p[1]);
+	do {
+		n = read(p[0], &e, sizeof(e));
+	} while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		*exec_errno = e;
+		waitpid(child, NULL, 0);
+	}
+	*pid = child;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	int ret = 0, first;
+
+	memset(&c, 0, sizeof(c));
+	ap_run_opts_default(&c.run);
+	c.demo.workers = 4;
+	c.demo.traces = 2;
+	c.demo.seed = 1;
+	c.demo.scale = 1.0;
+
+	if (argc < 2)
+		return usage_error("%s", "a command is needed: record or demo");
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("agentprof 0.1.0 (segment ABI %u)\n", AP_ABI_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "record") == 0) {
+		struct cmd_ctx cc;
+
+		first = parse_opts(argc, argv, 0, &c, &ret);
+		if (first < 0)
+			return ret;
+		if (first >= argc)
+			return usage_error("%s", "record needs a command: agentprof record -- CMD [ARGS...]");
+		cc.argv = &argv[first];
+		c.run.argv = &argv[first];
+		c.run.label = argv[first];
+		return ap_session_run(&c.run, spawn_cmd, &cc);
+	}
+	if (strcmp(argv[1], "demo") == 0) {
+		static char arg0[] = "agentprof", arg1[] = "demo";
+		static char *demo_argv[] = { arg0, arg1, NULL };
+
+		first = parse_opts(argc, argv, 1, &c, &ret);
+		if (first < 0)
+			return ret;
+		if (first < argc)
+			return usage_error("unexpected argument '%s' for demo", argv[first]);
+		c.run.argv = demo_argv;
+		c.run.label = "demo";
+		return ap_session_run(&c.run, ap_demo_spawn, &c.demo);
+	}
+	return usage_error("unknown command '%s' (want record or demo)", argv[1]);
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h - one profiled run: create the segment, start the workload,
+ * drain until it and every process attached to the segment are gone, write
+ * the report, remove the segment.
+ */
+#ifndef AP_SESSION_H
+#define AP_SESSION_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "drain.h"
+#include "names.h"
+#include "segment.h"
+#include "spans.h"
+
+#define AP_DEFAULT_MAX_SPANS	(1u << 21)
+#define AP_EXIT_INTERNAL	125	/* agentprof itself failed (as env(1), timeout(1)) */
+
+struct ap_run_opts {
+	const char *out_dir;		/* report directory, default ./agentprof-out */
+	struct ap_seg_config seg;
+	uint32_t max_spans;		/* spans kept in memory */
+	int quiet;			/* no summary on stdout */
+	int json_stdout;		/* print report.json instead of the summary */
+	char *const *argv;		/* the command (record), for the report */
+	const char *label;		/* what ran, for the summary */
+};
+
+/* Start the workload with the segment named `segment` and return the pid
+ * whose exit ends the run (its exit status becomes the run's). 0 or -errno;
+ * *exec_errno is set when the command could not be executed at all. */
+typedef int (*ap_spawn_fn)(void *ctx, const char *segment, pid_t *pid, int *exec_errno);
+
+struct ap_session {
+	struct ap_run_opts opts;
+	struct ap_segment seg;
+	struct ap_drain drain;
+	struct ap_spans spans;
+	struct ap_names names;
+	struct ap_drain_totals totals;
+	struct ap_span_counts span_counts;
+	pid_t main_pid;
+	int main_status;		/* wait status */
+	int main_done;
+	int signals;			/* stop signals received */
+	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
+	uint64_t passes, idle_sleeps;
+};
+
+/* Fill opts with defaults. */
+void ap_run_opts_default(struct ap_run_opts *o);
+
+/* Run a session. Returns the exit status for agentprof: the workload's
+ * (128 + signal if it was killed), 126/127 when it could not be executed,
+ * AP_EXIT_INTERNAL when agentprof itself failed (message on stderr). */
+int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
+
+/* Pieces, for tests that drive a session step by step. */
+int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
+void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
+void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
+int ap_session_write_report(struct ap_session *s, const char *path);
+
+/* CLOCK_MONOTONIC ns. */
+uint64_t ap_session_now(void);
+
+#endif /* AP_SESSION_H */

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agentprof.h - record spans of an AI-agent program into agentprof.
+ *
+ * The only header a program includes. Link with libagentprof (static:
+ * build/libagentprof.a -lpthread; shared: -lagentprof).
+ *
+ * Profiling is on when the process can attach to a segment created by the
+ * `agentprof` reader: named by ap_attach(), or by $AGENTPROF_SHM on the first
+ * call. Otherwise every call is a cheap no-op. The library never blocks,
+ * never exits, never prints, and never fails the program: an internal error
+ * turns profiling off for the process.
+ *
+ * Threads: every function may be called from any thread. A thread claims a
+ * lane of the segment on its first span and records into it lock-free; spans
+ * nest under the calling thread's innermost open span.
+ *
+ * Signal handlers may record spans. A span recorded by a handler that
+ * interrupted a recording call of the same thread is dropped and counted.
+ */
+#ifndef AGENTPROF_H
+#define AGENTPROF_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define AP_API __attribute__((visibility("default")))
+#else
+#define AP_API
+#endif
+
+/* Span categories. */
+enum {
+	AP_CAT_INTERNAL = 0,	/* glue, orchestration */
+	AP_CAT_LLM      = 1,	/* a model call */
+	AP_CAT_TOOL     = 2,	/* a tool call */
+	AP_CAT_MEMORY   = 3,	/* a memory / retrieval operation */
+	AP_CAT_COUNT
+};
+
+/* agentprof's own errors: a range of their own below -errno values. */
+#define AP_E_BASE	(-30800)
+#define AP_E_MAGIC	(AP_E_BASE - 0)	/* not an agentprof segment (bad magic) */
+#define AP_E_ABI	(AP_E_BASE - 1)	/* segment ABI version differs from the library's */
+#define AP_E_LAYOUT	(AP_E_BASE - 2)	/* layout fingerprint differs (other build or architecture) */
+#define AP_E_SIZE	(AP_E_BASE - 3)	/* file size differs from the size in the header */
+#define AP_E_NOTSHM	(AP_E_BASE - 4)	/* name is not a regular shared-memory file */
+#define AP_E_OWNER	(AP_E_BASE - 5)	/* segment belongs to another user */
+#define AP_E_MODE	(AP_E_BASE - 6)	/* segment is readable or writable by others than its owner */
+#define AP_E_GEOMETRY	(AP_E_BASE - 7)	/* header geometry out of bounds or inconsistent */
+#define AP_E_CLOCK	(AP_E_BASE - 8)	/* segment clock cannot be read in this process */
+#define AP_E_NAME	(AP_E_BASE - 9)	/* bad segment name */
+#define AP_E_OFF	(AP_E_BASE - 10)	/* profiling is off in this process */
+#define AP_E_NOSPAN	(AP_E_BASE - 11)	/* no current span */
+#define AP_E_LAST	(AP_E_BASE - 11)
+
+/*
+ * Attach to the segment `segment` (a POSIX shm name such as "/agentprof-1"),
+ * or, when NULL, to $AGENTPROF_SHM. Unset or empty: returns 0 and stays off.
+ * Re-attaching detaches first. Returns 0, or a negative error:
+ * -ENOENT (no such segment), -EACCES, -ENOMEM, AP_E_MAGIC, AP_E_ABI,
+ * AP_E_LAYOUT, AP_E_SIZE, AP_E_NOTSHM, AP_E_OWNER, AP_E_MODE, AP_E_GEOMETRY,
+ * AP_E_CLOCK, AP_E_NAME. On error profiling stays off.
+ */
+AP_API int ap_attach(const char *segment);
+
+/* Stop recording in this process. Lanes are released as their threads make
+ * their next call or exit. */
+AP_API void ap_detach(void);
+
+/* A message for a value returned by ap_attach (negative errno or AP_E_*). */
+AP_API const char *ap_strerror(int err);
+
+/* Non-zero when this process records spans. */
+AP_API int ap_enabled(void);
+
+/*
+ * Intern a name (a span name or a model name) and return its id: XXH3-64 of
+ * the name (names longer than 103 bytes are cut at a UTF-8 boundary first),
+ * stable across processes and runs. Call once per call site and keep the id.
+ * Works while off (returns the id without recording the string).
+ */
+AP_API uint64_t ap_name(const char *name);
+
+/*
+ * Begin a span of `category` (AP_CAT_*) under the calling thread's innermost
+ * open span (or, for a thread with none, under the span named by
+ * $TRACEPARENT, or as a new root). Returns the span id, or 0 when the span is
+ * not recorded (profiling off). A span whose begin event had to be dropped
+ * (full lane) still gets an id, so its end and its children stay consistent;
+ * the loss is counted.
+ */
+AP_API uint64_t ap_begin(uint64_t name_id, int category);
+
+/* Begin a span under an explicit parent (async tasks, work handed to another
+ * thread). The span becomes the calling thread's innermost open span. */
+AP_API uint64_t ap_begin_child(uint64_t parent_span, uint64_t name_id, int category);
+
+/* Begin a span under an explicit parent without making it the calling
+ * thread's innermost open span: for a span that another thread will end. */
+AP_API uint64_t ap_begin_async(uint64_t parent_span, uint64_t name_id, int category);
+
+/* End a span; any thread may end any span. ap_end(0) does nothing. Open spans
+ * of this thread begun after `span` that are still open are closed as
+ * implicit parents (they were handed elsewhere or leaked). */
+AP_API void ap_end(uint64_t span);
+
+/* Token use of an LLM span; call before or after ap_end. */
+AP_API void ap_set_tokens(uint64_t span, uint64_t model_name_id,
+			  uint32_t input_tokens, uint32_t output_tokens);
+
+/* Declare that `span` consumed the output of `on_span` (an earlier sibling). */
+AP_API void ap_depends(uint64_t span, uint64_t on_span);
+
+/*
+ * Write the W3C traceparent of the calling thread's current span
+ * ("00-<32 hex trace id>-<16 hex span id>-01", NUL-terminated) into out.
+ * A thread with no open span gives the inherited $TRACEPARENT if any.
+ * Returns 0, AP_E_OFF, or AP_E_NOSPAN.
+ */
+AP_API int ap_traceparent(char out[56]);
+
+/* Span id of the calling thread's innermost open span, 0 if none. */
+AP_API uint64_t ap_current(void);
+
+/*
+ * Counters of this process, for tests and self-reports. Each field counts
+ * events (a span is two events: begin and end).
+ */
+struct ap_stats {
+	uint64_t recorded;		/* events published into a lane */
+	uint64_t dropped_full;		/* lane full */
+	uint64_t dropped_no_lane;	/* no free lane */
+	uint64_t dropped_reentrant;	/* signal handler interrupted a write */
+};
+/* Sum of this process's threads that are alive or have exited; the counts of
+ * a thread are added as it makes its calls, so read them from the thread that
+ * recorded or after the others have been joined. */
+AP_API void ap_stats(struct ap_stats *out);
+
+/* Scoped span: begins here, ends when the enclosing block is left.
+ * Needs GCC or Clang (cleanup attribute). The name must be a literal or have
+ * static storage; it is interned once per call site. */
+AP_API void ap_span_cleanup_(uint64_t *span);
+
+#define AP_CONCAT2_(a, b) a##b
+#define AP_CONCAT_(a, b) AP_CONCAT2_(a, b)
+#define AP_SPAN_AT_(name, category, id)						\
+	static uint64_t AP_CONCAT_(ap_name_id_, id);			\
+	uint64_t AP_CONCAT_(ap_span_, id) __attribute__((cleanup(ap_span_cleanup_), unused)) = \
+		ap_begin(ap_name_cached_(&AP_CONCAT_(ap_name_id_, id), (name)), (category))
+#define AP_SPAN(name_literal, category) AP_SPAN_AT_(name_literal, category, __COUNTER__)
+
+/* Interns `name` into *cache once (racing threads compute the same id). */
+static inline uint64_t ap_name_cached_(uint64_t *cache, const char *name)
+{
+	uint64_t id = __atomic_load_n(cache, __ATOMIC_RELAXED);
+
+	if (__builtin_expect(id == 0, 0)) {
+		id = ap_name(name);
+		__atomic_store_n(cache, id, __ATOMIC_RELAXED);
+	}
+	return id;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGENTPROF_H */
