@@ -50,7 +50,7 @@ LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/lib/%.o)
 PIC_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/pic/%.o)
 HOOK_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/hook/%.o)
 READER_OBJ := $(READER_SRC:%.c=$(BUILD)/obj/lib/%.o)
-TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/obj/lib/%.o)
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/obj/test/%.o)
 
 STATIC_LIB := $(BUILD)/libagentprof.a
 SHARED_LIB := $(BUILD)/libagentprof.so.1
@@ -91,6 +91,12 @@ $(BUILD)/obj/hook/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC HOOK $<")
 	$(Q)$(CC) $(CFLAGS) -DAP_TEST_HOOKS -c $< -o $@
+
+# Tests: the hook that forces a signal mid-write, and argv arrays of literals.
+$(BUILD)/obj/test/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC TEST $<")
+	$(Q)$(CC) $(CFLAGS) -DAP_TEST_HOOKS -Wno-write-strings -Itests -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -139,7 +145,7 @@ check-link: $(STATIC_LIB) ## a C program links with -Iwriter-lib/include libagen
 	@echo "check-link: ok"
 
 test: all $(TESTS) $(TP_CHILD) check-exports check-link ## run every test suite
-	$(Q)AP_TP_CHILD=$(abspath $(TP_CHILD)) timeout 900 $(TESTS)
+	$(Q)AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF)) timeout 900 $(TESTS) $(SUITES)
 
 check: test
 

@@ -252,8 +252,11 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 		v->owner_checked_ns = now_ns;
 		pid = AP_OWNER_PID(owner);
 		ret = ap_proc_start_time(pid, &start);
-		if (ret == 0 && (AP_OWNER_START(owner) == 0 ||
-				 (uint32_t)start == AP_OWNER_START(owner))) {
+		/* A writer that could not read its start time stores 0: then only a
+		 * pid that also sent this lane's last CLAIM counts, so a scribbled
+		 * owner word naming some live pid cannot hold the run open. */
+		if (ret == 0 && ((uint32_t)start == AP_OWNER_START(owner) ||
+				 (AP_OWNER_START(owner) == 0 && v->owner_pid == pid))) {
 			alive++;
 			continue;
 		}

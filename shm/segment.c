@@ -183,10 +183,11 @@ int ap_seg_attach(struct ap_segment *seg, const char *name)
 	ret = ap_seg_name_check(name);
 	if (ret)
 		return ret;
-	/* O_NONBLOCK: a FIFO planted under the name must not block the opener. */
+	/* O_NONBLOCK: a FIFO planted under the name must not block the opener.
+	 * glibc reports a directory as EINVAL (the name itself was checked). */
 	fd = shm_open(name, O_RDWR | O_NONBLOCK, 0);
 	if (fd < 0) {
-		if (errno == ELOOP || errno == EISDIR || errno == ENXIO)
+		if (errno == ELOOP || errno == EISDIR || errno == ENXIO || errno == EINVAL)
 			return AP_E_NOTSHM;
 		return -errno;
 	}

@@ -592,7 +592,7 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 	uint16_t flags = 0;
 	struct ap_event *e;
 
-	int go = enter(t, 2);
+	int go = enter(t, 1);
 
 	if (unlikely(go != GO))
 		return go == REENTRANT ? SPAN_REENTRANT : 0;

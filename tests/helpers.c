@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+static unsigned seg_counter;
+
+int t_reader_open(struct t_reader *r, uint32_t lanes, uint32_t lane_events)
+{
+	struct ap_seg_config cfg;
+	char name[64];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ap_seg_config_default(&cfg);
+	cfg.lanes = lanes;
+	cfg.lane_events = lane_events;
+	snprintf(name, sizeof(name), "/ap-test-%d-%u", (int)getpid(), seg_counter++);
+	ret = ap_seg_create(&r->seg, name, &cfg);
+	if (ret)
+		return ret;
+	if (ap_spans_init(&r->spans, 1u << 20) || ap_names_init(&r->names) ||
+	    ap_drain_init(&r->drain, &r->seg, ap_spans_event, &r->spans))
+		return -ENOMEM;
+	return 0;
+}
+
+void t_reader_close(struct t_reader *r)
+{
+	if (r->seg.base) {
+		ap_seg_unlink(r->seg.name);
+		ap_seg_unmap(&r->seg);
+	}
+	ap_drain_free(&r->drain);
+	ap_spans_free(&r->spans);
+	ap_names_free(&r->names);
+}
+
+void t_reader_finish(struct t_reader *r)
+{
+	while (ap_drain_pass(&r->drain))
+		;
+	ap_drain_check_owners(&r->drain, ap_mono_ns(), 0);
+	ap_drain_totals(&r->drain, &r->tot, 1);
+	ap_spans_count(&r->spans, &r->counts);
+	ap_names_load(&r->names, &r->seg);
+}
+
+void t_reader_run(struct t_reader *r, const pid_t *pids, int n, int *codes)
+{
+	int left = n;
+	int done[256] = { 0 };
+	uint64_t deadline = ap_mono_ns() + 120ull * 1000000000ull;
+
+	while (left > 0 && ap_mono_ns() < deadline) {
+		if (ap_drain_pass(&r->drain) == 0)
+			t_sleep_ms(0);
+		for (int i = 0; i < n; i++) {
+			int status;
+
+			if (done[i] || waitpid(pids[i], &status, WNOHANG) != pids[i])
+				continue;
+			done[i] = 1;
+			left--;
+			if (codes)
+				codes[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (!done[i]) {	/* hung: fail loudly, never hang the suite */
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+			if (codes)
+				codes[i] = 255;
+		}
+	}
+	t_reader_finish(r);
+}
+
+const struct ap_proc_row *t_proc(const struct t_reader *r, uint32_t pid)
+{
+	for (uint32_t i = 0; i < r->drain.nprocs; i++)
+		if (r->drain.procs[i].pid == pid)
+			return &r->drain.procs[i];
+	return NULL;
+}
+
+pid_t t_fork(int (*fn)(void *), void *arg)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+int t_wait(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return 255;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void t_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L + (ms ? 0 : 100000L) };
+
+	nanosleep(&ts, NULL);
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * helpers.h - shared pieces of the test suites.
+ *
+ * The test process is the reader. Everything that records spans runs in a
+ * forked child (the library's state is per process), which reports through
+ * its exit status: 0 pass, 1 fail (liburing's convention), and through pipes
+ * where it has numbers to tell.
+ */
+#ifndef AP_TEST_HELPERS_H
+#define AP_TEST_HELPERS_H
+
+#include <CUnit/CUnit.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "drain.h"
+#include "names.h"
+#include "segment.h"
+#include "spans.h"
+
+/* A reader over a test segment. */
+struct t_reader {
+	struct ap_segment seg;
+	struct ap_drain drain;
+	struct ap_spans spans;
+	struct ap_names names;
+	struct ap_drain_totals tot;
+	struct ap_span_counts counts;
+};
+
+/* Create a uniquely named segment and a reader over it. */
+int t_reader_open(struct t_reader *r, uint32_t lanes, uint32_t lane_events);
+/* Unmap and remove the segment, free the reader. */
+void t_reader_close(struct t_reader *r);
+/* Drain until every pid has exited (and reaped), collecting exit codes
+ * (128 + signal when killed); then drain the rest and compute totals. */
+void t_reader_run(struct t_reader *r, const pid_t *pids, int n, int *codes);
+/* Final drain, owner check, totals, span counts, names. */
+void t_reader_finish(struct t_reader *r);
+/* Per-process row of pid, or NULL. */
+const struct ap_proc_row *t_proc(const struct t_reader *r, uint32_t pid);
+
+/* Fork a child that runs fn(arg) and exits with its return value. */
+pid_t t_fork(int (*fn)(void *), void *arg);
+/* Wait for pid; returns its exit code, or 128 + signal. */
+int t_wait(pid_t pid);
+/* Sleep ms milliseconds. */
+void t_sleep_ms(unsigned ms);
+
+/* Suites, one per behaviour file. */
+void t_register_abi(void);
+void t_register_attach(void);
+void t_register_multiproc(void);
+void t_register_drops(void);
+void t_register_killed(void);
+void t_register_corrupt(void);
+void t_register_off(void);
+void t_register_traceparent(void);
+void t_register_reentrant(void);
+void t_register_inproc(void);
+void t_register_lane_reuse(void);
+void t_register_record(void);
+void t_register_hmap(void);
+
+#define T_ADD(suite, fn) CU_add_test(suite, #fn, fn)
+
+#endif /* AP_TEST_HELPERS_H */
