@@ -131,7 +131,7 @@ check-exports: $(STATIC_LIB) $(SHARED_LIB) ## only ap_* symbols are exported
 	bad=$$(nm -g --defined-only $(STATIC_LIB) | awk 'NF==3 {print $$3}' | grep -v '^ap_'); \
 	if [ -n "$$bad" ]; then echo "check-exports: $(STATIC_LIB) defines: $$bad" >&2; exit 1; fi; \
 	for s in $$(nm -D --defined-only $(SHARED_LIB) | awk '$$3 ~ /^ap_/ {print $$3}' | sed 's/@.*//'); do \
-	  grep -q "AP_API.*\b$$s(" writer-lib/include/agentprof.h || \
+	  grep -Eq "AP_API.*\b$$s\b" writer-lib/include/agentprof.h || \
 	    { echo "check-exports: $$s is exported but not declared AP_API in agentprof.h" >&2; exit 1; }; \
 	done; \
 	echo "check-exports: ok ($$(nm -D --defined-only $(SHARED_LIB) | grep -c ' ap_') symbols, all ap_*)"

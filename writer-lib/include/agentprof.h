@@ -142,6 +142,49 @@ struct ap_stats {
  * recorded or after the others have been joined. */
 AP_API void ap_stats(struct ap_stats *out);
 
+/*
+ * Inline fast paths. With profiling off, a span costs one load and a branch
+ * in the caller, no call into the library. ap_maybe_on_ is written by the
+ * library only: non-zero until profiling is known to be off. The functions
+ * above remain exported for callers that cannot use the header (FFI).
+ * Arguments are evaluated exactly once either way.
+ */
+extern AP_API int ap_maybe_on_;
+
+#ifndef AP_BUILDING_LIBRARY
+static inline uint64_t ap_begin_inline_(uint64_t name_id, int category)
+{
+	if (!__atomic_load_n(&ap_maybe_on_, __ATOMIC_RELAXED))
+		return 0;
+	return (ap_begin)(name_id, category);
+}
+
+static inline uint64_t ap_begin_child_inline_(uint64_t parent, uint64_t name_id, int category)
+{
+	if (!__atomic_load_n(&ap_maybe_on_, __ATOMIC_RELAXED))
+		return 0;
+	return (ap_begin_child)(parent, name_id, category);
+}
+
+static inline uint64_t ap_begin_async_inline_(uint64_t parent, uint64_t name_id, int category)
+{
+	if (!__atomic_load_n(&ap_maybe_on_, __ATOMIC_RELAXED))
+		return 0;
+	return (ap_begin_async)(parent, name_id, category);
+}
+
+static inline void ap_end_inline_(uint64_t span)
+{
+	if (span)
+		(ap_end)(span);
+}
+
+#define ap_begin(name_id, category) ap_begin_inline_((name_id), (category))
+#define ap_begin_child(parent, name_id, category) ap_begin_child_inline_((parent), (name_id), (category))
+#define ap_begin_async(parent, name_id, category) ap_begin_async_inline_((parent), (name_id), (category))
+#define ap_end(span) ap_end_inline_(span)
+#endif /* AP_BUILDING_LIBRARY */
+
 /* Scoped span: begins here, ends when the enclosing block is left.
  * Needs GCC or Clang (cleanup attribute). The name must be a literal or have
  * static storage; it is interned once per call site. */
