@@ -128,7 +128,8 @@ demo: $(AGENTPROF) ## run the demo: 4 worker processes under `agentprof demo`
 check-exports: $(STATIC_LIB) $(SHARED_LIB) ## only ap_* symbols are exported
 	@bad=$$(nm -D --defined-only $(SHARED_LIB) | awk '{print $$3}' | grep -v '^AGENTPROF_' | grep -v '^ap_'); \
 	if [ -n "$$bad" ]; then echo "check-exports: $(SHARED_LIB) exports: $$bad" >&2; exit 1; fi; \
-	bad=$$(nm -g --defined-only $(STATIC_LIB) | awk 'NF==3 {print $$3}' | grep -v '^ap_'); \
+	bad=$$(nm -g --defined-only $(STATIC_LIB) | awk 'NF==3 {print $$3}' | grep -v '^ap_' | \
+		grep -Ev '^(__odr_asan[.]|___?asan|__tsan|__ubsan)'); \
 	if [ -n "$$bad" ]; then echo "check-exports: $(STATIC_LIB) defines: $$bad" >&2; exit 1; fi; \
 	for s in $$(nm -D --defined-only $(SHARED_LIB) | awk '$$3 ~ /^ap_/ {print $$3}' | sed 's/@.*//'); do \
 	  grep -Eq "AP_API.*\b$$s\b" writer-lib/include/agentprof.h || \
