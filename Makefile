@@ -30,7 +30,8 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wcast-align -Wstrict-prototypes -Wmissing-prototypes \
 	-Wmissing-declarations -Wvla -Wformat=2 -Wpointer-arith -Wundef -Wwrite-strings \
-	-Wold-style-definition -Wredundant-decls -Wnested-externs -Wno-unused-parameter
+	-Wold-style-definition -Wredundant-decls -Wnested-externs -Wno-unused-parameter \
+	-Werror=implicit-function-declaration
 override CFLAGS += -std=c11 -D_GNU_SOURCE -pthread -fvisibility=hidden $(WARN) $(SAN_FLAGS) \
 	-MMD -MP -Ishm -Iwriter-lib/include -Iwriter-lib -Ireader
 override LDFLAGS += -pthread $(SAN_FLAGS)

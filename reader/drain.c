@@ -22,6 +22,7 @@
 #include "drain.h"
 
 #define PROCS_MAX	65536u
+#define COSTS_MAX	4096u
 #define PID_MAX		0x3fffffffu
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx)
@@ -32,7 +33,8 @@ int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, vo
 	d->on_event = fn;
 	d->ctx = ctx;
 	d->lanes = calloc(seg->lane_count, sizeof(*d->lanes));
-	if (!d->lanes || ap_map_init(&d->proc_index, 64, PROCS_MAX) ||
+	d->costs = calloc(COSTS_MAX, sizeof(*d->costs));
+	if (!d->lanes || !d->costs || ap_map_init(&d->proc_index, 64, PROCS_MAX) ||
 	    ap_map_init(&d->threads, 256, 4 * PROCS_MAX)) {
 		ap_drain_free(d);
 		return -ENOMEM;
@@ -51,6 +53,8 @@ void ap_drain_free(struct ap_drain *d)
 {
 	free(d->lanes);
 	free(d->procs);
+	free(d->costs);
+	d->costs = NULL;
 	ap_map_free(&d->proc_index);
 	ap_map_free(&d->threads);
 	d->lanes = NULL;
@@ -109,6 +113,10 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->claim_full = ev->u.claim.dropped_full;
 	v->claim_reentrant = ev->u.claim.dropped_reentrant;
 	v->owner_pid = (uint32_t)pid;
+	/* A plausible measurement: under 2^32 / 16 ticks an event. */
+	if (ev->u.claim.cost_ticks16 && ev->u.claim.cost_ticks16 < (UINT64_C(1) << 32) &&
+	    d->ncosts < COSTS_MAX)
+		d->costs[d->ncosts++] = ev->u.claim.cost_ticks16;
 	row = proc_row(d, (uint32_t)pid);
 	v->owner_proc = row;
 	if (row == UINT32_MAX) {
@@ -303,4 +311,27 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final)
 	t->quarantined_lanes = d->quarantined_lanes;
 	t->reclaimed_lanes = d->reclaimed_lanes;
 	t->lost_quarantined = d->lost_quarantined;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+double ap_drain_cost_ns(const struct ap_drain *d)
+{
+	uint64_t *v, med;
+
+	if (!d->ncosts)
+		return 0;
+	v = malloc(d->ncosts * sizeof(*v));
+	if (!v)
+		return 0;
+	memcpy(v, d->costs, d->ncosts * sizeof(*v));
+	qsort(v, d->ncosts, sizeof(*v), cmp_u64);
+	med = v[d->ncosts / 2];
+	free(v);
+	return (double)ap_ticks_delta_ns(&d->seg->clock, 0, med) / 16.0;
 }

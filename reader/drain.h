@@ -65,6 +65,8 @@ struct ap_drain {
 	uint64_t procs_over_cap;	/* CLAIMs of processes past the table's cap */
 	struct ap_map proc_index;	/* pid -> index + 1 */
 	struct ap_map threads;		/* pid << 32 | tid -> 1 */
+	uint64_t *costs;		/* writers' measured cost per event, ticks x 16 */
+	uint32_t ncosts;
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);
@@ -82,6 +84,9 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 
 /* Events published but not yet read, over the healthy lanes. */
 uint64_t ap_drain_pending(const struct ap_drain *d);
+
+/* Median of the writers' measured cost per event in ns, 0 when none. */
+double ap_drain_cost_ns(const struct ap_drain *d);
 
 /* Totals now; attributes current owners' drops to their processes when
  * `final` is set (call once, at the end). */

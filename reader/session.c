@@ -32,6 +32,7 @@
 
 #include "agentprof.h"
 #include "json.h"
+#include "report.h"
 #include "session.h"
 
 #define IDLE_SLEEP_NS		100000u		/* 100 us */
@@ -64,6 +65,8 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	ap_seg_config_default(&o->seg);
 	o->max_spans = AP_DEFAULT_MAX_SPANS;
 	o->label = "workload";
+	ap_rules_default(&o->rules);
+	o->nmodels = ap_models_default(o->models, sizeof(o->models) / sizeof(o->models[0]));
 }
 
 static int mkdir_p(const char *dir)
@@ -127,6 +130,98 @@ void ap_session_close(struct ap_session *s)
 	ap_drain_free(&s->drain);
 	ap_spans_free(&s->spans);
 	ap_names_free(&s->names);
+	if (s->analyzed)
+		ap_analysis_free(&s->analysis);
+	s->analyzed = 0;
+}
+
+int ap_session_analyze(struct ap_session *s)
+{
+	int ret = ap_analyze(&s->analysis, &s->spans, &s->names, &s->seg.clock, &s->opts.rules,
+			     s->opts.models, s->opts.nmodels);
+
+	if (ret) {
+		ap_analysis_free(&s->analysis);
+		return ret;
+	}
+	s->analyzed = 1;
+	return 0;
+}
+
+static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_loss *loss)
+{
+	memset(ov, 0, sizeof(*ov));
+	ov->events = s->totals.read;
+	ov->ns_per_event = ap_drain_cost_ns(&s->drain);
+	ov->measurements = s->drain.ncosts;
+	ov->profiled_ns = s->analyzed ? s->analysis.total_trace_ns : 0;
+	if (loss) {
+		memset(loss, 0, sizeof(*loss));
+		loss->dropped_full = s->totals.dropped_full;
+		loss->dropped_no_lane = s->totals.dropped_no_lane;
+		loss->dropped_reentrant = s->totals.dropped_reentrant;
+		loss->rejected = s->totals.rejected;
+		loss->quarantined_lanes = s->totals.quarantined_lanes;
+		loss->end_without_begin = s->span_counts.unmatched_end;
+		loss->duplicates = s->spans.duplicate_begin + s->spans.duplicate_end;
+		loss->over_cap = s->spans.over_cap;
+	}
+}
+
+/* Write via tmp + fsync + rename, so a reader of path sees old or new. */
+static int write_atomically(const char *path, void (*fill)(FILE *f, void *ctx), void *ctx)
+{
+	char tmp[4300];
+	FILE *f;
+	int ret = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fill(f, ctx);
+	if (ferror(f))
+		ret = -EIO;
+	if (fflush(f) == EOF && !ret)
+		ret = -errno;
+	if (!ret && fsync(fileno(f)) < 0)
+		ret = -errno;
+	if (fclose(f) == EOF && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+	return ret;
+}
+
+struct text_ctx {
+	struct ap_session *s;
+	int color;
+};
+
+static void fill_text(FILE *f, void *ctx)
+{
+	struct text_ctx *t = ctx;
+	struct ap_overhead ov;
+	struct ap_loss loss;
+
+	overhead_of(t->s, &ov, &loss);
+	fprintf(f, "agentprof report: %s, %llu traces (%llu complete), %llu spans, %u processes, %.2f s\n",
+		t->s->opts.label, (unsigned long long)t->s->analysis.nroots,
+		(unsigned long long)t->s->analysis.traces_complete,
+		(unsigned long long)t->s->analysis.spans_in_trees, t->s->drain.nprocs,
+		(double)(t->s->t1_ns - t->s->t0_ns) / 1e9);
+	ap_report_text(f, &t->s->analysis, &ov, &loss, t->color);
+}
+
+int ap_session_write_text(struct ap_session *s, const char *path)
+{
+	struct text_ctx t = { s, 0 };
+
+	if (!s->analyzed)
+		return -EINVAL;
+	return write_atomically(path, fill_text, &t);
 }
 
 /* Reap every child that has exited; note the main one. */
@@ -299,6 +394,14 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	loop(s);
 	ap_session_finish(s);
 	code = s->main_done ? exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
+	if (ap_session_analyze(s))
+		fprintf(stderr, "agentprof: out of memory building the analysis; report.json has counts only\n");
+	snprintf(path, sizeof(path), "%s/report.txt", o->out_dir);
+	ret = s->analyzed ? ap_session_write_text(s, path) : 0;
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot write %s: %s\n", path, strerror(-ret));
+		code = AP_EXIT_INTERNAL;
+	}
 	snprintf(path, sizeof(path), "%s/report.json", o->out_dir);
 	ret = ap_session_write_report(s, path);
 	if (ret) {
@@ -306,6 +409,9 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		if (!o->quiet && !o->json_stdout)
 			print_summary(s, code, NULL);
 		code = AP_EXIT_INTERNAL;
+	} else if (code == AP_EXIT_INTERNAL) {
+		if (!o->quiet && !o->json_stdout)
+			print_summary(s, code, NULL);
 	} else if (o->json_stdout) {
 		FILE *f = fopen(path, "r");
 		char buf[65536];
@@ -317,6 +423,12 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 			fclose(f);
 		fflush(stdout);
 	} else if (!o->quiet) {
+		if (s->analyzed) {
+			struct text_ctx t = { s, isatty(1) && !getenv("NO_COLOR") };
+
+			fill_text(stdout, &t);
+			putchar('\n');
+		}
 		print_summary(s, code, path);
 	}
 	ap_session_close(s);
@@ -437,6 +549,12 @@ int ap_session_write_report(struct ap_session *s, const char *path)
 		ap_json_end_obj(&j);
 	}
 	ap_json_end_arr(&j);
+	if (s->analyzed) {
+		struct ap_overhead ov;
+
+		overhead_of(s, &ov, NULL);
+		ap_report_json(&j, &s->analysis, &ov);
+	}
 	ap_json_end_obj(&j);
 
 	ret = j.err;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "analysis.h"
 #include "drain.h"
 #include "names.h"
 #include "segment.h"
@@ -26,6 +27,9 @@ struct ap_run_opts {
 	int json_stdout;		/* print report.json instead of the summary */
 	char *const *argv;		/* the command (record), for the report */
 	const char *label;		/* what ran, for the summary */
+	struct ap_rules rules;		/* bottleneck thresholds */
+	struct ap_model models[64];	/* model context windows */
+	uint32_t nmodels;
 };
 
 /* Start the workload with the segment named `segment` and return the pid
@@ -41,6 +45,8 @@ struct ap_session {
 	struct ap_names names;
 	struct ap_drain_totals totals;
 	struct ap_span_counts span_counts;
+	struct ap_analysis analysis;
+	int analyzed;
 	pid_t main_pid;
 	int main_status;		/* wait status */
 	int main_done;
@@ -62,6 +68,10 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
 void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
 void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
 int ap_session_write_report(struct ap_session *s, const char *path);
+/* Build the trees and the analysis (after finish). 0 or -ENOMEM. */
+int ap_session_analyze(struct ap_session *s);
+/* Write the text report to path (tmp + fsync + rename). 0 or -errno. */
+int ap_session_write_text(struct ap_session *s, const char *path);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);

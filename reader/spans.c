@@ -75,8 +75,9 @@ int ap_spans_event(void *ctx, uint32_t pid, const struct ap_event *ev)
 	}
 	switch (ev->kind) {
 	case AP_EV_BEGIN:
-		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL) ||
-		    ev->u.begin.parent_id == ev->span_id) {
+		/* A span that names itself as parent is kept: the tree builder
+		 * counts it and makes it a root. */
+		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL)) {
 			s->invalid++;
 			return -1;
 		}

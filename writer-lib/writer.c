@@ -117,6 +117,9 @@ static struct {
 	int key_ok;
 	/* Counters of exited threads. */
 	_Atomic uint64_t exited_recorded, exited_full, exited_no_lane, exited_reentrant;
+	/* Scratch lane for measuring the write path at claim time. */
+	struct ap_event *scratch;
+	struct ap_lane scratch_lane;
 	/* Names interned so far, re-interned into each newly attached segment. */
 	struct kept_name { uint64_t id; char *str; uint32_t len; } *names;
 	uint32_t names_n, names_cap;
@@ -218,6 +221,57 @@ static void prefault(void *p, size_t bytes)
 		c[off] = c[off];
 }
 
+#define COST_EVENTS 512u	/* events timed per measurement */
+#define SCRATCH_EVENTS 1024u
+
+/*
+ * The cost of recording an event on this machine, measured by running the
+ * write path (clock read, the event's stores, store-release of head) over a
+ * private scratch ring. Done once per lane claim, on the slow path; the
+ * result travels in the CLAIM event and lets every report state the
+ * profiler's own cost from a measurement, not an assumption. Returns ticks
+ * per event x 16, 0 when the scratch ring could not be allocated.
+ */
+static uint64_t measure_cost16(struct ap_thread *t)
+{
+	struct ap_lane *lane = &ap_p.scratch_lane;
+	uint64_t t0, t1, h = 0;
+
+	if (!ap_p.scratch) {
+		ap_p.scratch = aligned_alloc(64, SCRATCH_EVENTS * sizeof(struct ap_event));
+		if (!ap_p.scratch)
+			return 0;
+		memset(ap_p.scratch, 0, SCRATCH_EVENTS * sizeof(struct ap_event));
+	}
+	t0 = now_ticks();
+	for (uint32_t k = 0; k < COST_EVENTS; k += 2, h += 2) {
+		struct ap_event *e = &ap_p.scratch[h & (SCRATCH_EVENTS - 1)];
+
+		e->kind = AP_EV_BEGIN;
+		e->category = AP_CAT_TOOL;
+		e->flags = 0;
+		e->tid = t->tid;
+		e->ts = now_ticks();
+		e->span_id = t->next_id + h;
+		e->u.begin.parent_id = h;
+		e->u.begin.trace_hi = t->trace_state;
+		e->u.begin.trace_lo = k;
+		e->u.begin.name_id = t0;
+		e->u.begin.reserved = 0;
+		atomic_store_explicit(&lane->head, h + 1, memory_order_release);
+		e = &ap_p.scratch[(h + 1) & (SCRATCH_EVENTS - 1)];
+		e->kind = AP_EV_END;
+		e->category = 0;
+		e->flags = 0;
+		e->tid = t->tid;
+		e->ts = now_ticks();
+		e->span_id = t->next_id + h;
+		atomic_store_explicit(&lane->head, h + 2, memory_order_release);
+	}
+	t1 = now_ticks();
+	return t1 > t0 ? (t1 - t0) * 16 / COST_EVENTS : 0;
+}
+
 /* Claim a free, drained lane for the calling thread. Caller holds ap_p.lock
  * and the segment is attached. Returns 1 when the thread owns a lane. */
 static int claim_lane(struct ap_thread *t)
@@ -230,7 +284,7 @@ static int claim_lane(struct ap_thread *t)
 	for (uint32_t k = 0; k < n; k++) {
 		uint32_t i = (first + k) % n;
 		struct ap_lane *lane = &seg->lanes[i];
-		uint64_t zero = 0, h, tl;
+		uint64_t zero = 0, h, tl, cost16;
 		struct ap_event *e;
 
 		if (atomic_load_explicit(&lane->owner, memory_order_relaxed) != 0)
@@ -251,6 +305,7 @@ static int claim_lane(struct ap_thread *t)
 		t->lane = lane;
 		t->ring = ap_seg_ring(seg, i);
 		prefault(t->ring, (size_t)seg->lane_capacity * sizeof(struct ap_event));
+		cost16 = measure_cost16(t);
 		t->mask = seg->lane_capacity - 1;
 		t->tail_cache = tl;
 		t->dropped_full = atomic_load_explicit(&lane->dropped_full, memory_order_relaxed);
@@ -266,6 +321,7 @@ static int claim_lane(struct ap_thread *t)
 		e->u.claim.dropped_full = t->dropped_full;
 		e->u.claim.dropped_reentrant =
 			atomic_load_explicit(&lane->dropped_reentrant, memory_order_relaxed);
+		e->u.claim.cost_ticks16 = cost16;
 		t->head = h + 1;
 		t->claim_head = h + 1;
 		atomic_store_explicit(&lane->head, h + 1, memory_order_release);	/* (B) */

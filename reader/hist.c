@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+#include "hist.h"
+
+void ap_hist_add(struct ap_hist *h, uint64_t v)
+{
+	uint32_t i = ap_hist_index(v);
+
+	if (h->b[i] != UINT32_MAX)
+		h->b[i]++;
+	h->count++;
+	if (v > h->max)
+		h->max = v;
+}
+
+/* Lowest value of bucket i, and its width. */
+static void bucket_range(uint32_t i, uint64_t *lo, uint64_t *width)
+{
+	uint32_t e, sub;
+
+	if (i < AP_HIST_EXACT) {
+		*lo = i;
+		*width = 1;
+		return;
+	}
+	e = (i - AP_HIST_EXACT) / AP_HIST_SUB + 7u;
+	sub = (i - AP_HIST_EXACT) % AP_HIST_SUB + AP_HIST_SUB;
+	*width = UINT64_C(1) << (e - 6u);
+	*lo = (uint64_t)sub << (e - 6u);
+}
+
+uint64_t ap_hist_quantile(const struct ap_hist *h, double q)
+{
+	uint64_t rank, seen = 0, lo, width;
+
+	if (h->count == 0)
+		return 0;
+	if (q <= 0)
+		q = 0;
+	if (q >= 1)
+		return h->max;
+	rank = (uint64_t)(q * (double)h->count);
+	if (rank >= h->count)
+		rank = h->count - 1;
+	for (uint32_t i = 0; i < AP_HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen > rank) {
+			bucket_range(i, &lo, &width);
+			lo += width / 2;
+			return lo > h->max ? h->max : lo;
+		}
+	}
+	return h->max;
+}
