@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trees.c - span trees and analysis against ground truth.
+ *
+ * Most cases feed events straight into the pairing store with a clock whose
+ * ticks are nanoseconds, so every expected figure is exact: durations, self
+ * times with concurrent children, dependency levels, groups, the
+ * critical-path bound, percentiles within the histogram's error, and the
+ * adversarial shapes (cycles, self-parents, duplicate ids, orphans, a
+ * 100,000-deep chain, a 100,000-wide fan-out) counted without recursion.
+ * The last case runs the reference workflow in forked workers.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis.h"
+#include "demo.h"
+#include "helpers.h"
+#include "json.h"
+#include "report.h"
+#include "writer_internal.h"
+
+#define MS 1000000ull
+
+struct fixture {
+	struct ap_spans s;
+	struct ap_names n;
+	struct ap_analysis a;
+	struct ap_clock_cal clock;
+	struct ap_rules rules;
+	struct ap_model models[8];
+	uint32_t nmodels;
+};
+
+static void fx_init(struct fixture *f, uint32_t max_spans)
+{
+	memset(f, 0, sizeof(*f));
+	CU_ASSERT_FATAL(ap_spans_init(&f->s, max_spans) == 0);
+	CU_ASSERT_FATAL(ap_names_init(&f->n) == 0);
+	f->clock.source = AP_CLOCK_MONOTONIC;
+	f->clock.mult = UINT64_C(1) << 32;	/* ticks are ns */
+	ap_rules_default(&f->rules);
+	f->nmodels = ap_models_default(f->models, 8);
+}
+
+static void fx_free(struct fixture *f)
+{
+	ap_analysis_free(&f->a);
+	ap_spans_free(&f->s);
+	ap_names_free(&f->n);
+}
+
+static uint64_t name(struct fixture *f, const char *s)
+{
+	uint64_t id = ap_name_hash(s, (uint32_t)strlen(s));
+
+	ap_names_add(&f->n, id, s, (uint32_t)strlen(s));
+	return id;
+}
+
+static void begin(struct fixture *f, uint64_t id, uint64_t parent, uint64_t nm, uint8_t cat, uint64_t t, uint32_t tid)
+{
+	struct ap_event e = { .kind = AP_EV_BEGIN, .category = cat, .tid = tid, .ts = t, .span_id = id,
+			      .u.begin = { .parent_id = parent, .name_id = nm } };
+
+	ap_spans_event(&f->s, 100, &e);
+}
+
+static void end(struct fixture *f, uint64_t id, uint64_t t)
+{
+	struct ap_event e = { .kind = AP_EV_END, .ts = t, .span_id = id };
+
+	ap_spans_event(&f->s, 100, &e);
+}
+
+static void dep(struct fixture *f, uint64_t id, uint64_t on)
+{
+	struct ap_event e = { .kind = AP_EV_DEPENDS, .span_id = id, .u.depends.on_span = on };
+
+	ap_spans_event(&f->s, 100, &e);
+}
+
+static void analyze(struct fixture *f)
+{
+	CU_ASSERT_FATAL(ap_analyze(&f->a, &f->s, &f->n, &f->clock, &f->rules, f->models, f->nmodels) == 0);
+}
+
+static uint32_t idx(struct fixture *f, uint64_t id)
+{
+	return (uint32_t)(ap_spans_find(&f->s, id) - f->s.v);
+}
+
+static void test_known_structure(void)
+{
+	struct fixture f;
+	uint64_t R, A, B, C, D;
+
+	fx_init(&f, 64);
+	R = name(&f, "R");
+	A = name(&f, "A");
+	B = name(&f, "B");
+	C = name(&f, "C");
+	D = name(&f, "D");
+	/* R [0,1000] { A [0,100], B [100,400] <-A, C [400,600] <-A, D [600,700] <-B,C } */
+	begin(&f, 1, 0, R, AP_CAT_INTERNAL, 0, 1);
+	begin(&f, 3, 1, A, AP_CAT_MEMORY, 0, 1);
+	end(&f, 3, 100 * MS);
+	begin(&f, 5, 1, B, AP_CAT_LLM, 100 * MS, 1);
+	dep(&f, 5, 3);
+	end(&f, 5, 400 * MS);
+	begin(&f, 7, 1, C, AP_CAT_TOOL, 400 * MS, 1);
+	dep(&f, 7, 3);
+	end(&f, 7, 600 * MS);
+	begin(&f, 9, 1, D, AP_CAT_LLM, 600 * MS, 1);
+	dep(&f, 9, 5);
+	dep(&f, 9, 7);
+	end(&f, 9, 700 * MS);
+	end(&f, 1, 1000 * MS);
+	analyze(&f);
+
+	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.spans_in_trees, 5);
+	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 1)], 1000 * MS);
+	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 300 * MS);
+	CU_ASSERT_EQUAL(f.a.self[idx(&f, 5)], 300 * MS);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_LLM], 400 * MS);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 200 * MS);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_MEMORY], 100 * MS);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_INTERNAL], 300 * MS);
+	CU_ASSERT_EQUAL(f.a.total_self_ns, 1000 * MS);
+	/* Critical path: 300 self + A 100 + max(B 300, C 200) + D 100. */
+	CU_ASSERT_EQUAL(f.a.critical_ns, 800 * MS);
+	/* One group: B and C (level 1), 500 ms one after another, 300 ms together. */
+	CU_ASSERT_EQUAL_FATAL(f.a.ngroups, 1);
+	CU_ASSERT_EQUAL(f.a.groups[0].nmembers, 2);
+	CU_ASSERT_EQUAL(f.a.groups[0].members[0], B);
+	CU_ASSERT_EQUAL(f.a.groups[0].members[1], C);
+	CU_ASSERT_EQUAL(f.a.groups[0].seq_ns, 500 * MS);
+	CU_ASSERT_EQUAL(f.a.groups[0].par_ns, 300 * MS);
+	CU_ASSERT_EQUAL(f.a.groups[0].assumed, 0);
+	CU_ASSERT_EQUAL(f.a.orphans + f.a.cycles + f.a.self_parents + f.a.truncated_spans, 0);
+	fx_free(&f);
+}
+
+static void test_concurrent_children(void)
+{
+	struct fixture f;
+	uint64_t P, K;
+
+	fx_init(&f, 16);
+	P = name(&f, "P");
+	K = name(&f, "K");
+	/* Three children in three threads: [10,60], [20,70], [30,80] under [0,100]. */
+	begin(&f, 1, 0, P, AP_CAT_INTERNAL, 0, 1);
+	for (uint64_t k = 0; k < 3; k++)
+		begin(&f, 3 + 2 * k, 1, K, AP_CAT_TOOL, (10 + 10 * k) * MS, (uint32_t)(2 + k));
+	for (uint64_t k = 0; k < 3; k++)
+		end(&f, 3 + 2 * k, (60 + 10 * k) * MS);
+	end(&f, 1, 100 * MS);
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 30 * MS);
+	CU_ASSERT_EQUAL_FATAL(f.a.nconcs, 1);
+	CU_ASSERT_EQUAL(f.a.concs[0].child_ns, 150 * MS);
+	CU_ASSERT_EQUAL(f.a.concs[0].union_ns, 70 * MS);
+	CU_ASSERT_EQUAL(f.a.ngroups, 0);	/* they overlapped: no opportunity */
+	CU_ASSERT_EQUAL(f.a.nthreads, 4);
+	fx_free(&f);
+}
+
+static void test_adversarial_graphs(void)
+{
+	struct fixture f;
+	uint64_t X;
+	FILE *null;
+	struct ap_json j;
+	struct ap_overhead ov = { 0 };
+
+	fx_init(&f, 64);
+	X = name(&f, "X");
+	begin(&f, 11, 13, X, AP_CAT_TOOL, 1, 1);	/* 11 -> 13 -> 15 -> 11: a cycle */
+	begin(&f, 13, 15, X, AP_CAT_TOOL, 2, 1);
+	begin(&f, 15, 11, X, AP_CAT_TOOL, 3, 1);
+	begin(&f, 17, 17, X, AP_CAT_TOOL, 4, 1);	/* self-parent */
+	begin(&f, 19, 999, X, AP_CAT_TOOL, 5, 1);	/* orphan */
+	begin(&f, 21, 0, X, AP_CAT_TOOL, 6, 1);
+	begin(&f, 21, 0, X, AP_CAT_LLM, 7, 1);		/* duplicate id */
+	end(&f, 23, 8);					/* end without begin */
+	for (uint64_t id = 11; id <= 21; id += 2)
+		end(&f, id, 100);
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.a.cycles, 1);
+	CU_ASSERT_EQUAL(f.a.self_parents, 1);
+	CU_ASSERT_EQUAL(f.a.orphans, 1);
+	CU_ASSERT_EQUAL(f.s.duplicate_begin, 1);
+	CU_ASSERT_EQUAL(f.a.spans_in_trees, 6);
+	CU_ASSERT_EQUAL(f.a.nroots, 4);			/* cut cycle, self-parent, orphan, 21 */
+	null = fopen("/dev/null", "w");
+	ap_json_init(&j, null);
+	ap_json_obj(&j, NULL);
+	ap_report_json(&j, &f.a, &ov);
+	ap_json_end_obj(&j);
+	CU_ASSERT_EQUAL(j.err, 0);
+	fclose(null);
+	fx_free(&f);
+}
+
+#define BIG 100000u
+
+static void test_deep_chain_and_wide_fanout(void)
+{
+	struct fixture f;
+	uint64_t X;
+	FILE *out;
+	struct ap_json j;
+	struct ap_overhead ov = { 0 };
+
+	/* A 100,000-deep chain. */
+	fx_init(&f, BIG + 8);
+	X = name(&f, "chain");
+	for (uint64_t k = 0; k < BIG; k++)
+		begin(&f, 2 * k + 1, k ? 2 * k - 1 : 0, X, AP_CAT_INTERNAL, k, 1);
+	for (uint64_t k = BIG; k-- > 0;)
+		end(&f, 2 * k + 1, 2 * BIG - k);
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.spans_in_trees, BIG);
+	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 1)], 2 * BIG);
+	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 2);	/* one tick at each end */
+	out = tmpfile();
+	ap_json_init(&j, out);
+	ap_json_obj(&j, NULL);
+	ap_report_json(&j, &f.a, &ov);
+	ap_json_end_obj(&j);
+	CU_ASSERT_EQUAL(j.err, 0);
+	CU_ASSERT(ftell(out) < 10 * 1000 * 1000);	/* the tree is cut, not written whole */
+	fclose(out);
+	out = fopen("/dev/null", "w");
+	ap_report_text(out, &f.a, &ov, &(struct ap_loss){ 0 }, 0);
+	fclose(out);
+	fx_free(&f);
+
+	/* A 100,000-wide fan-out. */
+	fx_init(&f, BIG + 8);
+	X = name(&f, "fan");
+	begin(&f, 1, 0, X, AP_CAT_INTERNAL, 0, 1);
+	for (uint64_t k = 0; k < BIG; k++) {
+		begin(&f, 2 * k + 3, 1, X, AP_CAT_TOOL, 10 * k + 1, 1);
+		end(&f, 2 * k + 3, 10 * k + 6);
+	}
+	end(&f, 1, 10 * BIG + 10);
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.spans_in_trees, BIG + 1);
+	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 10 * BIG + 10 - 5 * BIG);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 5 * BIG);
+	fx_free(&f);
+}
+
+static void test_percentiles_and_truncation(void)
+{
+	struct fixture f;
+	uint64_t X;
+	const struct ap_op *op;
+
+	fx_init(&f, 2048);
+	X = name(&f, "p");
+	for (uint64_t k = 1; k <= 1000; k++) {
+		begin(&f, 2 * k + 1, 0, X, AP_CAT_TOOL, k * 2000 * MS, 1);
+		end(&f, 2 * k + 1, k * 2000 * MS + k * MS);	/* durations 1..1000 ms */
+	}
+	begin(&f, 5001, 0, X, AP_CAT_LLM, 10 * MS, 1);	/* never ends */
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.a.truncated_spans, 1);
+	CU_ASSERT_EQUAL(f.a.traces_complete, 1000);
+	CU_ASSERT_EQUAL(f.a.nroots, 1001);
+	op = f.a.ops[0].category == AP_CAT_TOOL ? &f.a.ops[0] : &f.a.ops[1];
+	CU_ASSERT_EQUAL(op->count, 1000);
+	CU_ASSERT(fabs((double)ap_hist_quantile(&op->hist, 0.50) - 500.0 * MS) <= 0.01 * 500 * MS + MS);
+	CU_ASSERT(fabs((double)ap_hist_quantile(&op->hist, 0.95) - 950.0 * MS) <= 0.01 * 950 * MS + MS);
+	CU_ASSERT(fabs((double)ap_hist_quantile(&op->hist, 0.99) - 990.0 * MS) <= 0.01 * 990 * MS + MS);
+	CU_ASSERT_EQUAL(op->hist.max, 1000 * MS);
+	/* The truncated span lasts until the last timestamp seen. */
+	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 5001)], 1000 * 2000 * MS + 1000 * MS - 10 * MS);
+	fx_free(&f);
+}
+
+/* The reference workflow in forked workers, sleeps scaled to a fifth. */
+static int demo_worker(void *arg)
+{
+	return ap_demo_worker(arg, 0, 2, 7, 0.2);
+}
+
+static void test_reference_workflow(void)
+{
+	struct t_reader r;
+	struct ap_analysis a;
+	struct ap_rules rules;
+	struct ap_model models[8];
+	uint32_t nm = ap_models_default(models, 8);
+	pid_t pids[2];
+	int codes[2];
+	double total, pct_cl = 0, pct_sy = 0, pct_sk = 0;
+	char buf[32];
+	int found = 0;
+
+	ap_rules_default(&rules);
+	CU_ASSERT_FATAL(t_reader_open(&r, 8, 1024) == 0);
+	for (int i = 0; i < 2; i++)
+		pids[i] = t_fork(demo_worker, r.seg.name);
+	t_reader_run(&r, pids, 2, codes);
+	CU_ASSERT_EQUAL(codes[0], 0);
+	CU_ASSERT_EQUAL(codes[1], 0);
+	CU_ASSERT_FATAL(ap_analyze(&a, &r.spans, &r.names, &r.seg.clock, &rules, models, nm) == 0);
+	CU_ASSERT_EQUAL(a.nroots, 4);
+	CU_ASSERT_EQUAL(a.spans_in_trees, 32);
+	CU_ASSERT_EQUAL(a.llm_calls, 8);
+	CU_ASSERT_EQUAL(a.total_input, 4 * (450 + 12500));
+	CU_ASSERT_EQUAL(a.total_output, 4 * (30 + 800));
+	total = (double)a.total_self_ns;
+	/* One trace: 250 ms (1,250 ms at full scale), within sleep jitter. */
+	CU_ASSERT(fabs((double)a.total_trace_ns / 4 - 250.0 * MS) < 0.06 * 250 * MS);
+	for (uint32_t i = 0; i < a.nops; i++) {
+		const char *n = ap_names_get(&r.names, a.ops[i].name, buf);
+		double p = 100.0 * (double)a.ops[i].total_ns / total;
+
+		if (!strcmp(n, "llm:classify"))
+			pct_cl = p;
+		else if (!strcmp(n, "llm:synthesize"))
+			pct_sy = p;
+		else if (!strcmp(n, "tool:search_kb"))
+			pct_sk = p;
+	}
+	CU_ASSERT(fabs(pct_cl - 36) < 1.5);
+	CU_ASSERT(fabs(pct_sy - 28) < 1.5);
+	CU_ASSERT(fabs(pct_sk - 16) < 1.5);
+	/* classify + search_kb: 130 ms -> 90 ms (650 -> 450 at full scale), 1.44x, declared. */
+	for (uint32_t i = 0; i < a.ngroups; i++) {
+		const struct ap_group *g = &a.groups[i];
+		double seq = (double)g->seq_ns / (double)g->occurrences, par = (double)g->par_ns / (double)g->occurrences;
+
+		if (g->nmembers == 2 && !strcmp(ap_names_get(&r.names, g->members[0], buf), "llm:classify") &&
+		    !strcmp(ap_names_get(&r.names, g->members[1], buf), "tool:search_kb")) {
+			found = 1;
+			CU_ASSERT_EQUAL(g->occurrences, 4);
+			CU_ASSERT(fabs(seq - 130.0 * MS) < 0.05 * 130 * MS);
+			CU_ASSERT(fabs(par - 90.0 * MS) < 0.05 * 90 * MS);
+			CU_ASSERT(fabs(seq / par - 1.44) < 0.06);
+			CU_ASSERT_EQUAL(g->assumed, 0);
+		}
+	}
+	CU_ASSERT(found);
+	ap_analysis_free(&a);
+	t_reader_close(&r);
+}
+
+void t_register_trees(void)
+{
+	CU_pSuite s = CU_add_suite("trees", NULL, NULL);
+
+	T_ADD(s, test_known_structure);
+	T_ADD(s, test_concurrent_children);
+	T_ADD(s, test_adversarial_graphs);
+	T_ADD(s, test_deep_chain_and_wide_fanout);
+	T_ADD(s, test_percentiles_and_truncation);
+	T_ADD(s, test_reference_workflow);
+}
