@@ -155,10 +155,13 @@ BENCH_BIN := $(BUILD)/bench-writer
 $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
 
-bench: $(AGENTPROF) $(BENCH_BIN) ## measure writer cost vs the floor (medians of 5+ runs)
+$(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -lm -o $@
+
+bench: $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader ## measure writer cost vs the floor (medians of 5+ runs)
 	$(Q)bench/run.sh $(BUILD)
 
-bench-quick: $(AGENTPROF) $(BENCH_BIN) ## a shorter bench
+bench-quick: $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader ## a shorter bench
 	$(Q)QUICK=1 bench/run.sh $(BUILD)
 
 clean: ## remove build/

@@ -33,3 +33,9 @@ printf 'reader: written %s, read %s, dropped %s (writer counted %s dropped)\n' \
 	"$(json written)" "$(json read)" \
 	"$(( $(json dropped_full) + $(json dropped_no_lane) + $(json dropped_reentrant) ))" \
 	"$(get writer_dropped)"
+
+rd=$("$build/bench-reader" "$rounds")
+read -r _ rmed rmin rmax <<<"$rd"
+printf '%-44s %7.1f M/s [%5.1f, %5.1f ]   goal >= 80 M/s\n' "reader: drain + pairing, events/s, one core" \
+	"$(awk -v v="$rmed" 'BEGIN { print v / 1e6 }')" "$(awk -v v="$rmin" 'BEGIN { print v / 1e6 }')" \
+	"$(awk -v v="$rmax" 'BEGIN { print v / 1e6 }')"
