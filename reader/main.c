@@ -38,7 +38,12 @@ static const char usage_text[] =
 	"      --lanes N        lanes in the segment, one per writer thread (default 256)\n"
 	"      --lane-events N  events per lane, a power of two (default 4096)\n"
 	"      --max-spans N    spans kept in memory (default 2097152)\n"
-	"      --json           print report.json instead of the summary\n"
+	"      --models FILE    model context windows, lines of \"NAME TOKENS\" (adds to and\n"
+	"                       overrides gpt-4o, gpt-4o-mini, claude-sonnet-4-20250514,\n"
+	"                       claude-haiku-3-5)\n"
+	"      --rule NAME=V    bottleneck threshold: llm_self_pct (80), tool_pct (30),\n"
+	"                       llm_chain (2), slow_tool_ms (500), context_pct (50)\n"
+	"      --json           print report.json instead of the text report\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  -h, --help           this text\n"
 	"      --version        version\n";
@@ -69,6 +74,35 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	if (errno || *end || v < lo || v > hi)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* NAME=VALUE into the rule thresholds; 0 or -1. */
+static int set_rule(struct ap_rules *r, const char *s)
+{
+	const char *eq = s ? strchr(s, '=') : NULL;
+	char *end;
+	double v;
+
+	if (!eq || !eq[1])
+		return -1;
+	v = strtod(eq + 1, &end);
+	if (*end || v < 0 || v != v)
+		return -1;
+#define RULE(n) (strncmp(s, #n, (size_t)(eq - s)) == 0 && strlen(#n) == (size_t)(eq - s))
+	if (RULE(llm_self_pct))
+		r->llm_self_pct = v;
+	else if (RULE(tool_pct))
+		r->tool_pct = v;
+	else if (RULE(llm_chain) && v >= 1 && v == (double)(uint32_t)v)
+		r->llm_chain = (uint32_t)v;
+	else if (RULE(slow_tool_ms))
+		r->slow_tool_ms = v;
+	else if (RULE(context_pct))
+		r->context_pct = v;
+	else
+		return -1;
+#undef RULE
 	return 0;
 }
 
@@ -125,6 +159,32 @@ static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *re
 				return -1;
 			}
 			c->run.max_spans = (uint32_t)v;
+			i++;
+		} else if (strcmp(a, "--models") == 0) {
+			int line, got;
+
+			if (!val) {
+				*ret = usage_error("%s", "--models needs a file");
+				return -1;
+			}
+			got = ap_models_load(val, c->run.models, &c->run.nmodels,
+					     sizeof(c->run.models) / sizeof(c->run.models[0]), &line);
+			if (got < 0) {
+				if (got == -EINVAL)
+					fprintf(stderr, "agentprof: %s:%d: want \"MODEL_NAME CONTEXT_TOKENS\"\n", val, line);
+				else
+					fprintf(stderr, "agentprof: cannot read models from %s: %s\n", val,
+						got == -ENOSPC ? "more than 64 models" : strerror(-got));
+				*ret = EXIT_USAGE;
+				return -1;
+			}
+			i++;
+		} else if (strcmp(a, "--rule") == 0) {
+			if (set_rule(&c->run.rules, val)) {
+				*ret = usage_error("--rule takes NAME=VALUE with NAME one of llm_self_pct, tool_pct, "
+						   "llm_chain, slow_tool_ms, context_pct (got '%s')", val ? val : "");
+				return -1;
+			}
 			i++;
 		} else if (strcmp(a, "--json") == 0) {
 			c->run.json_stdout = 1;

@@ -10,10 +10,12 @@
  * 100,000-deep chain, a 100,000-wide fan-out) counted without recursion.
  * The last case runs the reference workflow in forked workers.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis.h"
 #include "demo.h"
@@ -355,6 +357,49 @@ static void test_reference_workflow(void)
 	t_reader_close(&r);
 }
 
+static void test_models_table(void)
+{
+	struct ap_model m[8];
+	uint32_t n = ap_models_default(m, 8);
+	char path[] = "/tmp/ap-test-models-XXXXXX";
+	int fd = mkstemp(path), line;
+	FILE *f = fdopen(fd, "w");
+	struct fixture fx;
+	uint64_t mystery;
+
+	CU_ASSERT_EQUAL(n, 4);
+	fputs("# windows\ngpt-4o 1000\nnew-model  8000\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(ap_models_load(path, m, &n, 8, &line), 1);
+	CU_ASSERT_EQUAL(n, 5);
+	CU_ASSERT_EQUAL(m[0].window, 1000);	/* overridden */
+	CU_ASSERT_STRING_EQUAL(m[4].name, "new-model");
+	f = fopen(path, "w");
+	fputs("ok-model 10\nbroken\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(ap_models_load(path, m, &n, 8, &line), -EINVAL);
+	CU_ASSERT_EQUAL(line, 2);
+	unlink(path);
+	CU_ASSERT(ap_models_load("/nonexistent/models", m, &n, 8, &line) < 0);
+
+	/* An unknown model is reported as unknown (window 0), not guessed. */
+	fx_init(&fx, 16);
+	mystery = name(&fx, "mystery-model");
+	begin(&fx, 1, 0, name(&fx, "call"), AP_CAT_LLM, 0, 1);
+	{
+		struct ap_event e = { .kind = AP_EV_TOKENS, .span_id = 1,
+				      .u.tokens = { .model_id = mystery, .input_tokens = 5 } };
+
+		ap_spans_event(&fx.s, 100, &e);
+	}
+	end(&fx, 1, MS);
+	analyze(&fx);
+	CU_ASSERT_EQUAL_FATAL(fx.a.nmodels_used, 1);
+	CU_ASSERT_EQUAL(fx.a.models_used[0].window, 0);
+	CU_ASSERT_EQUAL(fx.a.models_used[0].input, 5);
+	fx_free(&fx);
+}
+
 void t_register_trees(void)
 {
 	CU_pSuite s = CU_add_suite("trees", NULL, NULL);
@@ -365,4 +410,5 @@ void t_register_trees(void)
 	T_ADD(s, test_deep_chain_and_wide_fanout);
 	T_ADD(s, test_percentiles_and_truncation);
 	T_ADD(s, test_reference_workflow);
+	T_ADD(s, test_models_table);
 }
