@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_reader.c - the reader's drain with span pairing on a synthetic
+ * bench_reader.c - the reader's drain with tree rebuild on a synthetic
  * stream, events per second on one core.
  *
  * One lane is filled with a CLAIM and then nested spans (root, 3 children,
- * each child with one grandchild; one in four LLM spans carries tokens), as
- * a worker would write them; the timed part is ap_drain_pass() until the
- * lane is empty, into a fresh span store each round. Prints
- * "reader_events_per_s median min max".
+ * each child with one grandchild; the first child carries tokens), as a
+ * worker would write them; the timed part is ap_drain_pass() and
+ * ap_asm_flush() until the lane is empty, with a fresh assembler each round.
+ * Two stages are timed, each in its own rounds:
+ *   reader_events_per_s           drain + tree rebuild (the assembler hands
+ *                                 each complete trace to a counting sink)
+ *   reader_analysis_events_per_s  drain + tree rebuild + the full analysis
+ * Each prints "NAME median min max" and the peak spans in flight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +20,8 @@
 #include <unistd.h>
 
 #include "drain.h"
-#include "spans.h"
+#include "analysis.h"
+#include "assemble.h"
 
 static uint64_t now_ns(void)
 {
@@ -66,14 +71,74 @@ static uint64_t fill(struct ap_segment *seg, uint64_t n_events)
 	return h;
 }
 
+struct sink {
+	uint64_t traces, spans;
+};
+
+static void count_trace(void *ctx, const struct ap_trace_view *t)
+{
+	struct sink *k = ctx;
+
+	k->traces++;
+	k->spans += t->n;
+}
+
+/* One round: drain the whole lane. Returns events/s, or -1 on a wrong count. */
+static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64_t *peak)
+{
+	struct ap_drain d;
+	struct ap_assembler as;
+	struct ap_analysis an;
+	struct ap_names names;
+	struct ap_rules rules;
+	struct ap_model models[8];
+	struct sink sink = { 0 };
+	uint32_t nm = ap_models_default(models, 8);
+	uint64_t t0, got = 0, spans;
+	double rate;
+
+	ap_rules_default(&rules);
+	ap_names_init(&names);
+	atomic_store(&seg->lanes[0].head, 0);
+	atomic_store(&seg->lanes[0].tail, 0);
+	if (ap_analysis_init(&an, &names, &seg->clock, &rules, models, nm, 5) ||
+	    ap_asm_init(&as, 1u << 20, analyse ? ap_analysis_add : count_trace,
+			analyse ? (void *)&an : (void *)&sink) ||
+	    ap_drain_init(&d, seg, ap_asm_event, &as))
+		return -1;
+	d.batch = 1u << 16;
+	atomic_store(&seg->lanes[0].head, n);
+	t0 = now_ns();
+	while (got < n) {
+		got += ap_drain_pass(&d);
+		ap_asm_flush(&as);
+	}
+	ap_asm_finish(&as);
+	rate = (double)n / ((double)(now_ns() - t0) / 1e9);
+	spans = analyse ? an.spans_in_trees : sink.spans;
+	*peak = as.peak_nodes;
+	if (as.begins + as.ends + as.tokens != n - 1 || spans != as.begins || as.traces_incomplete) {
+		fprintf(stderr, "bench-reader: %llu of %llu events assembled into %llu spans\n",
+			(unsigned long long)(as.begins + as.ends + as.tokens), (unsigned long long)n - 1,
+			(unsigned long long)spans);
+		rate = -1;
+	}
+	ap_drain_free(&d);
+	ap_asm_free(&as);
+	ap_analysis_free(&an);
+	ap_names_free(&names);
+	return rate;
+}
+
 int main(int argc, char **argv)
 {
 	struct ap_seg_config cfg;
 	struct ap_segment seg;
 	char name[64];
 	int rounds = argc > 1 ? atoi(argv[1]) : 7;
-	uint64_t cap = 1u << 22, n;
+	uint64_t cap = 1u << 22, n, peak = 0;
 	double rate[64];
+	static const char *label[] = { "reader_events_per_s", "reader_analysis_events_per_s" };
 
 	if (rounds < 1 || rounds > 64)
 		rounds = 7;
@@ -87,31 +152,14 @@ int main(int argc, char **argv)
 	}
 	ap_seg_unlink(name);
 	n = fill(&seg, cap);
-	for (int r = 0; r < rounds; r++) {
-		struct ap_drain d;
-		struct ap_spans s;
-		uint64_t t0, got = 0;
-
-		atomic_store(&seg.lanes[0].head, 0);
-		atomic_store(&seg.lanes[0].tail, 0);
-		ap_spans_init(&s, 1u << 22);
-		ap_drain_init(&d, &seg, ap_spans_event, &s);
-		d.batch = 1u << 16;
-		atomic_store(&seg.lanes[0].head, n);
-		t0 = now_ns();
-		while (got < n)
-			got += ap_drain_pass(&d);
-		rate[r] = (double)n / ((double)(now_ns() - t0) / 1e9);
-		if (s.begins + s.ends + s.tokens != n - 1) {
-			fprintf(stderr, "bench-reader: paired %llu of %llu events\n",
-				(unsigned long long)(s.begins + s.ends + s.tokens), (unsigned long long)n - 1);
-			return 1;
-		}
-		ap_drain_free(&d);
-		ap_spans_free(&s);
+	for (int stage = 0; stage < 2; stage++) {
+		for (int r = 0; r < rounds; r++)
+			if ((rate[r] = round_once(&seg, n, stage, &peak)) < 0)
+				return 1;
+		qsort(rate, (size_t)rounds, sizeof(rate[0]), cmp);
+		printf("%s %.0f %.0f %.0f\n", label[stage], rate[rounds / 2], rate[0], rate[rounds - 1]);
 	}
-	qsort(rate, (size_t)rounds, sizeof(rate[0]), cmp);
-	printf("reader_events_per_s %.0f %.0f %.0f\n", rate[rounds / 2], rate[0], rate[rounds - 1]);
+	printf("reader_peak_spans_in_flight %llu\n", (unsigned long long)peak);
 	ap_seg_unmap(&seg);
 	return 0;
 }

@@ -1,20 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * analysis.c - trees and aggregates, in linear passes over the spans.
+ * analysis.c - trees and aggregates, one trace at a time, in linear passes.
  *
- *  1. parent links from parent ids; orphans (parent never begun) and
- *     self-parents become roots, counted;
- *  2. cycles cut: a walk up the parent links that meets itself makes the
- *     node it met a root (each node is walked once);
- *  3. children in begin order (counting sort into one array, then a sort
- *     per parent);
- *  4. durations (open spans end at the last timestamp seen: truncated) and
+ * The assembler hands each trace on with its parent links resolved (orphans,
+ * self-parents and cycles are roots there, counted). Per trace:
+ *  1. roots, and children in begin order (counting sort into one array,
+ *     then a sort per parent unless already in order);
+ *  2. durations (open spans end at the last timestamp seen: truncated) and
  *     self time: duration minus the union of the children's intervals, so
  *     concurrent children are not counted twice;
- *  5. a pre-order from every root, then the reverse of it, which visits
+ *  3. a pre-order from every root, then the reverse of it, which visits
  *     children before parents without recursion: critical-path bound and
  *     parallel groups;
- *  6. aggregates per category, operation, model, thread and name path.
+ *  4. aggregates per category, operation, model, thread and name path.
  *
  * Parallelism. Among the children of one span, a declared dependency
  * (ap_depends) orders two siblings; siblings with no declared path between
@@ -40,6 +38,7 @@
 #define THREADS_MAX	4096u
 #define PATHS_MAX	4096u
 #define FINDINGS_MAX	64u
+#define CHAINS_MAX	256u
 
 void ap_rules_default(struct ap_rules *r)
 {
@@ -123,26 +122,122 @@ uint64_t ap_model_window(const struct ap_analysis *a, uint64_t model)
 	return 0;
 }
 
+static void kept_free(struct ap_kept *k)
+{
+	free(k->v);
+	free(k->parent);
+	free(k->child_off);
+	free(k->child_idx);
+	free(k->dur);
+	free(k->self);
+	free(k->truncated);
+	memset(k, 0, sizeof(*k));
+}
+
 void ap_analysis_free(struct ap_analysis *a)
 {
-	free(a->parent);
 	free(a->child_off);
 	free(a->child_idx);
-	free(a->root_of);
+	free(a->order);
+	free(a->stack);
+	free(a->level);
+	free(a->dep_off);
+	free(a->dep_idx);
+	free(a->declared);
+	free(a->roots);
+	free(a->path_of);
 	free(a->dur);
 	free(a->self);
 	free(a->best);
+	free(a->finish);
 	free(a->truncated);
-	free(a->roots);
+	free(a->dep_from);
+	free(a->dep_to);
 	free(a->ops);
 	free(a->groups);
 	free(a->concs);
+	free(a->chains);
 	free(a->models_used);
+	free(a->calls);
 	free(a->threads);
 	free(a->paths);
 	free(a->findings);
+	for (uint32_t i = 0; i < a->nkept; i++)
+		kept_free(&a->kept[i]);
+	free(a->kept);
 	ap_map_free(&a->op_index);
+	ap_map_free(&a->thread_index);
+	ap_map_free(&a->path_index);
 	memset(a, 0, sizeof(*a));
+}
+
+int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const struct ap_clock_cal *clock,
+		     const struct ap_rules *r, const struct ap_model *models, uint32_t nmodels,
+		     uint32_t retain)
+{
+	memset(a, 0, sizeof(*a));
+	a->names = names;
+	a->clock = *clock;
+	a->rules = *r;
+	a->models = models;
+	a->nmodels = nmodels;
+	a->retain = retain;
+	a->groups = malloc(GROUPS_MAX * sizeof(*a->groups));
+	a->concs = malloc(CONCS_MAX * sizeof(*a->concs));
+	a->chains = malloc(CHAINS_MAX * sizeof(*a->chains));
+	a->models_used = malloc(MODELS_USED_MAX * sizeof(*a->models_used));
+	a->calls = malloc(AP_CALLS_MAX * sizeof(*a->calls));
+	a->threads = malloc(THREADS_MAX * sizeof(*a->threads));
+	a->paths = malloc(PATHS_MAX * sizeof(*a->paths));
+	a->findings = malloc(FINDINGS_MAX * sizeof(*a->findings));
+	a->kept = calloc(retain ? retain : 1, sizeof(*a->kept));
+	if (!a->groups || !a->concs || !a->chains || !a->models_used || !a->calls || !a->threads ||
+	    !a->paths || !a->findings || !a->kept || ap_map_init(&a->op_index, 64, OPS_MAX) ||
+	    ap_map_init(&a->thread_index, 64, THREADS_MAX) || ap_map_init(&a->path_index, 256, PATHS_MAX)) {
+		ap_analysis_free(a);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+#define GROW(ptr, n) do {						\
+	void *p_ = realloc((ptr), (size_t)(n) * sizeof(*(ptr)));	\
+	if (!p_)							\
+		return -ENOMEM;						\
+	(ptr) = p_;							\
+} while (0)
+
+/* Scratch for a trace of n spans and nd dependencies. 0 or -ENOMEM. */
+static int grow_scratch(struct ap_analysis *a, uint32_t n, uint32_t nd)
+{
+	if (n + 1 > a->scap) {
+		uint32_t cap = n + 1 > 2 * a->scap ? n + 1 : 2 * a->scap;
+
+		GROW(a->child_off, cap);
+		GROW(a->child_idx, cap);
+		GROW(a->order, cap);
+		GROW(a->stack, cap);
+		GROW(a->level, cap);
+		GROW(a->dep_off, cap);
+		GROW(a->declared, cap);
+		GROW(a->roots, cap);
+		GROW(a->path_of, cap);
+		GROW(a->dur, cap);
+		GROW(a->self, cap);
+		GROW(a->best, cap);
+		GROW(a->finish, cap);
+		GROW(a->truncated, cap);
+		a->scap = cap;
+	}
+	if (nd + 1 > a->dcap) {
+		uint32_t cap = nd + 1 > 2 * a->dcap ? nd + 1 : 2 * a->dcap;
+
+		GROW(a->dep_from, cap);
+		GROW(a->dep_to, cap);
+		GROW(a->dep_idx, cap);
+		a->dcap = cap;
+	}
+	return 0;
 }
 
 /* Sort context for children: qsort has no user pointer in C11. */
@@ -158,136 +253,71 @@ static int by_begin(const void *x, const void *y)
 	return (a->id > b->id) - (a->id < b->id);
 }
 
-static int has_begin(const struct ap_span *sp)
+/* Roots and children in begin order; returns the number of roots. */
+static uint32_t build_children(struct ap_analysis *a)
 {
-	return sp->have & AP_SPAN_HAVE_BEGIN;
-}
+	const struct ap_span *v = a->v;
+	uint32_t n = a->n, nroots = 0, *fill = a->level;	/* level is free until parallelism() */
 
-static void link_parents(struct ap_analysis *a)
-{
-	const struct ap_spans *s = a->spans;
-
-	for (uint32_t i = 0; i < s->n; i++) {
-		const struct ap_span *sp = &s->v[i];
-		const struct ap_span *p;
-
-		a->parent[i] = AP_NONE;
-		if (!has_begin(sp) || sp->parent == 0)
-			continue;
-		if (sp->parent == sp->id) {
-			a->self_parents++;
-			continue;
-		}
-		p = ap_spans_find(s, sp->parent);
-		if (!p || !has_begin(p)) {
-			a->orphans++;
-			continue;
-		}
-		a->parent[i] = (uint32_t)(p - s->v);
-	}
-}
-
-/* Cut every parent cycle. Returns 0 or -ENOMEM. */
-static int cut_cycles(struct ap_analysis *a)
-{
-	uint32_t n = a->spans->n, *path = malloc((size_t)(n ? n : 1) * sizeof(*path));
-	uint8_t *state = calloc(n ? n : 1, 1);	/* 0 new, 1 on the current walk, 2 done */
-
-	if (!path || !state) {
-		free(path);
-		free(state);
-		return -ENOMEM;
-	}
+	memset(a->child_off, 0, ((size_t)n + 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len = 0, cur = i;
-
-		while (cur != AP_NONE && state[cur] == 0) {
-			state[cur] = 1;
-			path[len++] = cur;
-			cur = a->parent[cur];
-		}
-		if (cur != AP_NONE && state[cur] == 1) {
-			a->parent[cur] = AP_NONE;	/* the walk met itself */
-			a->cycles++;
-		}
-		while (len)
-			state[path[--len]] = 2;
-	}
-	free(path);
-	free(state);
-	return 0;
-}
-
-static int build_children(struct ap_analysis *a)
-{
-	uint32_t n = a->spans->n, *fill;
-
-	fill = calloc((size_t)n + 1, sizeof(*fill));
-	if (!fill)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
 		if (a->parent[i] != AP_NONE)
 			a->child_off[a->parent[i] + 1]++;
+		else
+			a->roots[nroots++] = i;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		a->child_off[i + 1] += a->child_off[i];
+	memset(fill, 0, (size_t)n * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t p = a->parent[i];
 
 		if (p != AP_NONE)
 			a->child_idx[a->child_off[p] + fill[p]++] = i;
 	}
-	free(fill);
-	sort_spans = a->spans->v;
+	sort_spans = v;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t k = a->child_off[i + 1] - a->child_off[i];
+		uint32_t first = a->child_off[i], k = a->child_off[i + 1] - first, sorted = 1;
 
-		if (k > 1)
-			qsort(&a->child_idx[a->child_off[i]], k, sizeof(uint32_t), by_begin);
+		for (uint32_t j = 1; j < k && sorted; j++)
+			sorted = by_begin(&a->child_idx[first + j - 1], &a->child_idx[first + j]) <= 0;
+		if (!sorted)
+			qsort(&a->child_idx[first], k, sizeof(uint32_t), by_begin);
 	}
-	return 0;
-}
-
-static void durations(struct ap_analysis *a)
-{
-	const struct ap_spans *s = a->spans;
-
-	a->t_last = 0;
-	for (uint32_t i = 0; i < s->n; i++) {
-		if (s->v[i].t_begin > a->t_last)
-			a->t_last = s->v[i].t_begin;
-		if ((s->v[i].have & AP_SPAN_HAVE_END) && s->v[i].t_end > a->t_last)
-			a->t_last = s->v[i].t_end;
-	}
-	for (uint32_t i = 0; i < s->n; i++) {
-		const struct ap_span *sp = &s->v[i];
-		uint64_t end = (sp->have & AP_SPAN_HAVE_END) ? sp->t_end : a->t_last;
-
-		a->truncated[i] = has_begin(sp) && !(sp->have & AP_SPAN_HAVE_END);
-		a->truncated_spans += a->truncated[i];
-		a->dur[i] = has_begin(sp) ? ap_ticks_delta_ns(&a->clock, sp->t_begin, end) : 0;
-	}
+	return nroots;
 }
 
 static uint64_t end_ticks(const struct ap_analysis *a, uint32_t i)
 {
-	const struct ap_span *sp = &a->spans->v[i];
+	const struct ap_span *sp = &a->v[i];
 
-	return (sp->have & AP_SPAN_HAVE_END) ? sp->t_end : a->t_last;
+	if (sp->have & AP_SPAN_HAVE_END)
+		return sp->t_end;
+	return a->t_last > sp->t_begin ? a->t_last : sp->t_begin;
 }
 
-/* Self time: duration minus the union of the children's intervals. */
-static void self_times(struct ap_analysis *a)
+/* Durations (open spans end at the last timestamp of the run: truncated)
+ * and self time: duration minus the union of the children's intervals. */
+static void durations(struct ap_analysis *a)
 {
-	const struct ap_spans *s = a->spans;
+	const struct ap_span *v = a->v;
 
-	for (uint32_t i = 0; i < s->n; i++) {
-		uint64_t b = s->v[i].t_begin, e = end_ticks(a, i), covered = 0;
+	for (uint32_t i = 0; i < a->n; i++)
+		if ((v[i].have & AP_SPAN_HAVE_END) && v[i].t_end > a->t_last)
+			a->t_last = v[i].t_end;
+	for (uint32_t i = 0; i < a->n; i++) {
+		a->truncated[i] = !(v[i].have & AP_SPAN_HAVE_END);
+		a->truncated_spans += a->truncated[i];
+		a->dur[i] = ap_ticks_delta_ns(&a->clock, v[i].t_begin, end_ticks(a, i));
+	}
+	for (uint32_t i = 0; i < a->n; i++) {
+		uint64_t b = v[i].t_begin, e = end_ticks(a, i), covered = 0;
 		uint64_t cur_b = 0, cur_e = 0;
 		int open = 0;
 
 		for (uint32_t k = a->child_off[i]; k < a->child_off[i + 1]; k++) {
 			uint32_t c = a->child_idx[k];
-			uint64_t cb = s->v[c].t_begin, ce = end_ticks(a, c);
+			uint64_t cb = v[c].t_begin, ce = end_ticks(a, c);
 
 			if (cb < b)
 				cb = b;
@@ -313,20 +343,19 @@ static void self_times(struct ap_analysis *a)
 	}
 }
 
-/* Pre-order of every tree into order[]; fills root_of. Returns its length. */
-static uint32_t preorder(struct ap_analysis *a, uint32_t *order, uint32_t *stack)
+/* Pre-order of every tree of the trace into order[]. Returns its length. */
+static uint32_t preorder(struct ap_analysis *a, uint32_t nroots)
 {
-	uint32_t len = 0;
+	uint32_t len = 0, *stack = a->stack;
 
-	for (uint32_t r = 0; r < a->nroots; r++) {
-		uint32_t sp = 0, root = a->roots[r];
+	for (uint32_t r = 0; r < nroots; r++) {
+		uint32_t sp = 0;
 
-		stack[sp++] = root;
+		stack[sp++] = a->roots[r];
 		while (sp) {
 			uint32_t i = stack[--sp];
 
-			order[len++] = i;
-			a->root_of[i] = root;
+			a->order[len++] = i;
 			/* Push in reverse so that children come out in begin order. */
 			for (uint32_t k = a->child_off[i + 1]; k-- > a->child_off[i];)
 				stack[sp++] = a->child_idx[k];
@@ -335,63 +364,60 @@ static uint32_t preorder(struct ap_analysis *a, uint32_t *order, uint32_t *stack
 	return len;
 }
 
-struct deps {
-	uint32_t *off, *idx;	/* sibling dependencies of span i: idx[off[i] .. off[i + 1]) */
-	uint32_t *declared;	/* dependencies declared by span i, siblings or not */
-};
-
-static int build_deps(struct ap_analysis *a, struct deps *d)
+/* Sibling dependencies: dep_idx[dep_off[i] .. dep_off[i + 1]) for span i;
+ * declared[i]: dependencies span i declared, siblings or not. */
+static int build_deps(struct ap_analysis *a, const struct ap_trace_view *t)
 {
-	const struct ap_spans *s = a->spans;
-	uint32_t n = s->n, *fill, *from, *to, m = 0;
+	uint32_t n = a->n, m = 0, *fill = a->order + 0;
+	int ret = 0;
 
-	d->off = calloc((size_t)n + 1, sizeof(uint32_t));
-	d->declared = calloc(n ? n : 1, sizeof(uint32_t));
-	from = malloc(((size_t)s->ndeps + 1) * sizeof(uint32_t));
-	to = malloc(((size_t)s->ndeps + 1) * sizeof(uint32_t));
-	fill = calloc((size_t)n + 1, sizeof(uint32_t));
-	d->idx = malloc(((size_t)s->ndeps + 1) * sizeof(uint32_t));
-	if (!d->off || !d->declared || !from || !to || !fill || !d->idx) {
-		free(from);
-		free(to);
-		free(fill);
+	memset(a->dep_off, 0, ((size_t)n + 1) * sizeof(uint32_t));
+	memset(a->declared, 0, (size_t)n * sizeof(uint32_t));
+	if (!t->ndeps)
+		return 0;
+	if (ap_map_init(&a->local, n * 2 + 16, 0))
 		return -ENOMEM;
-	}
-	for (uint32_t k = 0; k < s->ndeps; k++) {
-		const struct ap_span *x = ap_spans_find(s, s->deps[k].span);
-		const struct ap_span *y = ap_spans_find(s, s->deps[k].on_span);
+	for (uint32_t i = 0; i < n; i++)
+		if (ap_map_put(&a->local, a->v[i].id, i)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	for (uint32_t k = 0; k < t->ndeps; k++) {
+		uint64_t *x = ap_map_get(&a->local, t->deps[k].span);
+		uint64_t *y = ap_map_get(&a->local, t->deps[k].on_span);
 		uint32_t xi, yi;
 
 		if (!x || !y) {
-			a->deps_ignored++;
+			a->deps_ignored++;	/* a placeholder: never begun */
 			continue;
 		}
-		xi = (uint32_t)(x - s->v);
-		yi = (uint32_t)(y - s->v);
-		d->declared[xi]++;
+		xi = (uint32_t)*x;
+		yi = (uint32_t)*y;
+		a->declared[xi]++;
 		if (a->parent[xi] == AP_NONE || a->parent[xi] != a->parent[yi]) {
 			a->deps_ignored++;	/* not siblings: outside the sibling graph */
 			continue;
 		}
-		from[m] = xi;
-		to[m] = yi;
+		a->dep_from[m] = xi;
+		a->dep_to[m] = yi;
 		m++;
-		d->off[xi + 1]++;
+		a->dep_off[xi + 1]++;
 	}
 	for (uint32_t i = 0; i < n; i++)
-		d->off[i + 1] += d->off[i];
+		a->dep_off[i + 1] += a->dep_off[i];
+	/* order[] is rebuilt by preorder() after this; use it as fill. */
+	memset(fill, 0, (size_t)n * sizeof(uint32_t));
 	for (uint32_t k = 0; k < m; k++)
-		d->idx[d->off[from[k]] + fill[from[k]]++] = to[k];
-	free(from);
-	free(to);
-	free(fill);
-	return 0;
+		a->dep_idx[a->dep_off[a->dep_from[k]] + fill[a->dep_from[k]]++] = a->dep_to[k];
+out:
+	ap_map_free(&a->local);
+	return ret;
 }
 
 static void add_group(struct ap_analysis *a, uint64_t parent_name, const uint32_t *members,
 		      uint32_t k, int assumed, uint64_t seq, uint64_t par)
 {
-	const struct ap_span *v = a->spans->v;
+	const struct ap_span *v = a->v;
 	struct ap_group *g = NULL;
 
 	if (k > AP_GROUP_MAX_MEMBERS)
@@ -444,61 +470,104 @@ static void add_conc(struct ap_analysis *a, uint64_t parent_name, uint64_t child
 	c->union_ns += union_ns;
 }
 
+/* LLM calls one after another among the children of span i. */
+static void add_chain(struct ap_analysis *a, uint32_t i)
+{
+	const struct ap_span *v = a->v;
+	uint32_t run = 0, best_run = 0;
+	uint64_t prev_end = 0, run_ns = 0, best_ns = 0, shortest = UINT64_MAX;
+	struct ap_chain *c = NULL;
+
+	for (uint32_t k = a->child_off[i]; k < a->child_off[i + 1]; k++) {
+		uint32_t ch = a->child_idx[k];
+
+		if (v[ch].category != AP_CAT_LLM)
+			continue;
+		if (run && v[ch].t_begin < prev_end)
+			run = 0, run_ns = 0;
+		run++;
+		run_ns += a->dur[ch];
+		if (a->dur[ch] < shortest)
+			shortest = a->dur[ch];
+		prev_end = end_ticks(a, ch);
+		if (run > best_run) {
+			best_run = run;
+			best_ns = run_ns;
+		}
+	}
+	if (best_run < a->rules.llm_chain || best_run < 2)
+		return;
+	for (uint32_t j = 0; j < a->nchains && !c; j++)
+		if (a->chains[j].parent_name == v[i].name)
+			c = &a->chains[j];
+	if (!c) {
+		if (a->nchains == CHAINS_MAX)
+			return;
+		c = &a->chains[a->nchains++];
+		memset(c, 0, sizeof(*c));
+		c->parent_name = v[i].name;
+	}
+	if (best_run > c->run)
+		c->run = best_run;
+	c->occurrences++;
+	c->run_ns += best_ns;
+	c->shortest_ns += shortest;
+}
+
 /*
  * Children before parents (reverse pre-order): for span i, the finish time
  * of each child through the sibling dependency graph, its bound, its
  * levels and groups.
  */
-static void parallelism(struct ap_analysis *a, const uint32_t *order, uint32_t len,
-			const struct deps *d, uint64_t *finish, uint32_t *level, uint32_t *scratch)
+static void parallelism(struct ap_analysis *a, uint32_t len)
 {
-	const struct ap_span *v = a->spans->v;
+	const struct ap_span *v = a->v;
+	uint32_t *level = a->level, *scratch = a->stack;
 
 	for (uint32_t o = len; o-- > 0;) {
-		uint32_t i = order[o], first = a->child_off[i], last = a->child_off[i + 1];
+		uint32_t i = a->order[o], first = a->child_off[i], last = a->child_off[i + 1];
 		uint64_t longest = 0, child_ns = 0, union_ns = 0, cur_e = 0;
 		uint32_t max_level = 0;
 
 		for (uint32_t k = first; k < last; k++) {
 			uint32_t c = a->child_idx[k];
-			uint64_t start = 0;
+			uint64_t start = 0, cb, ce;
 
 			level[c] = 0;
-			for (uint32_t e = d->off[c]; e < d->off[c + 1]; e++) {
-				uint32_t dep = d->idx[e];
+			for (uint32_t e = a->dep_off[c]; e < a->dep_off[c + 1]; e++) {
+				uint32_t dep = a->dep_idx[e];
 
 				if (v[dep].t_begin > v[c].t_begin ||
 				    (v[dep].t_begin == v[c].t_begin && v[dep].id >= v[c].id)) {
 					a->deps_ignored++;	/* on a later sibling: no order known */
 					continue;
 				}
-				if (finish[dep] > start)
-					start = finish[dep];
+				if (a->finish[dep] > start)
+					start = a->finish[dep];
 				if (level[dep] + 1 > level[c])
 					level[c] = level[dep] + 1;
 			}
-			finish[c] = start + a->best[c];
-			if (finish[c] > longest)
-				longest = finish[c];
+			a->finish[c] = start + a->best[c];
+			if (a->finish[c] > longest)
+				longest = a->finish[c];
 			if (level[c] > max_level)
 				max_level = level[c];
 			/* Measured overlap: children sorted by begin. */
 			child_ns += a->dur[c];
-			{
-				uint64_t cb = v[c].t_begin, ce = end_ticks(a, c);
-
-				if (k == first || cb >= cur_e)
-					union_ns += ap_ticks_delta_ns(&a->clock, cb, ce);
-				else if (ce > cur_e)
-					union_ns += ap_ticks_delta_ns(&a->clock, cur_e, ce);
-				if (k == first || ce > cur_e)
-					cur_e = ce;
-			}
+			cb = v[c].t_begin;
+			ce = end_ticks(a, c);
+			if (k == first || cb >= cur_e)
+				union_ns += ap_ticks_delta_ns(&a->clock, cb, ce);
+			else if (ce > cur_e)
+				union_ns += ap_ticks_delta_ns(&a->clock, cur_e, ce);
+			if (k == first || ce > cur_e)
+				cur_e = ce;
 		}
 		a->best[i] = a->self[i] + longest;
 		if (last - first < 2)
 			continue;
 		add_conc(a, v[i].name, child_ns, union_ns);
+		add_chain(a, i);
 		/* Groups: children of one level that ran one after another. */
 		for (uint32_t lv = 0; lv <= max_level && lv < 64; lv++) {
 			uint32_t k = 0, sequential = 1, assumed = 0;
@@ -516,7 +585,7 @@ static void parallelism(struct ap_analysis *a, const uint32_t *order, uint32_t l
 				seq += a->dur[c];
 				if (a->dur[c] > par)
 					par = a->dur[c];
-				assumed |= d->declared[c] == 0;
+				assumed |= a->declared[c] == 0;
 			}
 			if (k >= 2 && sequential)
 				add_group(a, v[i].name, scratch, k, (int)assumed, seq, par);
@@ -556,11 +625,21 @@ static struct ap_op *op_of(struct ap_analysis *a, uint64_t name, uint8_t cat)
 	return op;
 }
 
-static void add_model_use(struct ap_analysis *a, const struct ap_span *sp)
+static void add_tokens(struct ap_analysis *a, const struct ap_span *sp)
 {
 	struct ap_model_use *m = NULL;
-	double pct;
+	uint64_t window;
+	double pct = 0;
 
+	a->llm_calls++;
+	a->total_input += sp->input_tokens;
+	a->total_output += sp->output_tokens;
+	if (a->ncalls < AP_CALLS_MAX)
+		a->calls[a->ncalls++] = (struct ap_call){ .name = sp->name, .model = sp->model,
+							  .input = sp->input_tokens,
+							  .output = sp->output_tokens };
+	else
+		a->calls_over_cap++;
 	for (uint32_t i = 0; i < a->nmodels_used && !m; i++)
 		if (a->models_used[i].model == sp->model)
 			m = &a->models_used[i];
@@ -575,22 +654,30 @@ static void add_model_use(struct ap_analysis *a, const struct ap_span *sp)
 	m->calls++;
 	m->input += sp->input_tokens;
 	m->output += sp->output_tokens;
-	if (m->window) {
-		pct = 100.0 * (double)sp->input_tokens / (double)m->window;
-		if (pct > m->max_context_pct)
-			m->max_context_pct = pct;
+	window = m->window;
+	if (!window)
+		return;
+	pct = 100.0 * (double)sp->input_tokens / (double)window;
+	if (pct > m->max_context_pct)
+		m->max_context_pct = pct;
+	if (pct > a->rules.context_pct && !a->have_context_hit) {
+		a->have_context_hit = 1;
+		a->context_hit = (struct ap_call){ .name = sp->name, .model = sp->model,
+						   .input = sp->input_tokens, .output = sp->output_tokens };
+		a->context_window = window;
 	}
 }
 
 static void add_thread(struct ap_analysis *a, const struct ap_span *sp, uint64_t self)
 {
-	struct ap_thread_row *t = NULL;
+	uint64_t key = ((uint64_t)sp->pid << 32 | sp->tid_begin) ^ (UINT64_C(1) << 63);
+	uint64_t *idx = ap_map_get(&a->thread_index, key);
+	struct ap_thread_row *t;
 
-	for (uint32_t i = a->nthreads; i-- > 0 && !t;)
-		if (a->threads[i].pid == sp->pid && a->threads[i].tid == sp->tid_begin)
-			t = &a->threads[i];
-	if (!t) {
-		if (a->nthreads == THREADS_MAX) {
+	if (idx) {
+		t = &a->threads[*idx];
+	} else {
+		if (a->nthreads == THREADS_MAX || ap_map_put(&a->thread_index, key, a->nthreads)) {
 			a->threads_over_cap++;
 			return;
 		}
@@ -603,19 +690,60 @@ static void add_thread(struct ap_analysis *a, const struct ap_span *sp, uint64_t
 	t->busy_ns += self;
 }
 
-static void aggregates(struct ap_analysis *a, const uint32_t *order, uint32_t len, uint32_t *path_of)
+/* Flame path of span i: (parent's path, name, category). */
+static void add_path(struct ap_analysis *a, uint32_t i)
 {
-	const struct ap_span *v = a->spans->v;
-	struct ap_map paths;
-	uint64_t slowest = 0;
+	const struct ap_span *sp = &a->v[i];
+	uint32_t pp = a->parent[i] == AP_NONE ? AP_NONE : a->path_of[a->parent[i]];
+	uint64_t key, *idx;
 
-	ap_map_init(&paths, 256, PATHS_MAX);
+	a->path_of[i] = AP_NONE;
+	if (a->parent[i] != AP_NONE && pp == AP_NONE)
+		return;		/* the parent's path did not fit (counted there) */
+	key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ sp->name) ^ sp->category;
+	key = key ? key : 1;
+	idx = ap_map_get(&a->path_index, key);
+	if (!idx) {
+		if (a->npaths == PATHS_MAX || ap_map_put(&a->path_index, key, a->npaths)) {
+			a->paths_over_cap++;
+			return;
+		}
+		a->paths[a->npaths] = (struct ap_path){ .parent = pp, .name = sp->name,
+							 .category = sp->category };
+		a->path_of[i] = a->npaths++;
+	} else {
+		a->path_of[i] = (uint32_t)*idx;
+	}
+	a->paths[a->path_of[i]].total_ns += a->dur[i];
+	a->paths[a->path_of[i]].count++;
+}
+
+/* Per-span aggregates, in pre-order (parents before children). Returns the
+ * slowest root. */
+static uint32_t aggregates(struct ap_analysis *a, uint32_t len)
+{
+	const struct ap_span *v = a->v;
+	uint64_t slow = (uint64_t)(a->rules.slow_tool_ms * 1e6), slowest = 0;
+	uint32_t slowest_root = AP_NONE, tree_truncated = 0;
+
 	for (uint32_t o = 0; o < len; o++) {
-		uint32_t i = order[o], pp;
+		uint32_t i = a->order[o];
 		const struct ap_span *sp = &v[i];
 		struct ap_op *op = op_of(a, sp->name, sp->category);
-		uint64_t key, *idx;
 
+		if (a->parent[i] == AP_NONE) {
+			if (o)
+				a->traces_complete += !tree_truncated;
+			tree_truncated = 0;
+			a->traces++;
+			a->total_trace_ns += a->dur[i];
+			a->critical_ns += a->best[i];
+			if (slowest_root == AP_NONE || a->dur[i] > slowest) {
+				slowest = a->dur[i];
+				slowest_root = i;
+			}
+		}
+		tree_truncated |= a->truncated[i];
 		a->spans_in_trees++;
 		a->cat_self[sp->category] += a->self[i];
 		a->total_self_ns += a->self[i];
@@ -625,58 +753,101 @@ static void aggregates(struct ap_analysis *a, const uint32_t *order, uint32_t le
 			op->self_ns += a->self[i];
 			op->input_tokens += sp->input_tokens;
 			op->output_tokens += sp->output_tokens;
+			if (sp->category == AP_CAT_TOOL && a->dur[i] > slow) {
+				op->slow_n++;
+				op->slow_over_ns += a->dur[i] - slow;
+			}
 			ap_hist_add(&op->hist, a->dur[i]);
 		} else {
 			a->ops_over_cap++;
 		}
-		if (sp->have & AP_SPAN_HAVE_TOKENS) {
-			a->llm_calls++;
-			a->total_input += sp->input_tokens;
-			a->total_output += sp->output_tokens;
-			add_model_use(a, sp);
-		}
+		if (sp->have & AP_SPAN_HAVE_TOKENS)
+			add_tokens(a, sp);
 		add_thread(a, sp, a->self[i]);
-		if (a->parent[i] == AP_NONE) {
-			a->total_trace_ns += a->dur[i];
-			a->critical_ns += a->best[i];
-			if (a->dur[i] >= slowest) {
-				slowest = a->dur[i];
-				a->slowest_root = i;
-			}
-		}
-		/* Flame path: (parent path, name, category). */
-		pp = a->parent[i] == AP_NONE ? AP_NONE : path_of[a->parent[i]];
-		path_of[i] = AP_NONE;
-		if (a->parent[i] != AP_NONE && pp == AP_NONE)
-			continue;	/* the parent's path did not fit */
-		key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ sp->name) ^ sp->category;
-		key = key ? key : 1;
-		idx = ap_map_get(&paths, key);
-		if (!idx) {
-			if (a->npaths == PATHS_MAX || ap_map_put(&paths, key, a->npaths)) {
-				a->paths_over_cap++;
-				continue;
-			}
-			a->paths[a->npaths] = (struct ap_path){ .parent = pp, .name = sp->name,
-								 .category = sp->category };
-			path_of[i] = a->npaths++;
-		} else {
-			path_of[i] = (uint32_t)*idx;
-		}
-		a->paths[path_of[i]].total_ns += a->dur[i];
-		a->paths[path_of[i]].count++;
+		add_path(a, i);
 	}
-	ap_map_free(&paths);
-	/* A trace is complete when none of its spans is truncated. */
-	for (uint32_t r = 0; r < a->nroots; r++)
-		a->traces_complete++;
-	for (uint32_t i = 0; i < a->spans->n; i++)
-		if (a->truncated[i] && a->root_of[i] != AP_NONE && a->truncated[a->root_of[i]] != 2) {
-			a->truncated[a->root_of[i]] |= 2;	/* mark the trace once */
-			a->traces_complete--;
-		}
-	for (uint32_t i = 0; i < a->spans->n; i++)
-		a->truncated[i] &= 1;
+	if (len)
+		a->traces_complete += !tree_truncated;
+	return slowest_root;
+}
+
+/* Copy n elements of src into a new array at *dst. */
+#define DUP(dst, src, n) (((dst) = malloc((size_t)(n) * sizeof(*(src)))) ? \
+	(memcpy((dst), (src), (size_t)(n) * sizeof(*(src))), 0) : -1)
+
+/* Keep the trace whole if it is among the slowest `retain`. */
+static void keep(struct ap_analysis *a, uint32_t root)
+{
+	uint64_t d = a->dur[root];
+	uint32_t n = a->n, pos;
+	struct ap_kept k = { 0 };
+
+	if (!a->retain || n > AP_KEPT_SPANS_MAX)
+		return;
+	if (a->nkept == a->retain && d <= a->kept[a->nkept - 1].root_dur)
+		return;
+	if (DUP(k.v, a->v, n) || DUP(k.parent, a->parent, n) || DUP(k.child_off, a->child_off, n + 1) ||
+	    DUP(k.child_idx, a->child_idx, n ? n : 1) || DUP(k.dur, a->dur, n) || DUP(k.self, a->self, n) ||
+	    DUP(k.truncated, a->truncated, n)) {
+		kept_free(&k);
+		return;
+	}
+	k.n = n;
+	k.root = root;
+	k.root_dur = d;
+	if (a->nkept == a->retain)
+		kept_free(&a->kept[--a->nkept]);
+	for (pos = a->nkept; pos > 0 && a->kept[pos - 1].root_dur < d; pos--)
+		a->kept[pos] = a->kept[pos - 1];
+	a->kept[pos] = k;
+	a->nkept++;
+}
+
+void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
+{
+	struct ap_analysis *a = ctx;
+	uint32_t nroots, len, root;
+
+	if (!t->n)
+		return;
+	if (grow_scratch(a, t->n, t->ndeps)) {
+		a->traces_skipped++;
+		a->spans_skipped += t->n;
+		return;
+	}
+	a->v = t->v;
+	a->parent = t->parent;
+	a->n = t->n;
+	a->t_last = t->t_last;
+	if (!t->complete)
+		a->traces_incomplete_handed++;
+	if (t->n > a->largest_trace)
+		a->largest_trace = t->n;
+	nroots = build_children(a);
+	durations(a);
+	if (build_deps(a, t)) {
+		a->traces_skipped++;
+		a->spans_skipped += t->n;
+		return;
+	}
+	len = preorder(a, nroots);
+	parallelism(a, len);
+	root = aggregates(a, len);
+	if (root != AP_NONE)
+		keep(a, root);
+	a->v = NULL;
+	a->parent = NULL;
+}
+
+const struct ap_kept *ap_analysis_find(const struct ap_analysis *a, uint64_t id, uint32_t *idx)
+{
+	for (uint32_t k = 0; k < a->nkept; k++)
+		for (uint32_t i = 0; i < a->kept[k].n; i++)
+			if (a->kept[k].v[i].id == id) {
+				*idx = i;
+				return &a->kept[k];
+			}
+	return NULL;
 }
 
 static struct ap_finding *finding(struct ap_analysis *a, const char *rule, uint64_t name)
@@ -699,13 +870,17 @@ static double ms(uint64_t ns)
 }
 
 /* Bottleneck rules; savings are per trace (means over the traces). */
-static void rules(struct ap_analysis *a)
+void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as)
 {
-	double total = (double)a->total_self_ns, traces = a->nroots ? (double)a->nroots : 1;
+	double total = (double)a->total_self_ns, traces = a->traces ? (double)a->traces : 1;
 	const struct ap_op *top_llm = NULL;
 	struct ap_finding *f;
-	char buf[32];
 
+	a->orphans = as->orphans;
+	a->self_parents = as->self_parents;
+	a->cycles = as->cycles;
+	a->deps_ignored += as->deps_ignored;
+	a->nfindings = 0;
 	if (total <= 0)
 		return;
 	for (uint32_t i = 0; i < a->nops; i++)
@@ -723,7 +898,6 @@ static void rules(struct ap_analysis *a)
 	for (uint32_t i = 0; i < a->nops; i++) {
 		const struct ap_op *op = &a->ops[i];
 		double pct = 100.0 * (double)op->self_ns / total;
-		uint64_t slow = (uint64_t)(a->rules.slow_tool_ms * 1e6), over = 0, n_over = 0;
 
 		if (op->category != AP_CAT_TOOL)
 			continue;
@@ -734,147 +908,36 @@ static void rules(struct ap_analysis *a)
 				 "cache its results or start it alongside the LLM calls that do not need it; saving assumes half of it is avoided");
 			f->saving_ms = ms(op->self_ns) / 2 / traces;
 		}
-		if (op->hist.max <= slow)
-			continue;
-		for (uint32_t k = 0; k < a->spans->n; k++)
-			if (a->spans->v[k].name == op->name && a->spans->v[k].category == AP_CAT_TOOL &&
-			    a->dur[k] > slow) {
-				over += a->dur[k] - slow;
-				n_over++;
-			}
-		if (n_over && (f = finding(a, "slow_tool", op->name))) {
+		if (op->slow_n && (f = finding(a, "slow_tool", op->name))) {
 			snprintf(f->message, sizeof(f->message), "%s took longer than %.0f ms in %llu of %llu calls (max %.1f ms)",
-				 f->span, a->rules.slow_tool_ms, (unsigned long long)n_over,
+				 f->span, a->rules.slow_tool_ms, (unsigned long long)op->slow_n,
 				 (unsigned long long)op->count, ms(op->hist.max));
 			snprintf(f->suggestion, sizeof(f->suggestion),
 				 "set a timeout of %.0f ms with a fallback, or run it asynchronously; saving is the time above it",
 				 a->rules.slow_tool_ms);
-			f->saving_ms = ms(over) / traces;
+			f->saving_ms = ms(op->slow_over_ns) / traces;
 		}
 	}
-	/* LLM calls in sequence under one parent. */
-	for (uint32_t p = 0; p < a->spans->n; p++) {
-		uint32_t run = 0, best_run = 0;
-		uint64_t prev_end = 0, run_ns = 0, best_ns = 0, shortest = UINT64_MAX;
+	for (uint32_t i = 0; i < a->nchains; i++) {
+		const struct ap_chain *c = &a->chains[i];
 
-		for (uint32_t k = a->child_off[p]; k < a->child_off[p + 1]; k++) {
-			uint32_t c = a->child_idx[k];
-
-			if (a->spans->v[c].category != AP_CAT_LLM)
-				continue;
-			if (run && a->spans->v[c].t_begin < prev_end)
-				run = 0, run_ns = 0;
-			run++;
-			run_ns += a->dur[c];
-			if (a->dur[c] < shortest)
-				shortest = a->dur[c];
-			prev_end = end_ticks(a, c);
-			if (run > best_run) {
-				best_run = run;
-				best_ns = run_ns;
-			}
-		}
-		if (best_run >= a->rules.llm_chain) {
-			uint32_t j;
-
-			for (j = 0; j < a->nfindings; j++)
-				if (strcmp(a->findings[j].rule, "llm_chain") == 0 &&
-				    strcmp(a->findings[j].span, ap_names_get(a->names, a->spans->v[p].name, buf)) == 0)
-					break;
-			if (j < a->nfindings || !(f = finding(a, "llm_chain", a->spans->v[p].name)))
-				continue;
-			snprintf(f->message, sizeof(f->message), "%u LLM calls run one after another under %s (%.1f ms)",
-				 best_run, f->span, ms(best_ns));
-			snprintf(f->suggestion, sizeof(f->suggestion),
-				 "merge calls that share context into one prompt, or run independent ones concurrently; saving assumes the shortest call is absorbed");
-			f->saving_ms = ms(shortest == UINT64_MAX ? 0 : shortest);
-		}
+		if (!(f = finding(a, "llm_chain", c->parent_name)))
+			break;
+		snprintf(f->message, sizeof(f->message),
+			 "%u LLM calls run one after another under %s (%.1f ms on average, in %llu of %llu traces)",
+			 c->run, f->span, ms(c->run_ns) / (double)c->occurrences,
+			 (unsigned long long)c->occurrences, (unsigned long long)a->traces);
+		snprintf(f->suggestion, sizeof(f->suggestion),
+			 "merge calls that share context into one prompt, or run independent ones concurrently; saving assumes the shortest call is absorbed");
+		f->saving_ms = ms(c->shortest_ns) / traces;
 	}
-	/* Context window use. */
-	for (uint32_t i = 0; i < a->spans->n; i++) {
-		const struct ap_span *sp = &a->spans->v[i];
-		uint64_t window;
-		double pct;
+	if (a->have_context_hit && (f = finding(a, "context_window", a->context_hit.name))) {
+		double pct = 100.0 * (double)a->context_hit.input / (double)a->context_window;
 
-		if (!(sp->have & AP_SPAN_HAVE_TOKENS) || !(window = ap_model_window(a, sp->model)))
-			continue;
-		pct = 100.0 * (double)sp->input_tokens / (double)window;
-		if (pct <= a->rules.context_pct || !(f = finding(a, "context_window", sp->name)))
-			continue;
 		snprintf(f->message, sizeof(f->message), "%s used %.0f%% of its model's %llu-token window (%u input tokens)",
-			 f->span, pct, (unsigned long long)window, sp->input_tokens);
+			 f->span, pct, (unsigned long long)a->context_window, a->context_hit.input);
 		snprintf(f->suggestion, sizeof(f->suggestion),
 			 "trim or summarise the context before the call; latency and cost grow with input tokens");
 		f->saving_ms = 0;
-		break;	/* one finding for the rule; the tokens section lists every call */
 	}
-}
-
-int ap_analyze(struct ap_analysis *a, const struct ap_spans *s, const struct ap_names *names,
-	       const struct ap_clock_cal *clock, const struct ap_rules *r,
-	       const struct ap_model *models, uint32_t nmodels)
-{
-	uint32_t n = s->n, sz = n ? n : 1, *order = NULL, *stack = NULL, *level = NULL, len;
-	uint64_t *finish = NULL;
-	struct deps d = { 0 };
-	int ret = -ENOMEM;
-
-	memset(a, 0, sizeof(*a));
-	a->spans = s;
-	a->names = names;
-	a->clock = *clock;
-	a->rules = *r;
-	a->models = models;
-	a->nmodels = nmodels;
-	a->slowest_root = AP_NONE;
-	a->parent = malloc(sz * sizeof(uint32_t));
-	a->child_off = calloc((size_t)n + 1, sizeof(uint32_t));
-	a->child_idx = malloc(sz * sizeof(uint32_t));
-	a->root_of = malloc(sz * sizeof(uint32_t));
-	a->dur = calloc(sz, sizeof(uint64_t));
-	a->self = calloc(sz, sizeof(uint64_t));
-	a->best = calloc(sz, sizeof(uint64_t));
-	a->truncated = calloc(sz, 1);
-	a->roots = malloc(sz * sizeof(uint32_t));
-	a->groups = malloc(GROUPS_MAX * sizeof(*a->groups));
-	a->concs = malloc(CONCS_MAX * sizeof(*a->concs));
-	a->models_used = malloc(MODELS_USED_MAX * sizeof(*a->models_used));
-	a->threads = malloc(THREADS_MAX * sizeof(*a->threads));
-	a->paths = malloc(PATHS_MAX * sizeof(*a->paths));
-	a->findings = malloc(FINDINGS_MAX * sizeof(*a->findings));
-	order = malloc(sz * sizeof(uint32_t));
-	stack = malloc(sz * sizeof(uint32_t));
-	level = calloc(sz, sizeof(uint32_t));
-	finish = calloc(sz, sizeof(uint64_t));
-	if (!a->parent || !a->child_off || !a->child_idx || !a->root_of || !a->dur || !a->self ||
-	    !a->best || !a->truncated || !a->roots || !a->groups || !a->concs || !a->models_used ||
-	    !a->threads || !a->paths || !a->findings || !order || !stack || !level || !finish ||
-	    ap_map_init(&a->op_index, 64, OPS_MAX))
-		goto out;
-	for (uint32_t i = 0; i < n; i++)
-		a->root_of[i] = AP_NONE;
-	link_parents(a);
-	if (cut_cycles(a) || build_children(a))
-		goto out;
-	for (uint32_t i = 0; i < n; i++)
-		if (has_begin(&s->v[i]) && a->parent[i] == AP_NONE)
-			a->roots[a->nroots++] = i;
-	durations(a);
-	self_times(a);
-	len = preorder(a, order, stack);
-	if (build_deps(a, &d))
-		goto out;
-	parallelism(a, order, len, &d, finish, level, stack);
-	aggregates(a, order, len, level /* reused as path_of */);
-	rules(a);
-	ret = 0;
-out:
-	free(order);
-	free(stack);
-	free(level);
-	free(finish);
-	free(d.off);
-	free(d.idx);
-	free(d.declared);
-	return ret;
 }

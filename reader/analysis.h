@@ -3,11 +3,12 @@
  * analysis.h - span trees and what they say: time by category, operations
  * with percentiles, tokens, parallelism, bottlenecks, flame paths.
  *
- * Input is the pairing store (spans.h) at the end of a run. Every walk is
- * iterative and every table has a cap and a counter for what did not fit,
- * so any shape of input (a 100,000-deep chain, a 100,000-wide fan-out,
- * cycles, self-parents) costs time linear in its size and cannot recurse,
- * hang or crash the reader.
+ * Input is one trace at a time, as the assembler hands them on; the
+ * aggregates cover every trace, and the slowest few are kept whole for the
+ * flame chart and the trees in report.json. Every walk is iterative and
+ * every table has a cap and a counter for what did not fit, so any shape of
+ * trace (a 100,000-deep chain, a 100,000-wide fan-out) costs time linear in
+ * its size and cannot recurse, hang or crash the reader.
  */
 #ifndef AP_ANALYSIS_H
 #define AP_ANALYSIS_H
@@ -19,9 +20,8 @@
 #include "hist.h"
 #include "hmap.h"
 #include "names.h"
+#include "assemble.h"
 #include "spans.h"
-
-#define AP_NONE UINT32_MAX
 
 /* Thresholds of the bottleneck rules (--rule NAME=VALUE). */
 struct ap_rules {
@@ -46,6 +46,7 @@ struct ap_op {
 	uint64_t total_ns;	/* sum of durations */
 	uint64_t self_ns;
 	uint64_t input_tokens, output_tokens;
+	uint64_t slow_n, slow_over_ns;	/* calls above slow_tool_ms, time above it */
 	struct ap_hist hist;	/* durations */
 };
 
@@ -99,31 +100,63 @@ struct ap_finding {
 	double saving_ms;
 };
 
+/* A trace kept whole for the report (the slowest ones); a trace larger than
+ * AP_KEPT_SPANS_MAX is analysed but not kept, so that kept traces take at
+ * most retain x AP_KEPT_SPANS_MAX x ~100 bytes. */
+#define AP_KEPT_SPANS_MAX 131072u
+struct ap_kept {
+	struct ap_span *v;
+	uint32_t *parent, *child_off, *child_idx;
+	uint64_t *dur, *self;
+	uint8_t *truncated;
+	uint32_t n;
+	uint32_t root;		/* the slowest root of the trace */
+	uint64_t root_dur;
+};
+
+/* One LLM call, for the tokens section (the first AP_CALLS_MAX are listed). */
+#define AP_CALLS_MAX 1000u
+struct ap_call {
+	uint64_t name, model;
+	uint32_t input, output;
+};
+
+/* Per parent name: the longest run of LLM calls one after another. */
+struct ap_chain {
+	uint64_t parent_name;
+	uint32_t run;
+	uint64_t run_ns, shortest_ns;
+	uint64_t occurrences;
+};
+
 struct ap_analysis {
-	const struct ap_spans *spans;
 	const struct ap_names *names;
 	struct ap_clock_cal clock;
 	struct ap_rules rules;
 	const struct ap_model *models;
 	uint32_t nmodels;
+	uint32_t retain;		/* traces kept whole, the slowest */
 
-	/* Per span (index into spans->v). */
-	uint32_t *parent;
-	uint32_t *child_off;	/* children of i: child_idx[child_off[i] .. child_off[i + 1]) */
-	uint32_t *child_idx;	/* sorted by begin time */
-	uint32_t *root_of;
-	uint64_t *dur;		/* ns */
-	uint64_t *self;		/* ns */
-	uint64_t *best;		/* critical-path bound of the subtree, ns */
+	/* The trace being folded in, and scratch for it, grown to the largest. */
+	const struct ap_span *v;
+	const uint32_t *parent;
+	uint32_t n;
+	uint64_t t_last;		/* end of its truncated spans (ticks) */
+	uint32_t scap;
+	uint32_t *child_off, *child_idx, *order, *stack, *level, *dep_off, *dep_idx, *declared;
+	uint32_t *roots, *path_of;
+	uint64_t *dur, *self, *best, *finish;
 	uint8_t *truncated;
+	struct ap_map local;		/* span id -> index, for dependencies */
+	uint32_t *dep_from, *dep_to;
+	uint32_t dcap;
 
-	uint32_t *roots;
-	uint32_t nroots;
-	uint64_t t_last;	/* latest timestamp seen (ticks): end of truncated spans */
-
-	/* Structure counts. */
-	uint64_t spans_in_trees, orphans, self_parents, cycles, truncated_spans;
-	uint64_t traces_complete, deps_ignored;
+	/* Structure counts. traces: trees (roots); traces_complete: trees with
+	 * no truncated span. */
+	uint64_t traces, traces_complete, spans_in_trees, truncated_spans, deps_ignored;
+	uint64_t largest_trace;
+	uint64_t traces_incomplete_handed;	/* trace views handed on at the end of the run */
+	uint64_t orphans, self_parents, cycles;	/* spans, as the assembler counted them */
 
 	/* Aggregates. */
 	uint64_t cat_self[AP_CAT_COUNT];
@@ -139,18 +172,31 @@ struct ap_analysis {
 	uint64_t groups_over_cap;
 	struct ap_conc *concs;
 	uint32_t nconcs;
+	struct ap_chain *chains;
+	uint32_t nchains;
 	struct ap_model_use *models_used;
 	uint32_t nmodels_used;
 	uint64_t total_input, total_output, llm_calls;
+	struct ap_call *calls;
+	uint32_t ncalls;
+	uint64_t calls_over_cap;
 	struct ap_thread_row *threads;
 	uint32_t nthreads;
 	uint64_t threads_over_cap;
+	struct ap_map thread_index;
 	struct ap_path *paths;
 	uint32_t npaths;
 	uint64_t paths_over_cap;
-	uint32_t slowest_root;		/* AP_NONE when no trace */
+	struct ap_map path_index;
+	struct ap_call context_hit;	/* first call over context_pct */
+	uint64_t context_window;
+	int have_context_hit;
+	struct ap_kept *kept;		/* slowest first */
+	uint32_t nkept;
 	struct ap_finding *findings;
 	uint32_t nfindings;
+	uint64_t traces_skipped;	/* no memory to analyse them: counted, not folded in */
+	uint64_t spans_skipped;
 };
 
 void ap_rules_default(struct ap_rules *r);
@@ -160,11 +206,19 @@ uint32_t ap_models_default(struct ap_model *out, uint32_t max);
  * -errno / -EINVAL with *line set to the first bad line. */
 int ap_models_load(const char *path, struct ap_model *out, uint32_t *n, uint32_t max, int *line);
 
-/* Build trees and aggregates. Returns 0 or -ENOMEM. */
-int ap_analyze(struct ap_analysis *a, const struct ap_spans *s, const struct ap_names *names,
-	       const struct ap_clock_cal *clock, const struct ap_rules *rules,
-	       const struct ap_model *models, uint32_t nmodels);
+/* Start an analysis; retain = traces kept whole (the slowest). 0 or -ENOMEM. */
+int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const struct ap_clock_cal *clock,
+		     const struct ap_rules *rules, const struct ap_model *models, uint32_t nmodels,
+		     uint32_t retain);
+/* Fold one trace in (an ap_trace_fn: ctx is the analysis). */
+void ap_analysis_add(void *ctx, const struct ap_trace_view *t);
+/* After the last trace: the assembler's structure counts, and the
+ * bottleneck findings. */
+void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as);
 void ap_analysis_free(struct ap_analysis *a);
+
+/* The kept trace and index of span id, for tests; NULL when not kept. */
+const struct ap_kept *ap_analysis_find(const struct ap_analysis *a, uint64_t id, uint32_t *idx);
 
 /* Window of a model id, 0 when unknown. */
 uint64_t ap_model_window(const struct ap_analysis *a, uint64_t model);

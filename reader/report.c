@@ -16,7 +16,6 @@
 
 #define TREE_DEPTH	24
 #define TREE_NODES	2000
-#define RETAINED	5	/* slowest traces kept in the report */
 #define BAR		40
 #define FLAME_W		50
 #define FLAME_LINES	40
@@ -50,31 +49,13 @@ static const char *nm(const struct ap_analysis *a, uint64_t id, char buf[32])
 	return ap_names_get(a->names, id, buf);
 }
 
-/* Indices of the slowest roots, slowest first. Returns how many. */
-static uint32_t slowest_roots(const struct ap_analysis *a, uint32_t *out, uint32_t max)
-{
-	uint32_t k = 0;
-
-	for (uint32_t r = 0; r < a->nroots; r++) {
-		uint32_t i = a->roots[r], j;
-
-		if (k < max)
-			k++;
-		else if (a->dur[i] <= a->dur[out[k - 1]])
-			continue;
-		for (j = k - 1; j > 0 && a->dur[out[j - 1]] < a->dur[i]; j--)
-			out[j] = out[j - 1];
-		out[j] = i;
-	}
-	return k;
-}
-
 /* ------------------------------------------------------------------------ */
 /* JSON                                                                      */
 
-static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, uint32_t i, uint64_t t0)
+static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, const struct ap_kept *k,
+			     uint32_t i, uint64_t t0)
 {
-	const struct ap_span *sp = &a->spans->v[i];
+	const struct ap_span *sp = &k->v[i];
 	char buf[32];
 
 	ap_json_str(j, "name", nm(a, sp->name, buf));
@@ -82,45 +63,46 @@ static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, uin
 	ap_json_u64(j, "pid", sp->pid);
 	ap_json_u64(j, "tid", sp->tid_begin);
 	ap_json_u64(j, "start_ns", ap_ticks_delta_ns(&a->clock, t0, sp->t_begin));
-	ap_json_u64(j, "dur_ns", a->dur[i]);
-	ap_json_u64(j, "self_ns", a->self[i]);
+	ap_json_u64(j, "dur_ns", k->dur[i]);
+	ap_json_u64(j, "self_ns", k->self[i]);
 	if (sp->have & AP_SPAN_HAVE_TOKENS)
 		ap_json_str(j, "model", nm(a, sp->model, buf));
 	else
 		ap_json_null(j, "model");
 	ap_json_u64(j, "input_tokens", sp->input_tokens);
 	ap_json_u64(j, "output_tokens", sp->output_tokens);
-	ap_json_bool(j, "truncated", a->truncated[i]);
+	ap_json_bool(j, "truncated", k->truncated[i]);
 }
 
-static void json_tree(struct ap_json *j, const struct ap_analysis *a, uint32_t root, uint32_t *stack,
-		      uint32_t *pos)
+static void json_tree(struct ap_json *j, const struct ap_analysis *a, const struct ap_kept *k,
+		      uint32_t *stack, uint32_t *pos)
 {
-	uint64_t t0 = a->spans->v[root].t_begin;
+	uint32_t root = k->root;
+	uint64_t t0 = k->v[root].t_begin;
 	uint32_t depth = 0, written = 1;
 
 	ap_json_obj(j, NULL);
-	json_node_fields(j, a, root, t0);
+	json_node_fields(j, a, k, root, t0);
 	ap_json_arr(j, "children");
 	stack[0] = root;
-	pos[0] = a->child_off[root];
+	pos[0] = k->child_off[root];
 	for (;;) {
 		uint32_t i = stack[depth];
 
-		if (pos[depth] < a->child_off[i + 1] && depth + 1 < TREE_DEPTH && written < TREE_NODES) {
-			uint32_t c = a->child_idx[pos[depth]++];
+		if (pos[depth] < k->child_off[i + 1] && depth + 1 < TREE_DEPTH && written < TREE_NODES) {
+			uint32_t c = k->child_idx[pos[depth]++];
 
 			ap_json_obj(j, NULL);
-			json_node_fields(j, a, c, t0);
+			json_node_fields(j, a, k, c, t0);
 			written++;
 			depth++;
 			stack[depth] = c;
-			pos[depth] = a->child_off[c];
+			pos[depth] = k->child_off[c];
 			ap_json_arr(j, "children");
 			continue;
 		}
 		ap_json_end_arr(j);
-		ap_json_u64(j, "children_omitted", a->child_off[i + 1] - pos[depth]);
+		ap_json_u64(j, "children_omitted", k->child_off[i + 1] - pos[depth]);
 		ap_json_end_obj(j);
 		if (depth == 0)
 			break;
@@ -131,10 +113,10 @@ static void json_tree(struct ap_json *j, const struct ap_analysis *a, uint32_t r
 void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct ap_overhead *ov)
 {
 	char buf[32];
-	uint32_t top[RETAINED], ntop, *stack, *pos;
+	uint32_t *stack, *pos;
 
 	ap_json_obj(j, "structure");
-	ap_json_u64(j, "traces", a->nroots);
+	ap_json_u64(j, "traces", a->traces);
 	ap_json_u64(j, "traces_complete", a->traces_complete);
 	ap_json_u64(j, "spans_in_trees", a->spans_in_trees);
 	ap_json_u64(j, "truncated", a->truncated_spans);
@@ -142,6 +124,9 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "self_parents", a->self_parents);
 	ap_json_u64(j, "cycles", a->cycles);
 	ap_json_u64(j, "deps_ignored", a->deps_ignored);
+	ap_json_u64(j, "largest_trace_spans", a->largest_trace);
+	ap_json_u64(j, "traces_skipped", a->traces_skipped);
+	ap_json_u64(j, "spans_skipped", a->spans_skipped);
 	ap_json_num(j, "total_trace_ms", ms(a->total_trace_ns), 3);
 	ap_json_num(j, "total_self_ms", ms(a->total_self_ns), 3);
 	ap_json_end_obj(j);
@@ -192,26 +177,23 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 
 	ap_json_obj(j, "tokens");
 	ap_json_arr(j, "calls");
-	for (uint32_t i = 0, shown = 0; i < a->spans->n && shown < 1000; i++) {
-		const struct ap_span *sp = &a->spans->v[i];
-		uint64_t w;
+	for (uint32_t i = 0; i < a->ncalls; i++) {
+		const struct ap_call *c = &a->calls[i];
+		uint64_t w = ap_model_window(a, c->model);
 
-		if (!(sp->have & AP_SPAN_HAVE_TOKENS) || !(sp->have & AP_SPAN_HAVE_BEGIN))
-			continue;
-		shown++;
-		w = ap_model_window(a, sp->model);
 		ap_json_obj(j, NULL);
-		ap_json_str(j, "span", nm(a, sp->name, buf));
-		ap_json_str(j, "model", nm(a, sp->model, buf));
-		ap_json_u64(j, "input", sp->input_tokens);
-		ap_json_u64(j, "output", sp->output_tokens);
+		ap_json_str(j, "span", nm(a, c->name, buf));
+		ap_json_str(j, "model", nm(a, c->model, buf));
+		ap_json_u64(j, "input", c->input);
+		ap_json_u64(j, "output", c->output);
 		if (w)
-			ap_json_num(j, "context_pct", 100.0 * sp->input_tokens / (double)w, 2);
+			ap_json_num(j, "context_pct", 100.0 * c->input / (double)w, 2);
 		else
 			ap_json_null(j, "context_pct");
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "calls_not_listed", a->calls_over_cap);
 	ap_json_arr(j, "by_model");
 	for (uint32_t i = 0; i < a->nmodels_used; i++) {
 		const struct ap_model_use *m = &a->models_used[i];
@@ -304,12 +286,12 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 
 	stack = malloc(TREE_DEPTH * sizeof(*stack));
 	pos = malloc(TREE_DEPTH * sizeof(*pos));
-	ntop = slowest_roots(a, top, RETAINED);
 	ap_json_arr(j, "traces");
-	for (uint32_t t = 0; t < ntop && stack && pos; t++)
-		json_tree(j, a, top[t], stack, pos);
+	for (uint32_t t = 0; t < a->nkept && stack && pos; t++)
+		json_tree(j, a, &a->kept[t], stack, pos);
 	ap_json_end_arr(j);
-	ap_json_str(j, "traces_retained_rule", "slowest 5");
+	snprintf(buf, sizeof(buf), "slowest %u", a->retain);
+	ap_json_str(j, "traces_retained_rule", buf);
 	free(stack);
 	free(pos);
 }
@@ -357,33 +339,33 @@ static void flame_line(FILE *f, const char *label, int depth, uint8_t cat, doubl
 	fprintf(f, "%*s %9.1f ms%s\n", FLAME_W - o - w, "", dur_ms, note);
 }
 
-static void flame_trace(FILE *f, const struct ap_analysis *a, uint32_t root)
+static void flame_trace(FILE *f, const struct ap_analysis *a, const struct ap_kept *k)
 {
-	uint32_t stack[64], dstack[64], sp = 0, lines = 0, hidden = 0;
-	uint64_t t0 = a->spans->v[root].t_begin, total = a->dur[root] ? a->dur[root] : 1;
+	uint32_t stack[64], dstack[64], sp = 0, lines = 0, hidden = 0, root = k->root;
+	uint64_t t0 = k->v[root].t_begin, total = k->dur[root] ? k->dur[root] : 1;
 	char buf[32];
 
 	stack[sp] = root;
 	dstack[sp++] = 0;
 	while (sp) {
 		uint32_t i = stack[--sp], d = dstack[sp];
-		const struct ap_span *s = &a->spans->v[i];
+		const struct ap_span *s = &k->v[i];
 
 		if (lines == FLAME_LINES) {
 			hidden++;
 		} else {
 			flame_line(f, nm(a, s->name, buf), (int)(d < 12 ? d : 12), s->category,
 				   (double)ap_ticks_delta_ns(&a->clock, t0, s->t_begin) / (double)total,
-				   (double)a->dur[i] / (double)total, ms(a->dur[i]),
-				   a->truncated[i] ? " (truncated)" : "");
+				   (double)k->dur[i] / (double)total, ms(k->dur[i]),
+				   k->truncated[i] ? " (truncated)" : "");
 			lines++;
 		}
-		for (uint32_t k = a->child_off[i + 1]; k-- > a->child_off[i];) {
+		for (uint32_t c = k->child_off[i + 1]; c-- > k->child_off[i];) {
 			if (sp == 64) {
 				hidden++;
 				continue;
 			}
-			stack[sp] = a->child_idx[k];
+			stack[sp] = k->child_idx[c];
 			dstack[sp++] = d + 1;
 		}
 	}
@@ -539,10 +521,9 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	fprintf(f, "  critical-path bound over all traces: %.1f ms -> %.1f ms (%.2fx)\n", ms(a->total_trace_ns),
 		ms(a->critical_ns), a->critical_ns ? (double)a->total_trace_ns / (double)a->critical_ns : 0);
 
-	if (a->slowest_root != AP_NONE) {
-		snprintf(buf2, sizeof(buf2), "%s", nm(a, a->spans->v[a->slowest_root].name, buf));
+	if (a->nkept) {
 		heading(f, color, "Flame chart: slowest trace (internal \u2588, llm \u2593, tool \u2592, memory \u2591)");
-		flame_trace(f, a, a->slowest_root);
+		flame_trace(f, a, &a->kept[0]);
 		heading(f, color, "Flame chart: all traces merged by name path");
 		flame_paths(f, a);
 	}

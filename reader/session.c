@@ -111,8 +111,10 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 			fprintf(stderr, "agentprof: cannot create segment %s: %s\n", name, ap_strerror(ret));
 		return ret;
 	}
-	if (ap_spans_init(&s->spans, o->max_spans) || ap_names_init(&s->names) ||
-	    ap_drain_init(&s->drain, &s->seg, ap_spans_event, &s->spans)) {
+	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
+			     s->opts.nmodels, AP_RETAINED_TRACES) ||
+	    ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis) || ap_names_init(&s->names) ||
+	    ap_drain_init(&s->drain, &s->seg, ap_asm_event, &s->as)) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
 		return -ENOMEM;
@@ -128,22 +130,15 @@ void ap_session_close(struct ap_session *s)
 		ap_seg_unmap(&s->seg);
 	}
 	ap_drain_free(&s->drain);
-	ap_spans_free(&s->spans);
+	ap_asm_free(&s->as);
 	ap_names_free(&s->names);
-	if (s->analyzed)
-		ap_analysis_free(&s->analysis);
+	ap_analysis_free(&s->analysis);
 	s->analyzed = 0;
 }
 
 int ap_session_analyze(struct ap_session *s)
 {
-	int ret = ap_analyze(&s->analysis, &s->spans, &s->names, &s->seg.clock, &s->opts.rules,
-			     s->opts.models, s->opts.nmodels);
-
-	if (ret) {
-		ap_analysis_free(&s->analysis);
-		return ret;
-	}
+	ap_analysis_end(&s->analysis, &s->as);
 	s->analyzed = 1;
 	return 0;
 }
@@ -163,8 +158,8 @@ static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_
 		loss->rejected = s->totals.rejected;
 		loss->quarantined_lanes = s->totals.quarantined_lanes;
 		loss->end_without_begin = s->span_counts.unmatched_end;
-		loss->duplicates = s->spans.duplicate_begin + s->spans.duplicate_end;
-		loss->over_cap = s->spans.over_cap;
+		loss->duplicates = s->as.duplicate_begin + s->as.duplicate_end;
+		loss->over_cap = s->as.over_cap;
 	}
 }
 
@@ -208,7 +203,7 @@ static void fill_text(FILE *f, void *ctx)
 
 	overhead_of(t->s, &ov, &loss);
 	fprintf(f, "agentprof report: %s, %llu traces (%llu complete), %llu spans, %u processes, %.2f s\n",
-		t->s->opts.label, (unsigned long long)t->s->analysis.nroots,
+		t->s->opts.label, (unsigned long long)t->s->analysis.traces,
 		(unsigned long long)t->s->analysis.traces_complete,
 		(unsigned long long)t->s->analysis.spans_in_trees, t->s->drain.nprocs,
 		(double)(t->s->t1_ns - t->s->t0_ns) / 1e9);
@@ -250,11 +245,16 @@ void ap_session_finish(struct ap_session *s)
 
 	do {
 		got = ap_drain_pass(&s->drain);
+		ap_asm_flush(&s->as);
 		total += got;
 	} while (got && total < limit);
 	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
 	ap_drain_totals(&s->drain, &s->totals, 1);
-	ap_spans_count(&s->spans, &s->span_counts);
+	ap_asm_finish(&s->as);
+	s->span_counts.complete = s->as.spans_complete;
+	s->span_counts.open = s->as.spans_open;
+	s->span_counts.unmatched_end = s->as.end_without_begin;
+	s->span_counts.tokens_only = s->as.tokens_only;
 	ap_names_load(&s->names, &s->seg);
 	s->t1_ns = ap_mono_ns();
 }
@@ -292,6 +292,7 @@ static void loop(struct ap_session *s)
 		uint64_t got = ap_drain_pass(&s->drain);
 		uint64_t now = ap_mono_ns();
 
+		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
 		s->passes++;
 		atomic_store_explicit(&s->seg.hdr->reader_heartbeat_ns, now, memory_order_relaxed);
 		reap(s);
@@ -468,9 +469,10 @@ static void write_counts(struct ap_json *j, struct ap_session *s)
 	ap_json_u64(j, "spans_open", s->span_counts.open);
 	ap_json_u64(j, "spans_end_without_begin", s->span_counts.unmatched_end);
 	ap_json_u64(j, "spans_tokens_only", s->span_counts.tokens_only);
-	ap_json_u64(j, "duplicate_begin", s->spans.duplicate_begin);
-	ap_json_u64(j, "duplicate_end", s->spans.duplicate_end);
-	ap_json_u64(j, "spans_over_cap", s->spans.over_cap);
+	ap_json_u64(j, "duplicate_begin", s->as.duplicate_begin);
+	ap_json_u64(j, "duplicate_end", s->as.duplicate_end);
+	ap_json_u64(j, "spans_over_cap", s->as.over_cap);
+	ap_json_u64(j, "spans_in_flight_peak", s->as.peak_nodes);
 	ap_json_u64(j, "in_ring", t->in_ring);
 	ap_json_u64(j, "lost_quarantined", t->lost_quarantined);
 	ap_json_u64(j, "lane_claims", t->claims);

@@ -11,12 +11,14 @@
 #include <sys/types.h>
 
 #include "analysis.h"
+#include "assemble.h"
 #include "drain.h"
 #include "names.h"
 #include "segment.h"
 #include "spans.h"
 
-#define AP_DEFAULT_MAX_SPANS	(1u << 21)
+#define AP_DEFAULT_MAX_SPANS	(1u << 21)	/* spans in flight (traces not yet complete) */
+#define AP_RETAINED_TRACES	5		/* slowest traces kept whole for the report */
 #define AP_EXIT_INTERNAL	125	/* agentprof itself failed (as env(1), timeout(1)) */
 
 struct ap_run_opts {
@@ -41,7 +43,7 @@ struct ap_session {
 	struct ap_run_opts opts;
 	struct ap_segment seg;
 	struct ap_drain drain;
-	struct ap_spans spans;
+	struct ap_assembler as;		/* events -> traces, handed to analysis */
 	struct ap_names names;
 	struct ap_drain_totals totals;
 	struct ap_span_counts span_counts;

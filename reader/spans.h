@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * spans.h - pair BEGIN and END events into spans (reader-private).
+ * spans.h - a span as the reader knows it, and a flat store of spans.
  *
- * Events of one span can arrive in any order: a span ended on another thread
- * has its END in another lane, which the drain may visit first. So a span is
- * created by whichever of its events comes first and is complete once both
- * BEGIN and END are in. Memory is capped (max_spans); a span past the cap is
- * not kept and its events are counted in `over_cap`.
+ * struct ap_span is what the assembler (assemble.h) builds from a span's
+ * BEGIN, END and TOKENS events. The store keeps every span of every trace
+ * handed to it, indexed by id: memory grows with the run, so the record
+ * path does not use it; tests and offline tools that want every span do.
  */
 #ifndef AP_SPANS_H
 #define AP_SPANS_H
@@ -39,21 +38,7 @@ struct ap_dep {
 	uint64_t span, on_span;
 };
 
-struct ap_spans {
-	struct ap_span *v;
-	uint32_t n, cap, max;
-	struct ap_map index;		/* span id -> index + 1 */
-	struct ap_dep *deps;
-	uint32_t ndeps, deps_cap, deps_max;
-	/* Anomalies, each an event count. */
-	uint64_t duplicate_begin;	/* a second BEGIN for a span id */
-	uint64_t duplicate_end;		/* a second END for a span id */
-	uint64_t duplicate_tokens;	/* a second TOKENS for a span id (last one kept) */
-	uint64_t over_cap;		/* events of spans past max_spans, or deps past their cap */
-	uint64_t invalid;		/* events rejected by field checks */
-	uint64_t begins, ends, tokens, depends;	/* valid events accepted */
-};
-
+/* Spans as handed on, counted by the assembler. */
 struct ap_span_counts {
 	uint64_t complete;		/* BEGIN and END */
 	uint64_t open;			/* BEGIN without END: truncated */
@@ -61,11 +46,18 @@ struct ap_span_counts {
 	uint64_t tokens_only;		/* TOKENS for a span never begun */
 };
 
+struct ap_spans {
+	struct ap_span *v;
+	uint32_t n, cap, max;
+	struct ap_map index;		/* span id -> index + 1 */
+	uint64_t duplicates;		/* a span id handed on twice (last one kept) */
+	uint64_t over_cap;		/* spans past the cap */
+};
+
 int ap_spans_init(struct ap_spans *s, uint32_t max_spans);
 void ap_spans_free(struct ap_spans *s);
-/* Drain callback: returns 0 when accepted, -1 when the event is rejected. */
-int ap_spans_event(void *ctx, uint32_t pid, const struct ap_event *ev);
-void ap_spans_count(const struct ap_spans *s, struct ap_span_counts *c);
+/* Add a span (replacing one with its id). 0, or -ENOSPC past the cap. */
+int ap_spans_put(struct ap_spans *s, const struct ap_span *sp);
 /* The span with id, or NULL. */
 struct ap_span *ap_spans_find(const struct ap_spans *s, uint64_t id);
 

@@ -40,8 +40,7 @@ static void check_clock(uint32_t source)
 	cfg.lane_events = 64;
 	cfg.clock_source = source;
 	CU_ASSERT_FATAL(ap_seg_create(&r.seg, "/ap-test-clock", &cfg) == 0);
-	CU_ASSERT_FATAL(ap_spans_init(&r.spans, 16) == 0 && ap_names_init(&r.names) == 0 &&
-			ap_drain_init(&r.drain, &r.seg, ap_spans_event, &r.spans) == 0);
+	CU_ASSERT_FATAL(t_reader_init(&r) == 0);
 	CU_ASSERT_EQUAL(r.seg.hdr->clock_source, source);
 	before = ap_mono_ns();
 	pid = t_fork(sleeper, r.seg.name);

@@ -76,7 +76,7 @@ static void test_invariants_quarantine_each_lane(void)
 	ap_drain_pass(&r.drain);
 	CU_ASSERT_EQUAL(r.drain.lanes[0].rejected, 3);
 	CU_ASSERT_EQUAL(r.drain.lanes[0].events, 4);
-	CU_ASSERT_PTR_NOT_NULL(ap_spans_find(&r.spans, 9));
+	CU_ASSERT_PTR_NOT_NULL(ap_asm_find(&r.as, 9));	/* in flight: its trace is open */
 	CU_ASSERT_EQUAL(r.drain.lanes[1].rejected, 1);
 	CU_ASSERT_PTR_NULL(r.drain.lanes[0].quarantined);
 	CU_ASSERT_PTR_NULL(r.drain.lanes[1].quarantined);
@@ -104,7 +104,7 @@ static void test_invariants_quarantine_each_lane(void)
 	put_begin(&r, 5, 1, 12, AP_CAT_MEMORY);
 	atomic_store(&r.seg.lanes[5].head, 2);
 	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 2);
-	CU_ASSERT_PTR_NOT_NULL(ap_spans_find(&r.spans, 12));
+	CU_ASSERT_PTR_NOT_NULL(ap_asm_find(&r.as, 12));
 	t_reader_close(&r);
 }
 

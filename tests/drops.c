@@ -216,7 +216,7 @@ static void test_flood_writer_and_reader_agree(void)
 	CU_ASSERT_EQUAL(r.tot.dropped_full, total_dropped);
 	CU_ASSERT_EQUAL(r.tot.rejected, 0);
 	/* Every read END either closes a read BEGIN or is counted. */
-	CU_ASSERT_EQUAL(r.spans.ends, r.counts.complete + r.counts.unmatched_end);
+	CU_ASSERT_EQUAL(r.as.ends, r.counts.complete + r.counts.unmatched_end);
 	t_reader_close(&r);
 }
 

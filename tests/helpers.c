@@ -25,10 +25,28 @@ int t_reader_open(struct t_reader *r, uint32_t lanes, uint32_t lane_events)
 	ret = ap_seg_create(&r->seg, name, &cfg);
 	if (ret)
 		return ret;
+	return t_reader_init(r);
+}
+
+int t_reader_init(struct t_reader *r)
+{
+	ap_rules_default(&r->rules);
+	r->nmodels = ap_models_default(r->models, 8);
 	if (ap_spans_init(&r->spans, 1u << 20) || ap_names_init(&r->names) ||
-	    ap_drain_init(&r->drain, &r->seg, ap_spans_event, &r->spans))
+	    ap_analysis_init(&r->analysis, &r->names, &r->seg.clock, &r->rules, r->models, r->nmodels, 5) ||
+	    ap_asm_init(&r->as, 1u << 20, t_collect, r) ||
+	    ap_drain_init(&r->drain, &r->seg, ap_asm_event, &r->as))
 		return -ENOMEM;
 	return 0;
+}
+
+void t_collect(void *ctx, const struct ap_trace_view *t)
+{
+	struct t_reader *r = ctx;
+
+	for (uint32_t i = 0; i < t->n; i++)
+		ap_spans_put(&r->spans, &t->v[i]);
+	ap_analysis_add(&r->analysis, t);
 }
 
 void t_reader_close(struct t_reader *r)
@@ -38,6 +56,8 @@ void t_reader_close(struct t_reader *r)
 		ap_seg_unmap(&r->seg);
 	}
 	ap_drain_free(&r->drain);
+	ap_asm_free(&r->as);
+	ap_analysis_free(&r->analysis);
 	ap_spans_free(&r->spans);
 	ap_names_free(&r->names);
 }
@@ -45,11 +65,16 @@ void t_reader_close(struct t_reader *r)
 void t_reader_finish(struct t_reader *r)
 {
 	while (ap_drain_pass(&r->drain))
-		;
+		ap_asm_flush(&r->as);
 	ap_drain_check_owners(&r->drain, ap_mono_ns(), 0);
 	ap_drain_totals(&r->drain, &r->tot, 1);
-	ap_spans_count(&r->spans, &r->counts);
+	ap_asm_finish(&r->as);
+	r->counts.complete = r->as.spans_complete;
+	r->counts.open = r->as.spans_open;
+	r->counts.unmatched_end = r->as.end_without_begin;
+	r->counts.tokens_only = r->as.tokens_only;
 	ap_names_load(&r->names, &r->seg);
+	ap_analysis_end(&r->analysis, &r->as);
 }
 
 void t_reader_run(struct t_reader *r, const pid_t *pids, int n, int *codes)
@@ -61,6 +86,7 @@ void t_reader_run(struct t_reader *r, const pid_t *pids, int n, int *codes)
 	while (left > 0 && ap_mono_ns() < deadline) {
 		if (ap_drain_pass(&r->drain) == 0)
 			t_sleep_ms(0);
+		ap_asm_flush(&r->as);
 		for (int i = 0; i < n; i++) {
 			int status;
 

@@ -14,15 +14,23 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "analysis.h"
+#include "assemble.h"
 #include "drain.h"
 #include "names.h"
 #include "segment.h"
 #include "spans.h"
 
-/* A reader over a test segment. */
+/* A reader over a test segment: the record path (drain, assembler,
+ * analysis), and every span handed on also kept in `spans` to inspect. */
 struct t_reader {
 	struct ap_segment seg;
 	struct ap_drain drain;
+	struct ap_assembler as;
+	struct ap_analysis analysis;
+	struct ap_rules rules;
+	struct ap_model models[8];
+	uint32_t nmodels;
 	struct ap_spans spans;
 	struct ap_names names;
 	struct ap_drain_totals tot;
@@ -31,15 +39,21 @@ struct t_reader {
 
 /* Create a uniquely named segment and a reader over it. */
 int t_reader_open(struct t_reader *r, uint32_t lanes, uint32_t lane_events);
+/* The reader over r->seg, already created. 0 or -ENOMEM. */
+int t_reader_init(struct t_reader *r);
 /* Unmap and remove the segment, free the reader. */
 void t_reader_close(struct t_reader *r);
 /* Drain until every pid has exited (and reaped), collecting exit codes
  * (128 + signal when killed); then drain the rest and compute totals. */
 void t_reader_run(struct t_reader *r, const pid_t *pids, int n, int *codes);
-/* Final drain, owner check, totals, span counts, names. */
+/* Final drain, owner check, totals, traces handed on, span counts, names,
+ * analysis ended. */
 void t_reader_finish(struct t_reader *r);
 /* Per-process row of pid, or NULL. */
 const struct ap_proc_row *t_proc(const struct t_reader *r, uint32_t pid);
+
+/* An ap_trace_fn: keep the trace's spans in r->spans, then analyse it. */
+void t_collect(void *ctx, const struct ap_trace_view *t);
 
 /* Fork a child that runs fn(arg) and exits with its return value. */
 pid_t t_fork(int (*fn)(void *), void *arg);

@@ -121,7 +121,7 @@ static void test_exact_counts_across_processes(void)
 	CU_ASSERT_EQUAL(r.counts.complete, W * T * per_thread_spans);
 	CU_ASSERT_EQUAL(r.counts.open, 0);
 	CU_ASSERT_EQUAL(r.counts.unmatched_end, 0);
-	CU_ASSERT_EQUAL(r.spans.duplicate_begin + r.spans.duplicate_end, 0);
+	CU_ASSERT_EQUAL(r.as.duplicate_begin + r.as.duplicate_end, 0);
 	CU_ASSERT_EQUAL(r.drain.nprocs, W);
 	for (unsigned i = 0; i < W; i++) {
 		const struct ap_proc_row *p = t_proc(&r, (uint32_t)pids[i]);

@@ -197,8 +197,8 @@ static void test_fork_nests_and_ends_once(void)
 	CU_ASSERT_EQUAL(c->pid, (uint32_t)parent_ids[1]);
 	CU_ASSERT_EQUAL(p->pid, (uint32_t)pid);
 	CU_ASSERT_EQUAL(r.counts.complete, 2);
-	CU_ASSERT_EQUAL(r.spans.duplicate_end, 0);
-	CU_ASSERT_EQUAL(r.spans.duplicate_begin, 0);
+	CU_ASSERT_EQUAL(r.as.duplicate_end, 0);
+	CU_ASSERT_EQUAL(r.as.duplicate_begin, 0);
 	close(fds[0]);
 	close(fds[1]);
 	t_reader_close(&r);

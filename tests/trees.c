@@ -2,7 +2,7 @@
 /*
  * trees.c - span trees and analysis against ground truth.
  *
- * Most cases feed events straight into the pairing store with a clock whose
+ * Most cases feed events straight into the assembler with a clock whose
  * ticks are nanoseconds, so every expected figure is exact: durations, self
  * times with concurrent children, dependency levels, groups, the
  * critical-path bound, percentiles within the histogram's error, and the
@@ -27,7 +27,7 @@
 #define MS 1000000ull
 
 struct fixture {
-	struct ap_spans s;
+	struct ap_assembler as;
 	struct ap_names n;
 	struct ap_analysis a;
 	struct ap_clock_cal clock;
@@ -39,18 +39,19 @@ struct fixture {
 static void fx_init(struct fixture *f, uint32_t max_spans)
 {
 	memset(f, 0, sizeof(*f));
-	CU_ASSERT_FATAL(ap_spans_init(&f->s, max_spans) == 0);
 	CU_ASSERT_FATAL(ap_names_init(&f->n) == 0);
 	f->clock.source = AP_CLOCK_MONOTONIC;
 	f->clock.mult = UINT64_C(1) << 32;	/* ticks are ns */
 	ap_rules_default(&f->rules);
 	f->nmodels = ap_models_default(f->models, 8);
+	CU_ASSERT_FATAL(ap_analysis_init(&f->a, &f->n, &f->clock, &f->rules, f->models, f->nmodels, 5) == 0);
+	CU_ASSERT_FATAL(ap_asm_init(&f->as, max_spans, ap_analysis_add, &f->a) == 0);
 }
 
 static void fx_free(struct fixture *f)
 {
 	ap_analysis_free(&f->a);
-	ap_spans_free(&f->s);
+	ap_asm_free(&f->as);
 	ap_names_free(&f->n);
 }
 
@@ -67,31 +68,48 @@ static void begin(struct fixture *f, uint64_t id, uint64_t parent, uint64_t nm, 
 	struct ap_event e = { .kind = AP_EV_BEGIN, .category = cat, .tid = tid, .ts = t, .span_id = id,
 			      .u.begin = { .parent_id = parent, .name_id = nm } };
 
-	ap_spans_event(&f->s, 100, &e);
+	ap_asm_event(&f->as, 100, &e);
 }
 
 static void end(struct fixture *f, uint64_t id, uint64_t t)
 {
 	struct ap_event e = { .kind = AP_EV_END, .ts = t, .span_id = id };
 
-	ap_spans_event(&f->s, 100, &e);
+	ap_asm_event(&f->as, 100, &e);
 }
 
 static void dep(struct fixture *f, uint64_t id, uint64_t on)
 {
 	struct ap_event e = { .kind = AP_EV_DEPENDS, .span_id = id, .u.depends.on_span = on };
 
-	ap_spans_event(&f->s, 100, &e);
+	ap_asm_event(&f->as, 100, &e);
 }
 
+/* End of the run: every trace handed on, the findings computed. */
 static void analyze(struct fixture *f)
 {
-	CU_ASSERT_FATAL(ap_analyze(&f->a, &f->s, &f->n, &f->clock, &f->rules, f->models, f->nmodels) == 0);
+	ap_asm_finish(&f->as);
+	ap_analysis_end(&f->a, &f->as);
+	CU_ASSERT_EQUAL(f->a.traces_skipped, 0);
 }
 
-static uint32_t idx(struct fixture *f, uint64_t id)
+/* Duration and self time of span id, from the traces kept whole. */
+static uint64_t kdur(struct fixture *f, uint64_t id)
 {
-	return (uint32_t)(ap_spans_find(&f->s, id) - f->s.v);
+	uint32_t i;
+	const struct ap_kept *k = ap_analysis_find(&f->a, id, &i);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	return k->dur[i];
+}
+
+static uint64_t kself(struct fixture *f, uint64_t id)
+{
+	uint32_t i;
+	const struct ap_kept *k = ap_analysis_find(&f->a, id, &i);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	return k->self[i];
 }
 
 static void test_known_structure(void)
@@ -122,11 +140,11 @@ static void test_known_structure(void)
 	end(&f, 1, 1000 * MS);
 	analyze(&f);
 
-	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.traces, 1);
 	CU_ASSERT_EQUAL(f.a.spans_in_trees, 5);
-	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 1)], 1000 * MS);
-	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 300 * MS);
-	CU_ASSERT_EQUAL(f.a.self[idx(&f, 5)], 300 * MS);
+	CU_ASSERT_EQUAL(kdur(&f, 1), 1000 * MS);
+	CU_ASSERT_EQUAL(kself(&f, 1), 300 * MS);
+	CU_ASSERT_EQUAL(kself(&f, 5), 300 * MS);
 	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_LLM], 400 * MS);
 	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 200 * MS);
 	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_MEMORY], 100 * MS);
@@ -162,7 +180,7 @@ static void test_concurrent_children(void)
 		end(&f, 3 + 2 * k, (60 + 10 * k) * MS);
 	end(&f, 1, 100 * MS);
 	analyze(&f);
-	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 30 * MS);
+	CU_ASSERT_EQUAL(kself(&f, 1), 30 * MS);
 	CU_ASSERT_EQUAL_FATAL(f.a.nconcs, 1);
 	CU_ASSERT_EQUAL(f.a.concs[0].child_ns, 150 * MS);
 	CU_ASSERT_EQUAL(f.a.concs[0].union_ns, 70 * MS);
@@ -195,9 +213,10 @@ static void test_adversarial_graphs(void)
 	CU_ASSERT_EQUAL(f.a.cycles, 1);
 	CU_ASSERT_EQUAL(f.a.self_parents, 1);
 	CU_ASSERT_EQUAL(f.a.orphans, 1);
-	CU_ASSERT_EQUAL(f.s.duplicate_begin, 1);
+	CU_ASSERT_EQUAL(f.as.duplicate_begin, 1);
+	CU_ASSERT_EQUAL(f.as.end_without_begin, 1);
 	CU_ASSERT_EQUAL(f.a.spans_in_trees, 6);
-	CU_ASSERT_EQUAL(f.a.nroots, 4);			/* cut cycle, self-parent, orphan, 21 */
+	CU_ASSERT_EQUAL(f.a.traces, 4);			/* cut cycle, self-parent, orphan, 21 */
 	null = fopen("/dev/null", "w");
 	ap_json_init(&j, null);
 	ap_json_obj(&j, NULL);
@@ -226,10 +245,10 @@ static void test_deep_chain_and_wide_fanout(void)
 	for (uint64_t k = BIG; k-- > 0;)
 		end(&f, 2 * k + 1, 2 * BIG - k);
 	analyze(&f);
-	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.traces, 1);
 	CU_ASSERT_EQUAL(f.a.spans_in_trees, BIG);
-	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 1)], 2 * BIG);
-	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 2);	/* one tick at each end */
+	CU_ASSERT_EQUAL(kdur(&f, 1), 2 * BIG);
+	CU_ASSERT_EQUAL(kself(&f, 1), 2);	/* one tick at each end */
 	out = tmpfile();
 	ap_json_init(&j, out);
 	ap_json_obj(&j, NULL);
@@ -253,9 +272,9 @@ static void test_deep_chain_and_wide_fanout(void)
 	}
 	end(&f, 1, 10 * BIG + 10);
 	analyze(&f);
-	CU_ASSERT_EQUAL(f.a.nroots, 1);
+	CU_ASSERT_EQUAL(f.a.traces, 1);
 	CU_ASSERT_EQUAL(f.a.spans_in_trees, BIG + 1);
-	CU_ASSERT_EQUAL(f.a.self[idx(&f, 1)], 10 * BIG + 10 - 5 * BIG);
+	CU_ASSERT_EQUAL(kself(&f, 1), 10 * BIG + 10 - 5 * BIG);
 	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 5 * BIG);
 	fx_free(&f);
 }
@@ -276,7 +295,7 @@ static void test_percentiles_and_truncation(void)
 	analyze(&f);
 	CU_ASSERT_EQUAL(f.a.truncated_spans, 1);
 	CU_ASSERT_EQUAL(f.a.traces_complete, 1000);
-	CU_ASSERT_EQUAL(f.a.nroots, 1001);
+	CU_ASSERT_EQUAL(f.a.traces, 1001);
 	op = f.a.ops[0].category == AP_CAT_TOOL ? &f.a.ops[0] : &f.a.ops[1];
 	CU_ASSERT_EQUAL(op->count, 1000);
 	CU_ASSERT(fabs((double)ap_hist_quantile(&op->hist, 0.50) - 500.0 * MS) <= 0.01 * 500 * MS + MS);
@@ -284,7 +303,7 @@ static void test_percentiles_and_truncation(void)
 	CU_ASSERT(fabs((double)ap_hist_quantile(&op->hist, 0.99) - 990.0 * MS) <= 0.01 * 990 * MS + MS);
 	CU_ASSERT_EQUAL(op->hist.max, 1000 * MS);
 	/* The truncated span lasts until the last timestamp seen. */
-	CU_ASSERT_EQUAL(f.a.dur[idx(&f, 5001)], 1000 * 2000 * MS + 1000 * MS - 10 * MS);
+	CU_ASSERT_EQUAL(kdur(&f, 5001), 1000 * 2000 * MS + 1000 * MS - 10 * MS);
 	fx_free(&f);
 }
 
@@ -297,35 +316,31 @@ static int demo_worker(void *arg)
 static void test_reference_workflow(void)
 {
 	struct t_reader r;
-	struct ap_analysis a;
-	struct ap_rules rules;
-	struct ap_model models[8];
-	uint32_t nm = ap_models_default(models, 8);
+	const struct ap_analysis *a = &r.analysis;
 	pid_t pids[2];
 	int codes[2];
 	double total, pct_cl = 0, pct_sy = 0, pct_sk = 0;
 	char buf[32];
 	int found = 0;
 
-	ap_rules_default(&rules);
 	CU_ASSERT_FATAL(t_reader_open(&r, 8, 1024) == 0);
 	for (int i = 0; i < 2; i++)
 		pids[i] = t_fork(demo_worker, r.seg.name);
 	t_reader_run(&r, pids, 2, codes);
 	CU_ASSERT_EQUAL(codes[0], 0);
 	CU_ASSERT_EQUAL(codes[1], 0);
-	CU_ASSERT_FATAL(ap_analyze(&a, &r.spans, &r.names, &r.seg.clock, &rules, models, nm) == 0);
-	CU_ASSERT_EQUAL(a.nroots, 4);
-	CU_ASSERT_EQUAL(a.spans_in_trees, 32);
-	CU_ASSERT_EQUAL(a.llm_calls, 8);
-	CU_ASSERT_EQUAL(a.total_input, 4 * (450 + 12500));
-	CU_ASSERT_EQUAL(a.total_output, 4 * (30 + 800));
-	total = (double)a.total_self_ns;
+	CU_ASSERT_EQUAL(a->traces, 4);
+	CU_ASSERT_EQUAL(a->traces_complete, 4);
+	CU_ASSERT_EQUAL(a->spans_in_trees, 32);
+	CU_ASSERT_EQUAL(a->llm_calls, 8);
+	CU_ASSERT_EQUAL(a->total_input, 4 * (450 + 12500));
+	CU_ASSERT_EQUAL(a->total_output, 4 * (30 + 800));
+	total = (double)a->total_self_ns;
 	/* One trace: 250 ms (1,250 ms at full scale), within sleep jitter. */
-	CU_ASSERT(fabs((double)a.total_trace_ns / 4 - 250.0 * MS) < 0.06 * 250 * MS);
-	for (uint32_t i = 0; i < a.nops; i++) {
-		const char *n = ap_names_get(&r.names, a.ops[i].name, buf);
-		double p = 100.0 * (double)a.ops[i].total_ns / total;
+	CU_ASSERT(fabs((double)a->total_trace_ns / 4 - 250.0 * MS) < 0.06 * 250 * MS);
+	for (uint32_t i = 0; i < a->nops; i++) {
+		const char *n = ap_names_get(&r.names, a->ops[i].name, buf);
+		double p = 100.0 * (double)a->ops[i].total_ns / total;
 
 		if (!strcmp(n, "llm:classify"))
 			pct_cl = p;
@@ -338,8 +353,8 @@ static void test_reference_workflow(void)
 	CU_ASSERT(fabs(pct_sy - 28) < 1.5);
 	CU_ASSERT(fabs(pct_sk - 16) < 1.5);
 	/* classify + search_kb: 130 ms -> 90 ms (650 -> 450 at full scale), 1.44x, declared. */
-	for (uint32_t i = 0; i < a.ngroups; i++) {
-		const struct ap_group *g = &a.groups[i];
+	for (uint32_t i = 0; i < a->ngroups; i++) {
+		const struct ap_group *g = &a->groups[i];
 		double seq = (double)g->seq_ns / (double)g->occurrences, par = (double)g->par_ns / (double)g->occurrences;
 
 		if (g->nmembers == 2 && !strcmp(ap_names_get(&r.names, g->members[0], buf), "llm:classify") &&
@@ -353,7 +368,6 @@ static void test_reference_workflow(void)
 		}
 	}
 	CU_ASSERT(found);
-	ap_analysis_free(&a);
 	t_reader_close(&r);
 }
 
@@ -390,7 +404,7 @@ static void test_models_table(void)
 		struct ap_event e = { .kind = AP_EV_TOKENS, .span_id = 1,
 				      .u.tokens = { .model_id = mystery, .input_tokens = 5 } };
 
-		ap_spans_event(&fx.s, 100, &e);
+		ap_asm_event(&fx.as, 100, &e);
 	}
 	end(&fx, 1, MS);
 	analyze(&fx);

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * assemble.c - traces in flight, from events to complete traces.
+ *
+ * Each span is a node in one pool; each trace in flight is a record with the
+ * list of its nodes, its root, and two counts: open (begun, not ended) and
+ * pending (placeholders still waiting for their BEGIN). A trace is complete
+ * when its root has begun and ended and both counts are zero. One hash map,
+ * span id -> node, holds only the spans in flight, so it stays small and
+ * in cache however long the run.
+ *
+ * The workload assumed: per thread, spans nest, so BEGIN and END of a span
+ * come in one lane in stack order, and a trace completes a few events after
+ * its root ends. Out-of-order arrivals (cross-lane ends, children before
+ * parents) are rare and cost a merge of two traces.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agentprof.h"
+#include "assemble.h"
+
+struct ap_node {
+	struct ap_span sp;
+	uint32_t parent;	/* node index, AP_NONE */
+	uint32_t trace;		/* trace record */
+	uint32_t next;		/* next node of the trace, or of the free list */
+	uint32_t local;		/* index while a trace is handed on */
+};
+
+struct ap_trace_rec {
+	uint32_t root;		/* node */
+	uint32_t head, tail;	/* node list */
+	uint32_t n;		/* nodes */
+	int32_t open;		/* begun, not ended */
+	int32_t pending;	/* placeholders without BEGIN */
+	uint32_t deps;		/* dependency list (dep pool index), AP_NONE */
+	uint8_t live, queued;
+	uint8_t pad[2];
+};
+
+int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx)
+{
+	memset(as, 0, sizeof(*as));
+	as->max_nodes = max_nodes ? max_nodes : 1;
+	as->free_node = AP_NONE;
+	as->free_trace = AP_NONE;
+	as->free_dep = AP_NONE;
+	as->on_trace = fn;
+	as->ctx = ctx;
+	return ap_map_init(&as->index, 1024, as->max_nodes);
+}
+
+void ap_asm_free(struct ap_assembler *as)
+{
+	free(as->nodes);
+	free(as->traces);
+	free(as->ready);
+	free(as->deps);
+	free(as->dep_next);
+	free(as->out_v);
+	free(as->out_parent);
+	free(as->out_deps);
+	ap_map_free(&as->index);
+	memset(as, 0, sizeof(*as));
+}
+
+static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
+{
+	struct ap_node *n;
+	uint32_t i;
+
+	if (as->nodes_used >= as->max_nodes)
+		return AP_NONE;
+	if (as->free_node != AP_NONE) {
+		i = as->free_node;
+		as->free_node = as->nodes[i].next;
+	} else {
+		if (as->nodes_cap == UINT32_MAX - 1)
+			return AP_NONE;
+		if (as->nodes_used == as->nodes_cap) {
+			uint32_t cap = as->nodes_cap ? as->nodes_cap * 2 : 1024;
+			struct ap_node *p;
+
+			if (cap > as->max_nodes)
+				cap = as->max_nodes;
+			p = realloc(as->nodes, (size_t)cap * sizeof(*p));
+			if (!p)
+				return AP_NONE;
+			as->nodes = p;
+			as->nodes_cap = cap;
+		}
+		i = as->nodes_used;	/* the free list is empty: the pool is dense */
+	}
+	if (ap_map_put(&as->index, id, (uint64_t)i + 1)) {
+		as->nodes[i].next = as->free_node;
+		as->free_node = i;
+		return AP_NONE;
+	}
+	as->nodes_used++;
+	if (as->nodes_used > as->peak_nodes)
+		as->peak_nodes = as->nodes_used;
+	n = &as->nodes[i];
+	memset(&n->sp, 0, sizeof(n->sp));
+	n->sp.id = id;
+	n->parent = AP_NONE;
+	n->next = AP_NONE;
+	return i;
+}
+
+static uint32_t trace_alloc(struct ap_assembler *as, uint32_t root)
+{
+	struct ap_trace_rec *t;
+	uint32_t i;
+
+	if (as->free_trace == AP_NONE) {
+		uint32_t old = as->traces_cap, cap = old ? old * 2 : 256;
+		struct ap_trace_rec *p = realloc(as->traces, (size_t)cap * sizeof(*p));
+
+		if (!p)
+			return AP_NONE;
+		as->traces = p;
+		for (uint32_t k = cap; k-- > old;) {
+			p[k].live = 0;
+			p[k].head = as->free_trace;
+			as->free_trace = k;
+		}
+		as->traces_cap = cap;
+	}
+	i = as->free_trace;
+	as->free_trace = as->traces[i].head;
+	t = &as->traces[i];
+	memset(t, 0, sizeof(*t));
+	t->live = 1;
+	t->root = root;
+	t->head = t->tail = root;
+	t->n = 1;
+	t->deps = AP_NONE;
+	as->nodes[root].trace = i;
+	as->nodes[root].next = AP_NONE;
+	return i;
+}
+
+static void trace_release(struct ap_assembler *as, uint32_t ti)
+{
+	as->traces[ti].live = 0;
+	as->traces[ti].head = as->free_trace;
+	as->free_trace = ti;
+}
+
+static void queue_if_complete(struct ap_assembler *as, uint32_t ti)
+{
+	struct ap_trace_rec *t = &as->traces[ti];
+	const struct ap_span *r = &as->nodes[t->root].sp;
+
+	if (t->queued || t->open || t->pending ||
+	    (r->have & (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END)) != (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END))
+		return;
+	if (as->nready == as->ready_cap) {
+		uint32_t cap = as->ready_cap ? as->ready_cap * 2 : 256;
+		uint32_t *p = realloc(as->ready, cap * sizeof(*p));
+
+		if (!p)
+			return;	/* stays in flight; finish() hands it on */
+		as->ready = p;
+		as->ready_cap = cap;
+	}
+	t->queued = 1;
+	as->ready[as->nready++] = ti;
+}
+
+/* Merge traces a and b, moving the smaller into the larger (any arrival
+ * order then costs O(n log n)); the result's root is `root`. Returns the
+ * surviving record. */
+static uint32_t merge(struct ap_assembler *as, uint32_t a, uint32_t b, uint32_t root)
+{
+	struct ap_trace_rec *into, *from;
+	uint32_t keep = a, gone = b;
+
+	if (as->traces[a].n < as->traces[b].n) {
+		keep = b;
+		gone = a;
+	}
+	into = &as->traces[keep];
+	from = &as->traces[gone];
+	for (uint32_t i = from->head; i != AP_NONE; i = as->nodes[i].next)
+		as->nodes[i].trace = keep;
+	as->nodes[into->tail].next = from->head;
+	into->tail = from->tail;
+	into->n += from->n;
+	into->open += from->open;
+	into->pending += from->pending;
+	if (from->deps != AP_NONE) {
+		uint32_t d = from->deps;
+
+		while (as->dep_next[d] != AP_NONE)
+			d = as->dep_next[d];
+		as->dep_next[d] = into->deps;
+		into->deps = from->deps;
+	}
+	into->root = root;
+	trace_release(as, gone);	/* a stale ready entry of it is skipped: not live */
+	as->merges++;
+	return keep;
+}
+
+/* The node of id, or a new placeholder in a trace of its own (pending). */
+static uint32_t node_or_placeholder(struct ap_assembler *as, uint64_t id)
+{
+	uint64_t *v = ap_map_get(&as->index, id);
+	uint32_t i, t;
+
+	if (v)
+		return (uint32_t)(*v - 1);
+	i = node_alloc(as, id);
+	if (i == AP_NONE)
+		return AP_NONE;
+	t = trace_alloc(as, i);
+	if (t == AP_NONE) {
+		ap_map_del(&as->index, id);
+		as->nodes[i].next = as->free_node;
+		as->free_node = i;
+		as->nodes_used--;
+		return AP_NONE;
+	}
+	as->traces[t].pending = 1;
+	return i;
+}
+
+static int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+{
+	uint32_t i = node_or_placeholder(as, ev->span_id), ti, pi;
+	struct ap_node *n;
+	uint64_t parent = ev->u.begin.parent_id;
+
+	if (i == AP_NONE) {
+		as->over_cap++;
+		return 0;
+	}
+	n = &as->nodes[i];
+	if (n->sp.have & AP_SPAN_HAVE_BEGIN) {
+		as->duplicate_begin++;
+		return 0;
+	}
+	ti = n->trace;
+	as->traces[ti].pending--;	/* a placeholder until now (new nodes start pending too) */
+	if (!(n->sp.have & AP_SPAN_HAVE_END))
+		as->traces[ti].open++;
+	n->sp.have |= AP_SPAN_HAVE_BEGIN;
+	n->sp.parent = parent;
+	n->sp.trace_hi = ev->u.begin.trace_hi;
+	n->sp.trace_lo = ev->u.begin.trace_lo;
+	n->sp.name = ev->u.begin.name_id;
+	n->sp.t_begin = ev->ts;
+	n->sp.pid = pid;
+	n->sp.tid_begin = ev->tid;
+	n->sp.flags = ev->flags;
+	n->sp.category = ev->category;
+	as->begins++;
+	if (ev->ts > as->t_max)
+		as->t_max = ev->ts;
+
+	if (parent == 0) {
+		queue_if_complete(as, ti);
+		return 0;
+	}
+	if (parent == ev->span_id) {
+		as->self_parents++;
+		queue_if_complete(as, ti);
+		return 0;
+	}
+	pi = node_or_placeholder(as, parent);
+	n = &as->nodes[i];	/* the pool may have moved */
+	if (pi == AP_NONE) {
+		as->orphans++;	/* no room for the parent's placeholder */
+		queue_if_complete(as, ti);
+		return 0;
+	}
+	if (as->nodes[pi].trace == ti) {
+		as->cycles++;	/* the parent descends from this span */
+		queue_if_complete(as, ti);
+		return 0;
+	}
+	n->parent = pi;
+	ti = merge(as, ti, as->nodes[pi].trace, as->traces[as->nodes[pi].trace].root);
+	queue_if_complete(as, ti);
+	return 0;
+}
+
+static int on_end(struct ap_assembler *as, const struct ap_event *ev)
+{
+	uint32_t i = node_or_placeholder(as, ev->span_id);
+	struct ap_node *n;
+
+	if (i == AP_NONE) {
+		as->over_cap++;
+		return 0;
+	}
+	n = &as->nodes[i];
+	if (n->sp.have & AP_SPAN_HAVE_END) {
+		as->duplicate_end++;
+		return 0;
+	}
+	n->sp.have |= AP_SPAN_HAVE_END;
+	n->sp.t_end = ev->ts;
+	n->sp.tid_end = ev->tid;
+	as->ends++;
+	if (ev->ts > as->t_max)
+		as->t_max = ev->ts;
+	if (n->sp.have & AP_SPAN_HAVE_BEGIN)
+		as->traces[n->trace].open--;
+	queue_if_complete(as, n->trace);
+	return 0;
+}
+
+static int on_tokens(struct ap_assembler *as, const struct ap_event *ev)
+{
+	uint32_t i = node_or_placeholder(as, ev->span_id);
+	struct ap_node *n;
+
+	if (i == AP_NONE) {
+		as->over_cap++;
+		return 0;
+	}
+	n = &as->nodes[i];
+	if (n->sp.have & AP_SPAN_HAVE_TOKENS)
+		as->duplicate_tokens++;
+	n->sp.have |= AP_SPAN_HAVE_TOKENS;
+	n->sp.model = ev->u.tokens.model_id;
+	n->sp.input_tokens = ev->u.tokens.input_tokens;
+	n->sp.output_tokens = ev->u.tokens.output_tokens;
+	as->tokens++;
+	return 0;
+}
+
+static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
+{
+	uint64_t *a = ap_map_get(&as->index, ev->span_id);
+	uint32_t d, ti;
+
+	if (!a || !ap_map_get(&as->index, ev->u.depends.on_span)) {
+		as->deps_ignored++;	/* a span not in flight: nothing to order */
+		return 0;
+	}
+	if (as->free_dep != AP_NONE) {
+		d = as->free_dep;
+		as->free_dep = as->dep_next[d];
+	} else {
+		if (as->deps_used == as->deps_cap) {
+			uint32_t cap = as->deps_cap ? as->deps_cap * 2 : 256;
+			struct ap_dep *p;
+			uint32_t *q;
+
+			if (cap > as->max_nodes * 4u || !(p = realloc(as->deps, cap * sizeof(*p)))) {
+				as->over_cap++;
+				return 0;
+			}
+			as->deps = p;
+			if (!(q = realloc(as->dep_next, cap * sizeof(*q)))) {
+				as->over_cap++;
+				return 0;
+			}
+			as->dep_next = q;
+			as->deps_cap = cap;
+		}
+		d = as->deps_used++;
+	}
+	ti = as->nodes[*a - 1].trace;
+	as->deps[d].span = ev->span_id;
+	as->deps[d].on_span = ev->u.depends.on_span;
+	as->dep_next[d] = as->traces[ti].deps;
+	as->traces[ti].deps = d;
+	as->depends++;
+	return 0;
+}
+
+int ap_asm_event(void *ctx, uint32_t pid, const struct ap_event *ev)
+{
+	struct ap_assembler *as = ctx;
+
+	if (ev->span_id == 0 || ev->span_id == UINT64_MAX) {
+		as->invalid++;
+		return -1;
+	}
+	switch (ev->kind) {
+	case AP_EV_BEGIN:
+		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL)) {
+			as->invalid++;
+			return -1;
+		}
+		return on_begin(as, pid, ev);
+	case AP_EV_END:
+		return on_end(as, ev);
+	case AP_EV_TOKENS:
+		return on_tokens(as, ev);
+	case AP_EV_DEPENDS:
+		if (ev->u.depends.on_span == 0 || ev->u.depends.on_span == ev->span_id) {
+			as->invalid++;
+			return -1;
+		}
+		return on_depends(as, ev);
+	default:
+		as->invalid++;
+		return -1;
+	}
+}
+
+static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
+{
+	if (n > as->out_cap) {
+		struct ap_span *v = realloc(as->out_v, (size_t)n * sizeof(*v));
+		uint32_t *p;
+
+		if (!v)
+			return -ENOMEM;
+		as->out_v = v;
+		p = realloc(as->out_parent, (size_t)n * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		as->out_parent = p;
+		as->out_cap = n;
+	}
+	if (ndeps > as->out_deps_cap) {
+		struct ap_dep *d = realloc(as->out_deps, (size_t)ndeps * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		as->out_deps = d;
+		as->out_deps_cap = ndeps;
+	}
+	return 0;
+}
+
+/* Hand trace ti on and free it. */
+static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
+{
+	struct ap_trace_rec *t = &as->traces[ti];
+	struct ap_trace_view view;
+	uint32_t k = 0, nd = 0, i, next;
+
+	for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
+		nd++;
+	if (grow_out(as, t->n, nd) == 0) {
+		for (i = t->head; i != AP_NONE; i = as->nodes[i].next) {
+			struct ap_node *n = &as->nodes[i];
+
+			n->local = AP_NONE;
+			if (!(n->sp.have & AP_SPAN_HAVE_BEGIN)) {
+				if (n->sp.have & AP_SPAN_HAVE_END)
+					as->end_without_begin++;
+				else if (n->sp.have & AP_SPAN_HAVE_TOKENS)
+					as->tokens_only++;
+				continue;	/* a placeholder: not a span */
+			}
+			n->local = k;
+			as->out_v[k++] = n->sp;
+			if (n->sp.have & AP_SPAN_HAVE_END)
+				as->spans_complete++;
+			else
+				as->spans_open++;
+		}
+		for (i = t->head; i != AP_NONE; i = as->nodes[i].next) {
+			struct ap_node *n = &as->nodes[i];
+
+			if (n->local == AP_NONE)
+				continue;
+			if (n->parent != AP_NONE && as->nodes[n->parent].local != AP_NONE) {
+				as->out_parent[n->local] = as->nodes[n->parent].local;
+			} else {
+				as->out_parent[n->local] = AP_NONE;
+				if (n->parent != AP_NONE)
+					as->orphans++;	/* its parent never began */
+			}
+		}
+		nd = 0;
+		for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
+			as->out_deps[nd++] = as->deps[d];
+		view.v = as->out_v;
+		view.parent = as->out_parent;
+		view.n = k;
+		view.deps = as->out_deps;
+		view.ndeps = nd;
+		view.complete = complete;
+		view.t_last = as->t_max;
+		if (k)
+			as->on_trace(as->ctx, &view);
+		if (complete)
+			as->traces_complete++;
+		else if (k)
+			as->traces_incomplete++;
+	} else {
+		as->over_cap += t->n;	/* no memory to hand it on: counted, dropped */
+	}
+	for (uint32_t d = t->deps; d != AP_NONE; d = next) {
+		next = as->dep_next[d];
+		as->dep_next[d] = as->free_dep;
+		as->free_dep = d;
+	}
+	for (i = t->head; i != AP_NONE; i = next) {
+		next = as->nodes[i].next;
+		ap_map_del(&as->index, as->nodes[i].sp.id);
+		as->nodes[i].next = as->free_node;
+		as->free_node = i;
+		as->nodes_used--;
+	}
+	trace_release(as, ti);
+}
+
+const struct ap_span *ap_asm_find(const struct ap_assembler *as, uint64_t id)
+{
+	uint64_t *v = ap_map_get(&as->index, id);
+
+	return v ? &as->nodes[*v - 1].sp : NULL;
+}
+
+void ap_asm_flush(struct ap_assembler *as)
+{
+	for (uint32_t r = 0; r < as->nready; r++) {
+		uint32_t ti = as->ready[r];
+		struct ap_trace_rec *t = &as->traces[ti];
+		const struct ap_span *root;
+
+		if (!t->live || !t->queued)
+			continue;
+		t->queued = 0;
+		root = &as->nodes[t->root].sp;
+		if (t->open || t->pending ||
+		    (root->have & (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END)) !=
+			    (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END))
+			continue;	/* grew since it was queued: wait */
+		hand_on(as, ti, 1);
+	}
+	as->nready = 0;
+}
+
+void ap_asm_finish(struct ap_assembler *as)
+{
+	ap_asm_flush(as);
+	for (uint32_t ti = 0; ti < as->traces_cap; ti++)
+		if (as->traces[ti].live)
+			hand_on(as, ti, 0);
+}
