@@ -106,7 +106,6 @@ static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64
 			analyse ? (void *)&an : (void *)&sink) ||
 	    ap_drain_init(&d, seg, ap_asm_event, &as))
 		return -1;
-	d.batch = 1u << 16;
 	atomic_store(&seg->lanes[0].head, n);
 	t0 = now_ns();
 	while (got < n) {

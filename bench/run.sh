@@ -34,8 +34,14 @@ printf 'reader: written %s, read %s, dropped %s (writer counted %s dropped)\n' \
 	"$(( $(json dropped_full) + $(json dropped_no_lane) + $(json dropped_reentrant) ))" \
 	"$(get writer_dropped)"
 
-rd=$("$build/bench-reader" "$rounds")
-read -r _ rmed rmin rmax <<<"$rd"
-printf '%-44s %7.1f M/s [%5.1f, %5.1f ]   goal >= 80 M/s\n' "reader: drain + pairing, events/s, one core" \
-	"$(awk -v v="$rmed" 'BEGIN { print v / 1e6 }')" "$(awk -v v="$rmin" 'BEGIN { print v / 1e6 }')" \
-	"$(awk -v v="$rmax" 'BEGIN { print v / 1e6 }')"
+rd=$("$build/bench-reader" "$rounds") || { echo "bench-reader failed" >&2; exit 1; }
+mps() { awk -v v="$1" 'BEGIN { print v / 1e6 }'; }
+rline() { grep "^$1 " <<<"$rd"; }
+read -r _ rmed rmin rmax <<<"$(rline reader_events_per_s)"
+printf '%-44s %7.1f M/s [%5.1f, %5.1f ]   goal >= 80 M/s\n' "reader: drain + tree rebuild, events/s, 1 core" \
+	"$(mps "$rmed")" "$(mps "$rmin")" "$(mps "$rmax")"
+read -r _ rmed rmin rmax <<<"$(rline reader_analysis_events_per_s)"
+printf '%-44s %7.1f M/s [%5.1f, %5.1f ]\n' "reader: the same + full analysis" \
+	"$(mps "$rmed")" "$(mps "$rmin")" "$(mps "$rmax")"
+read -r _ peak <<<"$(rline reader_peak_spans_in_flight)"
+printf '%-44s %7s spans\n' "reader: peak spans in flight" "$peak"

@@ -93,7 +93,7 @@ static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 		}
 		i = as->nodes_used;	/* the free list is empty: the pool is dense */
 	}
-	if (ap_map_put(&as->index, id, (uint64_t)i + 1)) {
+	if (ap_map_put_new(&as->index, id, (uint64_t)i + 1)) {
 		as->nodes[i].next = as->free_node;
 		as->free_node = i;
 		return AP_NONE;
@@ -228,12 +228,64 @@ static uint32_t node_or_placeholder(struct ap_assembler *as, uint64_t id)
 	return i;
 }
 
+static void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *ev)
+{
+	sp->have |= AP_SPAN_HAVE_BEGIN;
+	sp->parent = ev->u.begin.parent_id;
+	sp->trace_hi = ev->u.begin.trace_hi;
+	sp->trace_lo = ev->u.begin.trace_lo;
+	sp->name = ev->u.begin.name_id;
+	sp->t_begin = ev->ts;
+	sp->pid = pid;
+	sp->tid_begin = ev->tid;
+	sp->flags = ev->flags;
+	sp->category = ev->category;
+}
+
+/*
+ * The common BEGIN: a new span whose parent is in flight joins the parent's
+ * trace directly (no trace of its own, no merge). Returns 0 when taken, -1
+ * when the general path must handle it.
+ */
+static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+{
+	uint64_t parent = ev->u.begin.parent_id, *pv;
+	uint32_t i, pi, ti;
+	struct ap_node *n;
+	struct ap_trace_rec *t;
+
+	if (parent == 0 || parent == ev->span_id || ap_map_get(&as->index, ev->span_id) ||
+	    !(pv = ap_map_get(&as->index, parent)))
+		return -1;
+	pi = (uint32_t)(*pv - 1);
+	i = node_alloc(as, ev->span_id);
+	if (i == AP_NONE)
+		return -1;
+	n = &as->nodes[i];
+	ti = as->nodes[pi].trace;
+	t = &as->traces[ti];
+	n->parent = pi;
+	n->trace = ti;
+	as->nodes[t->tail].next = i;
+	t->tail = i;
+	t->n++;
+	t->open++;
+	set_begin(&n->sp, pid, ev);
+	as->begins++;
+	if (ev->ts > as->t_max)
+		as->t_max = ev->ts;
+	return 0;
+}
+
 static int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
-	uint32_t i = node_or_placeholder(as, ev->span_id), ti, pi;
+	uint32_t i, ti, pi;
 	struct ap_node *n;
 	uint64_t parent = ev->u.begin.parent_id;
 
+	if (begin_under_parent(as, pid, ev) == 0)
+		return 0;
+	i = node_or_placeholder(as, ev->span_id);
 	if (i == AP_NONE) {
 		as->over_cap++;
 		return 0;
@@ -247,16 +299,7 @@ static int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event
 	as->traces[ti].pending--;	/* a placeholder until now (new nodes start pending too) */
 	if (!(n->sp.have & AP_SPAN_HAVE_END))
 		as->traces[ti].open++;
-	n->sp.have |= AP_SPAN_HAVE_BEGIN;
-	n->sp.parent = parent;
-	n->sp.trace_hi = ev->u.begin.trace_hi;
-	n->sp.trace_lo = ev->u.begin.trace_lo;
-	n->sp.name = ev->u.begin.name_id;
-	n->sp.t_begin = ev->ts;
-	n->sp.pid = pid;
-	n->sp.tid_begin = ev->tid;
-	n->sp.flags = ev->flags;
-	n->sp.category = ev->category;
+	set_begin(&n->sp, pid, ev);
 	as->begins++;
 	if (ev->ts > as->t_max)
 		as->t_max = ev->ts;

@@ -30,20 +30,6 @@ void ap_map_free(struct ap_map *m)
 	m->mask = m->n = 0;
 }
 
-uint64_t *ap_map_get(const struct ap_map *m, uint64_t key)
-{
-	uint32_t i;
-
-	if (!m->keys || key == 0)
-		return NULL;
-	for (i = (uint32_t)ap_mix64(key) & m->mask;; i = (i + 1) & m->mask) {
-		if (m->keys[i] == key)
-			return &m->vals[i];
-		if (m->keys[i] == 0)
-			return NULL;
-	}
-}
-
 static void insert_raw(uint64_t *keys, uint64_t *vals, uint32_t mask, uint64_t key, uint64_t val)
 {
 	uint32_t i = (uint32_t)ap_mix64(key) & mask;
@@ -82,7 +68,6 @@ static int grow(struct ap_map *m)
 int ap_map_put(struct ap_map *m, uint64_t key, uint64_t val)
 {
 	uint64_t *v;
-	int ret;
 
 	if (key == 0)
 		return -EINVAL;
@@ -91,6 +76,15 @@ int ap_map_put(struct ap_map *m, uint64_t key, uint64_t val)
 		*v = val;
 		return 0;
 	}
+	return ap_map_put_new(m, key, val);
+}
+
+int ap_map_put_new(struct ap_map *m, uint64_t key, uint64_t val)
+{
+	int ret;
+
+	if (key == 0 || !m->keys)
+		return -EINVAL;
 	if (m->max && m->n >= m->max)
 		return -ENOSPC;
 	if ((uint64_t)(m->n + 1) * 10 > (uint64_t)(m->mask + 1) * 7) {

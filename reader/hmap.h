@@ -34,10 +34,26 @@ static inline uint64_t ap_mix64(uint64_t x)
 /* Returns 0 or -ENOMEM. */
 int ap_map_init(struct ap_map *m, uint32_t initial, uint32_t max);
 void ap_map_free(struct ap_map *m);
-/* Pointer to the value of key, or NULL. Valid until the next put or del. */
-uint64_t *ap_map_get(const struct ap_map *m, uint64_t key);
+/* Pointer to the value of key, or NULL. Valid until the next put or del.
+ * Inline: the reader looks up every event's span id. */
+static inline uint64_t *ap_map_get(const struct ap_map *m, uint64_t key)
+{
+	uint32_t i;
+
+	if (key == 0 || !m->keys)
+		return NULL;
+	for (i = (uint32_t)ap_mix64(key) & m->mask;; i = (i + 1) & m->mask) {
+		if (m->keys[i] == key)
+			return &m->vals[i];
+		if (m->keys[i] == 0)
+			return NULL;
+	}
+}
+
 /* Insert or replace. Returns 0, -ENOSPC (cap reached) or -ENOMEM. */
 int ap_map_put(struct ap_map *m, uint64_t key, uint64_t val);
+/* Insert a key known to be absent (one probe sequence instead of two). */
+int ap_map_put_new(struct ap_map *m, uint64_t key, uint64_t val);
 /* Remove key; returns 1 if it was there. */
 int ap_map_del(struct ap_map *m, uint64_t key);
 
