@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * killed.c - a worker killed with SIGKILL mid-run. The reader keeps going,
- * counts exactly what the worker published (its open span is truncated),
- * releases the worker's lane, and another worker's counts stay exact.
+ * counts exactly what the worker published, releases the worker's lane, and
+ * another worker's counts stay exact. The worker dies inside a trace
+ * (root { done, open }): the analysis shows that trace with its two open
+ * spans truncated at their known start, and its ended child whole.
  */
 #include <signal.h>
 #include <string.h>
@@ -21,7 +23,7 @@ struct karg {
 static int victim(void *arg)
 {
 	struct karg *a = arg;
-	uint64_t name, open_span;
+	uint64_t name;
 	char c = 'k';
 
 	if (ap_attach(a->seg) != 0)
@@ -29,8 +31,10 @@ static int victim(void *arg)
 	name = ap_name("killed:span");
 	for (int i = 0; i < K; i++)
 		ap_end(ap_begin(name, AP_CAT_TOOL));
-	open_span = ap_begin(name, AP_CAT_TOOL);	/* never ended */
-	(void)open_span;
+	/* Never ended: killed:root { killed:done (ended), killed:open }. */
+	ap_begin(ap_name("killed:root"), AP_CAT_INTERNAL);
+	ap_end(ap_begin(ap_name("killed:done"), AP_CAT_MEMORY));
+	ap_begin(ap_name("killed:open"), AP_CAT_LLM);
 	if (write(a->to_parent, &c, 1) != 1)
 		return 3;
 	for (;;)
@@ -77,11 +81,38 @@ static void test_killed_worker(void)
 	pv = t_proc(&r, (uint32_t)v);
 	ps = t_proc(&r, (uint32_t)s);
 	CU_ASSERT_FATAL(pv != NULL && ps != NULL);
-	CU_ASSERT_EQUAL(pv->events, 2 * K + 1);
-	CU_ASSERT_EQUAL(pv->spans, K + 1);
+	CU_ASSERT_EQUAL(pv->events, 2 * K + 4);
+	CU_ASSERT_EQUAL(pv->spans, K + 3);
 	CU_ASSERT_EQUAL(ps->events, 40000);
-	CU_ASSERT_EQUAL(r.counts.open, 1);
-	CU_ASSERT_EQUAL(r.counts.complete, K + 20000);
+	CU_ASSERT_EQUAL(r.counts.open, 2);
+	CU_ASSERT_EQUAL(r.counts.complete, K + 20000 + 1);
+	/* The analysis: every one-span trace complete, the victim's last trace
+	 * handed on at the end of the run with its open spans truncated. */
+	CU_ASSERT_EQUAL(r.analysis.traces, K + 20000 + 1);
+	CU_ASSERT_EQUAL(r.analysis.traces_complete, K + 20000);
+	CU_ASSERT_EQUAL(r.analysis.truncated_spans, 2);
+	CU_ASSERT_EQUAL(r.analysis.spans_in_trees, K + 20000 + 3);
+	CU_ASSERT_EQUAL(r.as.traces_incomplete, 1);
+	CU_ASSERT_EQUAL(r.analysis.orphans, 0);
+	{
+		const struct ap_kept *k = NULL;
+		char buf[32];
+
+		for (uint32_t t = 0; t < r.analysis.nkept && !k; t++)
+			if (!strcmp(ap_names_get(&r.names, r.analysis.kept[t].v[r.analysis.kept[t].root].name, buf),
+				    "killed:root"))
+				k = &r.analysis.kept[t];
+		/* It ran until the end of the run: the slowest, so kept whole. */
+		CU_ASSERT_FATAL(k != NULL);
+		CU_ASSERT_EQUAL(k->n, 3);
+		for (uint32_t i = 0; i < k->n; i++) {
+			const char *n = ap_names_get(&r.names, k->v[i].name, buf);
+
+			CU_ASSERT_EQUAL(k->truncated[i], strcmp(n, "killed:done") != 0);
+			CU_ASSERT_EQUAL(k->parent[i] == AP_NONE, strcmp(n, "killed:root") == 0);
+			CU_ASSERT_EQUAL(k->v[i].pid, (uint32_t)v);
+		}
+	}
 	CU_ASSERT_EQUAL(r.tot.written, r.tot.read);
 	/* Both lanes are free again: the victim's reclaimed by the reader, the
 	 * survivor's released at thread exit. */

@@ -137,6 +137,23 @@ static void test_traceparent_across_exec(void)
 	CU_ASSERT_NOT_EQUAL(child->pid, (uint32_t)pid);
 	CU_ASSERT_EQUAL(r.counts.complete, 2);
 	CU_ASSERT_EQUAL(r.drain.nprocs, 2);
+	/* The analysis: one tree across the two processes. */
+	CU_ASSERT_EQUAL(r.analysis.traces, 1);
+	CU_ASSERT_EQUAL(r.analysis.traces_complete, 1);
+	CU_ASSERT_EQUAL(r.analysis.spans_in_trees, 2);
+	CU_ASSERT_EQUAL(r.analysis.orphans, 0);
+	CU_ASSERT_EQUAL(r.analysis.nthreads, 2);
+	{
+		uint32_t ci, pi;
+		const struct ap_kept *kc = ap_analysis_find(&r.analysis, cspan, &ci);
+		const struct ap_kept *kp = ap_analysis_find(&r.analysis, pspan, &pi);
+
+		CU_ASSERT_FATAL(kc != NULL && kc == kp);
+		CU_ASSERT_EQUAL(kc->parent[ci], pi);
+		CU_ASSERT_EQUAL(kc->root, pi);
+		CU_ASSERT(kc->dur[pi] >= kc->dur[ci]);
+		CU_ASSERT_NOT_EQUAL(kc->v[ci].pid, kc->v[pi].pid);
+	}
 	close(fds[0]);
 	close(fds[1]);
 	t_reader_close(&r);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,115 @@ static void test_reference_workflow(void)
 	t_reader_close(&r);
 }
 
+/* Three children in three threads under one parent, in a forked worker. */
+struct conc_thread {
+	uint64_t parent;
+	unsigned delay_ms;
+	uint32_t tid;
+	uint64_t span;
+};
+
+static void *conc_child(void *arg)
+{
+	struct conc_thread *c = arg;
+
+	t_sleep_ms(c->delay_ms);
+	c->tid = (uint32_t)gettid();
+	c->span = ap_begin_child(c->parent, ap_name("conc:child"), AP_CAT_TOOL);
+	t_sleep_ms(50);
+	ap_end(c->span);
+	return NULL;
+}
+
+struct conc_truth {
+	uint64_t parent_span, child_span[3];
+	uint32_t parent_tid, child_tid[3];
+};
+
+struct conc_arg {
+	const char *seg;
+	int out_fd;
+};
+
+static int conc_worker(void *arg)
+{
+	struct conc_arg *a = arg;
+	struct conc_thread th[3];
+	struct conc_truth truth;
+	pthread_t pt[3];
+
+	if (ap_attach(a->seg) != 0)
+		return 2;
+	truth.parent_span = ap_begin(ap_name("conc:parent"), AP_CAT_INTERNAL);
+	truth.parent_tid = (uint32_t)gettid();
+	for (int k = 0; k < 3; k++) {
+		th[k] = (struct conc_thread){ .parent = truth.parent_span, .delay_ms = 10u * (unsigned)k };
+		if (pthread_create(&pt[k], NULL, conc_child, &th[k]))
+			return 3;
+	}
+	for (int k = 0; k < 3; k++) {
+		pthread_join(pt[k], NULL);
+		truth.child_span[k] = th[k].span;
+		truth.child_tid[k] = th[k].tid;
+	}
+	ap_end(truth.parent_span);
+	return write(a->out_fd, &truth, sizeof(truth)) == (ssize_t)sizeof(truth) ? 0 : 4;
+}
+
+static void test_concurrent_threads(void)
+{
+	struct t_reader r;
+	struct conc_arg a;
+	struct conc_truth truth;
+	const struct ap_analysis *an = &r.analysis;
+	const struct ap_kept *k;
+	uint32_t pi, ci;
+	uint64_t union_ns = 0, sum_ns = 0;
+	int fds[2], code;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(t_reader_open(&r, 8, 256) == 0);
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	a.seg = r.seg.name;
+	a.out_fd = fds[1];
+	pid = t_fork(conc_worker, &a);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_FATAL(read(fds[0], &truth, sizeof(truth)) == (ssize_t)sizeof(truth));
+	CU_ASSERT_EQUAL(an->traces, 1);
+	CU_ASSERT_EQUAL(an->traces_complete, 1);
+	CU_ASSERT_EQUAL(an->spans_in_trees, 4);
+	CU_ASSERT_EQUAL(an->nthreads, 4);
+	k = ap_analysis_find(an, truth.parent_span, &pi);
+	CU_ASSERT_FATAL(k != NULL);
+	CU_ASSERT_EQUAL(k->root, pi);
+	CU_ASSERT_EQUAL(k->v[pi].tid_begin, truth.parent_tid);
+	for (int c = 0; c < 3; c++) {
+		CU_ASSERT_FATAL(ap_analysis_find(an, truth.child_span[c], &ci) == k);
+		CU_ASSERT_EQUAL(k->parent[ci], pi);
+		CU_ASSERT_EQUAL(k->v[ci].tid_begin, truth.child_tid[c]);
+		CU_ASSERT_NOT_EQUAL(truth.child_tid[c], truth.parent_tid);
+		CU_ASSERT(k->dur[ci] >= 50 * MS);
+		sum_ns += k->dur[ci];
+	}
+	CU_ASSERT_NOT_EQUAL(truth.child_tid[0], truth.child_tid[1]);
+	CU_ASSERT_NOT_EQUAL(truth.child_tid[1], truth.child_tid[2]);
+	/* Measured concurrency: the children overlapped (started 10 ms apart,
+	 * 50 ms each: about 70 ms covered by 150 ms of children). */
+	CU_ASSERT_EQUAL_FATAL(an->nconcs, 1);
+	CU_ASSERT_EQUAL(an->concs[0].child_ns, sum_ns);
+	union_ns = an->concs[0].union_ns;
+	CU_ASSERT(union_ns >= 69 * MS);
+	CU_ASSERT(union_ns < 90 * MS);
+	CU_ASSERT(union_ns < sum_ns - 40 * MS);
+	/* Self time of the parent: its duration minus the union, not the sum. */
+	CU_ASSERT(llabs((long long)k->self[pi] - (long long)(k->dur[pi] - union_ns)) < 1000);
+	CU_ASSERT_EQUAL(an->ngroups, 0);	/* they overlapped: no opportunity */
+	close(fds[0]);
+	close(fds[1]);
+	t_reader_close(&r);
+}
+
 static void test_models_table(void)
 {
 	struct ap_model m[8];
@@ -420,6 +530,7 @@ void t_register_trees(void)
 
 	T_ADD(s, test_known_structure);
 	T_ADD(s, test_concurrent_children);
+	T_ADD(s, test_concurrent_threads);
 	T_ADD(s, test_adversarial_graphs);
 	T_ADD(s, test_deep_chain_and_wide_fanout);
 	T_ADD(s, test_percentiles_and_truncation);
