@@ -104,7 +104,7 @@ static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64
 	if (ap_analysis_init(&an, &names, &seg->clock, &rules, models, nm, 5) ||
 	    ap_asm_init(&as, 1u << 20, analyse ? ap_analysis_add : count_trace,
 			analyse ? (void *)&an : (void *)&sink) ||
-	    ap_drain_init(&d, seg, ap_asm_event, &as))
+	    ap_drain_init(&d, seg, ap_asm_events, &as))
 		return -1;
 	atomic_store(&seg->lanes[0].head, n);
 	t0 = now_ns();

@@ -20,6 +20,7 @@
 
 #include "agentprof.h"
 #include "assemble.h"
+#include "drain.h"
 
 struct ap_node {
 	struct ap_span sp;
@@ -27,7 +28,62 @@ struct ap_node {
 	uint32_t trace;		/* trace record */
 	uint32_t next;		/* next node of the trace, or of the free list */
 	uint32_t local;		/* index while a trace is handed on */
+	uint8_t hashed;		/* found through the hash map, not the direct table */
 };
+
+/*
+ * Finding a span by id. A thread's span ids are a random odd base plus a
+ * step of 2, so (id >> 1) spreads the spans of one thread over consecutive
+ * slots of a direct-mapped table: one load and one compare, no hashing. A
+ * span whose slot is taken by another span in flight goes to the hash map
+ * instead (other threads' ids, a long-lived root, hostile ids): the table
+ * is a fast path, the map keeps lookups correct whatever the ids.
+ */
+#define DIRECT_BITS	14
+
+static inline uint32_t *direct_slot(const struct ap_assembler *as, uint64_t id)
+{
+	return &as->direct[(id >> 1) & ((1u << DIRECT_BITS) - 1)];
+}
+
+static inline uint32_t find(const struct ap_assembler *as, uint64_t id)
+{
+	uint32_t i = *direct_slot(as, id);
+	uint64_t *v;
+
+	if (i != AP_NONE && as->nodes[i].sp.id == id)
+		return i;
+	if (as->index.n && (v = ap_map_get(&as->index, id)))
+		return (uint32_t)(*v - 1);
+	return AP_NONE;
+}
+
+/* Make node i findable by id (known absent). 0 or -ENOSPC/-ENOMEM. */
+static int index_add(struct ap_assembler *as, uint64_t id, uint32_t i)
+{
+	uint32_t *slot = direct_slot(as, id);
+	int ret;
+
+	if (*slot == AP_NONE) {
+		*slot = i;
+		as->nodes[i].hashed = 0;
+		return 0;
+	}
+	ret = ap_map_put_new(&as->index, id, (uint64_t)i + 1);
+	as->nodes[i].hashed = 1;
+	return ret;
+}
+
+static void index_del(struct ap_assembler *as, uint32_t i)
+{
+	uint64_t id = as->nodes[i].sp.id;
+
+	if (as->nodes[i].hashed)
+		ap_map_del(&as->index, id);
+	else
+		*direct_slot(as, id) = AP_NONE;
+	as->nodes[i].sp.id = 0;
+}
 
 struct ap_trace_rec {
 	uint32_t root;		/* node */
@@ -49,6 +105,10 @@ int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, voi
 	as->free_dep = AP_NONE;
 	as->on_trace = fn;
 	as->ctx = ctx;
+	as->direct = malloc(sizeof(uint32_t) << DIRECT_BITS);
+	if (!as->direct)
+		return -ENOMEM;
+	memset(as->direct, 0xff, sizeof(uint32_t) << DIRECT_BITS);	/* AP_NONE */
 	return ap_map_init(&as->index, 1024, as->max_nodes);
 }
 
@@ -63,6 +123,7 @@ void ap_asm_free(struct ap_assembler *as)
 	free(as->out_parent);
 	free(as->out_deps);
 	ap_map_free(&as->index);
+	free(as->direct);
 	memset(as, 0, sizeof(*as));
 }
 
@@ -93,7 +154,7 @@ static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 		}
 		i = as->nodes_used;	/* the free list is empty: the pool is dense */
 	}
-	if (ap_map_put_new(&as->index, id, (uint64_t)i + 1)) {
+	if (index_add(as, id, i)) {
 		as->nodes[i].next = as->free_node;
 		as->free_node = i;
 		return AP_NONE;
@@ -102,8 +163,14 @@ static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 	if (as->nodes_used > as->peak_nodes)
 		as->peak_nodes = as->nodes_used;
 	n = &as->nodes[i];
-	memset(&n->sp, 0, sizeof(n->sp));
+	/* Only what a BEGIN does not set: set_begin() fills the rest, and a
+	 * placeholder that never gets its BEGIN is not handed on. */
 	n->sp.id = id;
+	n->sp.have = 0;
+	n->sp.model = 0;
+	n->sp.input_tokens = n->sp.output_tokens = 0;
+	n->sp.t_end = 0;
+	n->sp.tid_end = 0;
 	n->parent = AP_NONE;
 	n->next = AP_NONE;
 	return i;
@@ -208,17 +275,16 @@ static uint32_t merge(struct ap_assembler *as, uint32_t a, uint32_t b, uint32_t 
 /* The node of id, or a new placeholder in a trace of its own (pending). */
 static uint32_t node_or_placeholder(struct ap_assembler *as, uint64_t id)
 {
-	uint64_t *v = ap_map_get(&as->index, id);
-	uint32_t i, t;
+	uint32_t i = find(as, id), t;
 
-	if (v)
-		return (uint32_t)(*v - 1);
+	if (i != AP_NONE)
+		return i;
 	i = node_alloc(as, id);
 	if (i == AP_NONE)
 		return AP_NONE;
 	t = trace_alloc(as, i);
 	if (t == AP_NONE) {
-		ap_map_del(&as->index, id);
+		index_del(as, i);
 		as->nodes[i].next = as->free_node;
 		as->free_node = i;
 		as->nodes_used--;
@@ -249,15 +315,14 @@ static void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *e
  */
 static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
-	uint64_t parent = ev->u.begin.parent_id, *pv;
+	uint64_t parent = ev->u.begin.parent_id;
 	uint32_t i, pi, ti;
 	struct ap_node *n;
 	struct ap_trace_rec *t;
 
-	if (parent == 0 || parent == ev->span_id || ap_map_get(&as->index, ev->span_id) ||
-	    !(pv = ap_map_get(&as->index, parent)))
+	if (parent == 0 || parent == ev->span_id || find(as, ev->span_id) != AP_NONE ||
+	    (pi = find(as, parent)) == AP_NONE)
 		return -1;
-	pi = (uint32_t)(*pv - 1);
 	i = node_alloc(as, ev->span_id);
 	if (i == AP_NONE)
 		return -1;
@@ -379,10 +444,9 @@ static int on_tokens(struct ap_assembler *as, const struct ap_event *ev)
 
 static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 {
-	uint64_t *a = ap_map_get(&as->index, ev->span_id);
-	uint32_t d, ti;
+	uint32_t a = find(as, ev->span_id), d, ti;
 
-	if (!a || !ap_map_get(&as->index, ev->u.depends.on_span)) {
+	if (a == AP_NONE || find(as, ev->u.depends.on_span) == AP_NONE) {
 		as->deps_ignored++;	/* a span not in flight: nothing to order */
 		return 0;
 	}
@@ -409,7 +473,7 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 		}
 		d = as->deps_used++;
 	}
-	ti = as->nodes[*a - 1].trace;
+	ti = as->nodes[a].trace;
 	as->deps[d].span = ev->span_id;
 	as->deps[d].on_span = ev->u.depends.on_span;
 	as->dep_next[d] = as->traces[ti].deps;
@@ -418,35 +482,44 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 	return 0;
 }
 
-int ap_asm_event(void *ctx, uint32_t pid, const struct ap_event *ev)
+/* One well-formed event (ap_event_ok). */
+static inline void one_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+{
+	switch (ev->kind) {
+	case AP_EV_BEGIN:
+		on_begin(as, pid, ev);
+		break;
+	case AP_EV_END:
+		on_end(as, ev);
+		break;
+	case AP_EV_TOKENS:
+		on_tokens(as, ev);
+		break;
+	case AP_EV_DEPENDS:
+		on_depends(as, ev);
+		break;
+	default:
+		as->invalid++;
+		break;
+	}
+}
+
+void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n)
 {
 	struct ap_assembler *as = ctx;
 
-	if (ev->span_id == 0 || ev->span_id == UINT64_MAX) {
+	for (uint32_t k = 0; k < n; k++)
+		one_event(as, pid, &ev[k]);
+}
+
+int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+{
+	if (!ap_event_ok(ev)) {
 		as->invalid++;
 		return -1;
 	}
-	switch (ev->kind) {
-	case AP_EV_BEGIN:
-		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL)) {
-			as->invalid++;
-			return -1;
-		}
-		return on_begin(as, pid, ev);
-	case AP_EV_END:
-		return on_end(as, ev);
-	case AP_EV_TOKENS:
-		return on_tokens(as, ev);
-	case AP_EV_DEPENDS:
-		if (ev->u.depends.on_span == 0 || ev->u.depends.on_span == ev->span_id) {
-			as->invalid++;
-			return -1;
-		}
-		return on_depends(as, ev);
-	default:
-		as->invalid++;
-		return -1;
-	}
+	one_event(as, pid, ev);
+	return 0;
 }
 
 static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
@@ -481,10 +554,12 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 	struct ap_trace_rec *t = &as->traces[ti];
 	struct ap_trace_view view;
 	uint32_t k = 0, nd = 0, i, next;
+	int ok;
 
 	for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
 		nd++;
-	if (grow_out(as, t->n, nd) == 0) {
+	ok = grow_out(as, t->n, nd) == 0;
+	if (ok) {
 		for (i = t->head; i != AP_NONE; i = as->nodes[i].next) {
 			struct ap_node *n = &as->nodes[i];
 
@@ -503,35 +578,9 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 			else
 				as->spans_open++;
 		}
-		for (i = t->head; i != AP_NONE; i = as->nodes[i].next) {
-			struct ap_node *n = &as->nodes[i];
-
-			if (n->local == AP_NONE)
-				continue;
-			if (n->parent != AP_NONE && as->nodes[n->parent].local != AP_NONE) {
-				as->out_parent[n->local] = as->nodes[n->parent].local;
-			} else {
-				as->out_parent[n->local] = AP_NONE;
-				if (n->parent != AP_NONE)
-					as->orphans++;	/* its parent never began */
-			}
-		}
 		nd = 0;
 		for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
 			as->out_deps[nd++] = as->deps[d];
-		view.v = as->out_v;
-		view.parent = as->out_parent;
-		view.n = k;
-		view.deps = as->out_deps;
-		view.ndeps = nd;
-		view.complete = complete;
-		view.t_last = as->t_max;
-		if (k)
-			as->on_trace(as->ctx, &view);
-		if (complete)
-			as->traces_complete++;
-		else if (k)
-			as->traces_incomplete++;
 	} else {
 		as->over_cap += t->n;	/* no memory to hand it on: counted, dropped */
 	}
@@ -541,20 +590,51 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 		as->free_dep = d;
 	}
 	for (i = t->head; i != AP_NONE; i = next) {
-		next = as->nodes[i].next;
-		ap_map_del(&as->index, as->nodes[i].sp.id);
-		as->nodes[i].next = as->free_node;
+		struct ap_node *n = &as->nodes[i];
+
+		next = n->next;
+		/* Parent links as local indices: a parent already freed in this
+		 * loop keeps its local (freeing changes only next and the id). */
+		if (ok && n->local != AP_NONE) {
+			uint32_t p = n->parent;
+
+			if (p != AP_NONE && as->nodes[p].local != AP_NONE) {
+				as->out_parent[n->local] = as->nodes[p].local;
+			} else {
+				as->out_parent[n->local] = AP_NONE;
+				if (p != AP_NONE)
+					as->orphans++;	/* its parent never began */
+			}
+		}
+		index_del(as, i);
+		n->next = as->free_node;
 		as->free_node = i;
 		as->nodes_used--;
+	}
+	if (ok && k) {
+		view.v = as->out_v;
+		view.parent = as->out_parent;
+		view.n = k;
+		view.deps = as->out_deps;
+		view.ndeps = nd;
+		view.complete = complete;
+		view.t_last = as->t_max;
+		as->on_trace(as->ctx, &view);
+		if (complete)
+			as->traces_complete++;
+		else
+			as->traces_incomplete++;
+	} else if (ok && complete) {
+		as->traces_complete++;
 	}
 	trace_release(as, ti);
 }
 
 const struct ap_span *ap_asm_find(const struct ap_assembler *as, uint64_t id)
 {
-	uint64_t *v = ap_map_get(&as->index, id);
+	uint32_t i = id ? find(as, id) : AP_NONE;
 
-	return v ? &as->nodes[*v - 1].sp : NULL;
+	return i != AP_NONE ? &as->nodes[i].sp : NULL;
 }
 
 void ap_asm_flush(struct ap_assembler *as)

@@ -53,7 +53,8 @@ struct ap_assembler {
 	uint32_t nodes_cap, nodes_used, free_node, max_nodes;
 	struct ap_trace_rec *traces;
 	uint32_t traces_cap, free_trace;
-	struct ap_map index;		/* span id -> node index + 1 */
+	uint32_t *direct;		/* direct-mapped span id -> node (assemble.c) */
+	struct ap_map index;		/* span id -> node index + 1, when not direct */
 	uint32_t *ready;		/* traces complete, handed on at the end of a pass */
 	uint32_t nready, ready_cap;
 	struct ap_dep *deps;		/* pool of dependencies, linked per trace */
@@ -69,7 +70,7 @@ struct ap_assembler {
 	/* Counts: events, unless named for spans or traces. */
 	uint64_t begins, ends, tokens, depends;
 	uint64_t duplicate_begin, duplicate_end, duplicate_tokens;
-	uint64_t invalid;		/* events rejected by field checks */
+	uint64_t invalid;		/* events of ap_asm_event() rejected by field checks */
 	uint64_t over_cap;		/* events of spans past max_nodes */
 	uint64_t deps_ignored;		/* depends on a span not in flight */
 	uint64_t self_parents, cycles, orphans;	/* spans */
@@ -82,8 +83,11 @@ struct ap_assembler {
 /* max_nodes caps the spans in flight. Returns 0 or -ENOMEM. */
 int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx);
 void ap_asm_free(struct ap_assembler *as);
-/* Drain callback (ap_event_fn): 0 when accepted, -1 when rejected. */
-int ap_asm_event(void *ctx, uint32_t pid, const struct ap_event *ev);
+/* Drain callback (ap_event_fn): events the drain validated (ap_event_ok). */
+void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n);
+/* One event from elsewhere (tests, tools): validated here; 0, or -1 when
+ * rejected (counted in invalid). */
+int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev);
 /* Hand on the traces that completed since the last call (end of a drain pass:
  * a TOKENS event right after its span's END is still in the same pass). */
 void ap_asm_flush(struct ap_assembler *as);

@@ -34,7 +34,8 @@ int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, vo
 	d->ctx = ctx;
 	d->lanes = calloc(seg->lane_count, sizeof(*d->lanes));
 	d->costs = calloc(COSTS_MAX, sizeof(*d->costs));
-	if (!d->lanes || !d->costs || ap_map_init(&d->proc_index, 64, PROCS_MAX) ||
+	d->buf = malloc(AP_DRAIN_CHUNK * sizeof(*d->buf));
+	if (!d->lanes || !d->costs || !d->buf || ap_map_init(&d->proc_index, 64, PROCS_MAX) ||
 	    ap_map_init(&d->threads, 256, 4 * PROCS_MAX)) {
 		ap_drain_free(d);
 		return -ENOMEM;
@@ -54,7 +55,9 @@ void ap_drain_free(struct ap_drain *d)
 	free(d->lanes);
 	free(d->procs);
 	free(d->costs);
+	free(d->buf);
 	d->costs = NULL;
+	d->buf = NULL;
 	ap_map_free(&d->proc_index);
 	ap_map_free(&d->threads);
 	d->lanes = NULL;
@@ -179,33 +182,50 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 	n = head - v->tail;
 	if (n > d->batch)
 		n = d->batch;
-	for (uint64_t k = 0; k < n; k++) {
-		struct ap_event ev;
+	for (uint64_t k = 0; k < n;) {
+		uint64_t pos = (v->tail + k) & mask;
+		uint32_t m = AP_DRAIN_CHUNK, out = 0;
 
-		memcpy(&ev, &ring[(v->tail + k) & mask], sizeof(ev));	/* (D) */
-		if (ev.kind == AP_EV_CLAIM) {
-			v->claims++;
-			if (!claim_ok(v, &ev)) {
-				/* Written by our own library only: a bad one is a scribble. */
-				v->tail += k + 1;
-				atomic_store_explicit(&lane->tail, v->tail, memory_order_release);
-				quarantine(d, v, "invalid CLAIM event", head - v->tail);
-				return k + 1;
+		if (m > n - k)
+			m = (uint32_t)(n - k);
+		if (m > seg->lane_capacity - pos)
+			m = (uint32_t)(seg->lane_capacity - pos);
+		memcpy(d->buf, &ring[pos], m * sizeof(*d->buf));	/* (D) */
+		for (uint32_t j = 0; j < m; j++) {
+			const struct ap_event *ev = &d->buf[j];
+
+			if (ev->kind == AP_EV_CLAIM) {
+				/* Events before it belong to the previous owner. */
+				if (out)
+					d->on_event(d->ctx, v->owner_pid, d->buf, out);
+				out = 0;
+				v->claims++;
+				if (!claim_ok(v, ev)) {
+					/* Written by our own library only: a bad one is a scribble. */
+					v->tail += k + j + 1;
+					atomic_store_explicit(&lane->tail, v->tail, memory_order_release);
+					quarantine(d, v, "invalid CLAIM event", head - v->tail);
+					return k + j + 1;
+				}
+				on_claim(d, v, ev);
+				continue;
 			}
-			on_claim(d, v, &ev);
-			continue;
+			v->events++;
+			if (v->owner_pid == 0 || !ap_event_ok(ev)) {
+				v->rejected++;
+				continue;
+			}
+			if (v->owner_proc != UINT32_MAX) {
+				d->procs[v->owner_proc].events++;
+				d->procs[v->owner_proc].spans += ev->kind == AP_EV_BEGIN;
+			}
+			if (out != j)
+				d->buf[out] = *ev;
+			out++;
 		}
-		v->events++;
-		if (ev.kind >= AP_EV_KIND_COUNT || ev.kind == AP_EV_INVALID || v->owner_pid == 0 ||
-		    d->on_event(d->ctx, v->owner_pid, &ev) != 0) {
-			v->rejected++;
-			continue;
-		}
-		if (v->owner_proc != UINT32_MAX) {
-			d->procs[v->owner_proc].events++;
-			if (ev.kind == AP_EV_BEGIN)
-				d->procs[v->owner_proc].spans++;
-		}
+		if (out)
+			d->on_event(d->ctx, v->owner_pid, d->buf, out);
+		k += m;
 	}
 	v->tail += n;
 	atomic_store_explicit(&lane->tail, v->tail, memory_order_release);	/* (E) */

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "agentprof.h"
 #include "ap_shm.h"
 #include "hmap.h"
 #include "segment.h"
@@ -48,8 +49,31 @@ struct ap_drain_totals {
 	uint64_t lost_quarantined;	/* events a quarantined lane claimed to hold, unread */
 };
 
-/* Receives every valid non-CLAIM event; returns 0 to accept, -1 to reject. */
-typedef int (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev);
+/* Whether a non-CLAIM event is well formed: a known kind, a span id that a
+ * writer can produce, fields in range. The drain rejects (and counts) the
+ * rest, so consumers only see events that pass. */
+static inline int ap_event_ok(const struct ap_event *ev)
+{
+	if (ev->span_id == 0 || ev->span_id == UINT64_MAX)
+		return 0;
+	switch (ev->kind) {
+	case AP_EV_BEGIN:
+		return ev->category < AP_CAT_COUNT && !(ev->flags & ~AP_EVF_ALL);
+	case AP_EV_END:
+	case AP_EV_TOKENS:
+		return 1;
+	case AP_EV_DEPENDS:
+		return ev->u.depends.on_span != 0 && ev->u.depends.on_span != ev->span_id;
+	default:
+		return 0;
+	}
+}
+
+/* Receives the valid non-CLAIM events of one lane, n at a time, in lane
+ * order, from the drain's private copy (never the shared ring). */
+typedef void (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n);
+
+#define AP_DRAIN_CHUNK	64u		/* events copied out of the ring at once */
 
 struct ap_drain {
 	struct ap_segment *seg;		/* the reader's view (geometry from create) */
@@ -67,6 +91,7 @@ struct ap_drain {
 	struct ap_map threads;		/* pid << 32 | tid -> 1 */
 	uint64_t *costs;		/* writers' measured cost per event, ticks x 16 */
 	uint32_t ncosts;
+	struct ap_event *buf;		/* AP_DRAIN_CHUNK events, private copy */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);

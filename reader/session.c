@@ -114,7 +114,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
 			     s->opts.nmodels, AP_RETAINED_TRACES) ||
 	    ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis) || ap_names_init(&s->names) ||
-	    ap_drain_init(&s->drain, &s->seg, ap_asm_event, &s->as)) {
+	    ap_drain_init(&s->drain, &s->seg, ap_asm_events, &s->as)) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
 		return -ENOMEM;

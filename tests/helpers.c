@@ -35,7 +35,7 @@ int t_reader_init(struct t_reader *r)
 	if (ap_spans_init(&r->spans, 1u << 20) || ap_names_init(&r->names) ||
 	    ap_analysis_init(&r->analysis, &r->names, &r->seg.clock, &r->rules, r->models, r->nmodels, 5) ||
 	    ap_asm_init(&r->as, 1u << 20, t_collect, r) ||
-	    ap_drain_init(&r->drain, &r->seg, ap_asm_event, &r->as))
+	    ap_drain_init(&r->drain, &r->seg, ap_asm_events, &r->as))
 		return -ENOMEM;
 	return 0;
 }
