@@ -58,6 +58,13 @@ static inline uint32_t find(const struct ap_assembler *as, uint64_t id)
 	return AP_NONE;
 }
 
+/* Whether id is certainly not in flight, without a full lookup: its slot
+ * is free and nothing has gone to the hash map. */
+static inline int surely_absent(const struct ap_assembler *as, uint64_t id)
+{
+	return *direct_slot(as, id) == AP_NONE && as->index.n == 0;
+}
+
 /* Make node i findable by id (known absent). 0 or -ENOSPC/-ENOMEM. */
 static int index_add(struct ap_assembler *as, uint64_t id, uint32_t i)
 {
@@ -121,13 +128,14 @@ void ap_asm_free(struct ap_assembler *as)
 	free(as->dep_next);
 	free(as->out_v);
 	free(as->out_parent);
+	free(as->out_fix);
 	free(as->out_deps);
 	ap_map_free(&as->index);
 	free(as->direct);
 	memset(as, 0, sizeof(*as));
 }
 
-static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
+static inline uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 {
 	struct ap_node *n;
 	uint32_t i;
@@ -173,6 +181,7 @@ static uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 	n->sp.tid_end = 0;
 	n->parent = AP_NONE;
 	n->next = AP_NONE;
+	n->local = AP_NONE;
 	return i;
 }
 
@@ -309,9 +318,9 @@ static void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *e
 }
 
 /*
- * The common BEGIN: a new span whose parent is in flight joins the parent's
- * trace directly (no trace of its own, no merge). Returns 0 when taken, -1
- * when the general path must handle it.
+ * The common BEGIN: a new root starts its own trace; a new span whose parent
+ * is in flight joins the parent's trace directly (no trace of its own, no
+ * merge). Returns 0 when taken, -1 when the general path must handle it.
  */
 static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
@@ -320,21 +329,39 @@ static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struc
 	struct ap_node *n;
 	struct ap_trace_rec *t;
 
-	if (parent == 0 || parent == ev->span_id || find(as, ev->span_id) != AP_NONE ||
-	    (pi = find(as, parent)) == AP_NONE)
+	if (parent == ev->span_id || (!surely_absent(as, ev->span_id) && find(as, ev->span_id) != AP_NONE))
 		return -1;
-	i = node_alloc(as, ev->span_id);
-	if (i == AP_NONE)
-		return -1;
-	n = &as->nodes[i];
-	ti = as->nodes[pi].trace;
-	t = &as->traces[ti];
-	n->parent = pi;
-	n->trace = ti;
-	as->nodes[t->tail].next = i;
-	t->tail = i;
-	t->n++;
-	t->open++;
+	if (parent == 0) {
+		/* A root: a new trace of its own. */
+		i = node_alloc(as, ev->span_id);
+		if (i == AP_NONE)
+			return -1;
+		ti = trace_alloc(as, i);
+		if (ti == AP_NONE) {
+			index_del(as, i);
+			as->nodes[i].next = as->free_node;
+			as->free_node = i;
+			as->nodes_used--;
+			return -1;
+		}
+		as->traces[ti].open = 1;
+		n = &as->nodes[i];
+	} else {
+		if ((pi = find(as, parent)) == AP_NONE)
+			return -1;
+		i = node_alloc(as, ev->span_id);
+		if (i == AP_NONE)
+			return -1;
+		n = &as->nodes[i];
+		ti = as->nodes[pi].trace;
+		t = &as->traces[ti];
+		n->parent = pi;
+		n->trace = ti;
+		as->nodes[t->tail].next = i;
+		t->tail = i;
+		t->n++;
+		t->open++;
+	}
 	set_begin(&n->sp, pid, ev);
 	as->begins++;
 	if (ev->ts > as->t_max)
@@ -416,9 +443,10 @@ static int on_end(struct ap_assembler *as, const struct ap_event *ev)
 	as->ends++;
 	if (ev->ts > as->t_max)
 		as->t_max = ev->ts;
-	if (n->sp.have & AP_SPAN_HAVE_BEGIN)
-		as->traces[n->trace].open--;
-	queue_if_complete(as, n->trace);
+	/* Only an END that closes the trace's last open span can complete it
+	 * (a placeholder's END leaves it pending). */
+	if ((n->sp.have & AP_SPAN_HAVE_BEGIN) && --as->traces[n->trace].open == 0)
+		queue_if_complete(as, n->trace);
 	return 0;
 }
 
@@ -535,6 +563,10 @@ static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
 		if (!p)
 			return -ENOMEM;
 		as->out_parent = p;
+		p = realloc(as->out_fix, (size_t)n * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		as->out_fix = p;
 		as->out_cap = n;
 	}
 	if (ndeps > as->out_deps_cap) {
@@ -548,36 +580,25 @@ static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
 	return 0;
 }
 
-/* Hand trace ti on and free it. */
+/*
+ * Hand trace ti on and free it, in one walk of its node list. A node's
+ * local index is AP_NONE from its allocation until this walk gives it one;
+ * a parent usually comes before its children in the list (children join
+ * the parent's trace after it), so its local is known when they are
+ * copied. The few links that point forward (after merges) are fixed up
+ * after the walk: freeing a node leaves its local intact.
+ */
 static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 {
 	struct ap_trace_rec *t = &as->traces[ti];
 	struct ap_trace_view view;
-	uint32_t k = 0, nd = 0, i, next;
+	uint32_t k = 0, nd = 0, nfix = 0, i, next;
 	int ok;
 
 	for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
 		nd++;
 	ok = grow_out(as, t->n, nd) == 0;
 	if (ok) {
-		for (i = t->head; i != AP_NONE; i = as->nodes[i].next) {
-			struct ap_node *n = &as->nodes[i];
-
-			n->local = AP_NONE;
-			if (!(n->sp.have & AP_SPAN_HAVE_BEGIN)) {
-				if (n->sp.have & AP_SPAN_HAVE_END)
-					as->end_without_begin++;
-				else if (n->sp.have & AP_SPAN_HAVE_TOKENS)
-					as->tokens_only++;
-				continue;	/* a placeholder: not a span */
-			}
-			n->local = k;
-			as->out_v[k++] = n->sp;
-			if (n->sp.have & AP_SPAN_HAVE_END)
-				as->spans_complete++;
-			else
-				as->spans_open++;
-		}
 		nd = 0;
 		for (uint32_t d = t->deps; d != AP_NONE; d = as->dep_next[d])
 			as->out_deps[nd++] = as->deps[d];
@@ -593,23 +614,46 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 		struct ap_node *n = &as->nodes[i];
 
 		next = n->next;
-		/* Parent links as local indices: a parent already freed in this
-		 * loop keeps its local (freeing changes only next and the id). */
-		if (ok && n->local != AP_NONE) {
+		if (!ok) {
+			/* nothing to copy */
+		} else if (!(n->sp.have & AP_SPAN_HAVE_BEGIN)) {
+			if (n->sp.have & AP_SPAN_HAVE_END)
+				as->end_without_begin++;
+			else if (n->sp.have & AP_SPAN_HAVE_TOKENS)
+				as->tokens_only++;
+			n->local = AP_NONE;	/* a placeholder: not a span */
+		} else {
 			uint32_t p = n->parent;
 
-			if (p != AP_NONE && as->nodes[p].local != AP_NONE) {
-				as->out_parent[n->local] = as->nodes[p].local;
+			n->local = k;
+			as->out_v[k] = n->sp;
+			if (n->sp.have & AP_SPAN_HAVE_END)
+				as->spans_complete++;
+			else
+				as->spans_open++;
+			if (p == AP_NONE) {
+				as->out_parent[k] = AP_NONE;
+			} else if (as->nodes[p].local != AP_NONE) {
+				as->out_parent[k] = as->nodes[p].local;
 			} else {
-				as->out_parent[n->local] = AP_NONE;
-				if (p != AP_NONE)
-					as->orphans++;	/* its parent never began */
+				/* Later in the list, or a placeholder: after the walk.
+				 * out_parent holds the node index until then. */
+				as->out_parent[k] = p;
+				as->out_fix[nfix++] = k;
 			}
+			k++;
 		}
 		index_del(as, i);
 		n->next = as->free_node;
 		as->free_node = i;
 		as->nodes_used--;
+	}
+	for (uint32_t f = 0; f < nfix; f++) {
+		uint32_t local = as->nodes[as->out_parent[as->out_fix[f]]].local;
+
+		as->out_parent[as->out_fix[f]] = local;
+		if (local == AP_NONE)
+			as->orphans++;	/* its parent never began */
 	}
 	if (ok && k) {
 		view.v = as->out_v;

@@ -65,6 +65,7 @@ struct ap_assembler {
 	/* Scratch for handing a trace on. */
 	struct ap_span *out_v;
 	uint32_t *out_parent;
+	uint32_t *out_fix;		/* spans whose parent link is resolved last */
 	struct ap_dep *out_deps;
 	uint32_t out_cap, out_deps_cap;
 	/* Counts: events, unless named for spans or traces. */
