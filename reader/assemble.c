@@ -81,7 +81,7 @@ static int index_add(struct ap_assembler *as, uint64_t id, uint32_t i)
 	return ret;
 }
 
-static void index_del(struct ap_assembler *as, uint32_t i)
+static inline void index_del(struct ap_assembler *as, uint32_t i)
 {
 	uint64_t id = as->nodes[i].sp.id;
 
@@ -303,7 +303,7 @@ static uint32_t node_or_placeholder(struct ap_assembler *as, uint64_t id)
 	return i;
 }
 
-static void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *ev)
+static inline void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *ev)
 {
 	sp->have |= AP_SPAN_HAVE_BEGIN;
 	sp->parent = ev->u.begin.parent_id;
@@ -322,7 +322,7 @@ static void set_begin(struct ap_span *sp, uint32_t pid, const struct ap_event *e
  * is in flight joins the parent's trace directly (no trace of its own, no
  * merge). Returns 0 when taken, -1 when the general path must handle it.
  */
-static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+static inline int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
 	uint64_t parent = ev->u.begin.parent_id;
 	uint32_t i, pi, ti;
@@ -369,7 +369,7 @@ static int begin_under_parent(struct ap_assembler *as, uint32_t pid, const struc
 	return 0;
 }
 
-static int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+static inline int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
 	uint32_t i, ti, pi;
 	struct ap_node *n;
@@ -423,7 +423,7 @@ static int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event
 	return 0;
 }
 
-static int on_end(struct ap_assembler *as, const struct ap_event *ev)
+static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 {
 	uint32_t i = node_or_placeholder(as, ev->span_id);
 	struct ap_node *n;

@@ -17,7 +17,7 @@
 #include "segment.h"
 #include "spans.h"
 
-#define AP_DEFAULT_MAX_SPANS	(1u << 21)	/* spans in flight (traces not yet complete) */
+#define AP_DEFAULT_MAX_SPANS	(1u << 18)	/* spans in flight (traces not yet complete) */
 #define AP_RETAINED_TRACES	5		/* slowest traces kept whole for the report */
 #define AP_EXIT_INTERNAL	125	/* agentprof itself failed (as env(1), timeout(1)) */
 

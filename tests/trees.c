@@ -280,6 +280,40 @@ static void test_deep_chain_and_wide_fanout(void)
 	fx_free(&f);
 }
 
+/* Memory follows the traces in flight, not the length of the run: 200,000
+ * traces of 5 spans, one after another, never hold more than one trace. */
+static void test_memory_bounded_by_traces_in_flight(void)
+{
+	struct fixture f;
+	uint64_t R, C, t = 0, id = 1;
+
+	fx_init(&f, 1024);	/* a cap far below the run's 1,000,000 spans */
+	R = name(&f, "root");
+	C = name(&f, "child");
+	for (uint32_t n = 0; n < 200000; n++) {
+		uint64_t root = id;
+
+		begin(&f, root, 0, R, AP_CAT_INTERNAL, t++, 1);
+		for (int c = 0; c < 4; c++) {
+			begin(&f, root + 2 + 2 * (uint64_t)c, root, C, AP_CAT_TOOL, t++, 1);
+			end(&f, root + 2 + 2 * (uint64_t)c, t++);
+		}
+		end(&f, root, t++);
+		id += 10;
+		if (n % 64 == 0)
+			ap_asm_flush(&f.as);	/* as the drain does after each pass */
+	}
+	analyze(&f);
+	CU_ASSERT_EQUAL(f.as.over_cap, 0);
+	CU_ASSERT(f.as.peak_nodes <= 65 * 5);	/* the traces of one flush interval */
+	CU_ASSERT_EQUAL(f.a.traces, 200000);
+	CU_ASSERT_EQUAL(f.a.traces_complete, 200000);
+	CU_ASSERT_EQUAL(f.a.spans_in_trees, 1000000);
+	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 200000ull * 4);
+	CU_ASSERT_EQUAL(f.a.nkept, 5);
+	fx_free(&f);
+}
+
 static void test_percentiles_and_truncation(void)
 {
 	struct fixture f;
@@ -533,6 +567,7 @@ void t_register_trees(void)
 	T_ADD(s, test_concurrent_threads);
 	T_ADD(s, test_adversarial_graphs);
 	T_ADD(s, test_deep_chain_and_wide_fanout);
+	T_ADD(s, test_memory_bounded_by_traces_in_flight);
 	T_ADD(s, test_percentiles_and_truncation);
 	T_ADD(s, test_reference_workflow);
 	T_ADD(s, test_models_table);
