@@ -155,6 +155,16 @@ static void read_counters(struct ap_drain *d, struct ap_lane_view *v, struct ap_
 	v->dropped_reentrant = reent;
 }
 
+/* Hand the first n events of buf on, and count them for the lane's owner. */
+static void deliver(struct ap_drain *d, const struct ap_lane_view *v, uint32_t n, uint32_t begins)
+{
+	if (v->owner_proc != UINT32_MAX) {
+		d->procs[v->owner_proc].events += n;
+		d->procs[v->owner_proc].spans += begins;
+	}
+	d->on_event(d->ctx, v->owner_pid, d->buf, n);
+}
+
 static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 {
 	const struct ap_segment *seg = d->seg;
@@ -184,7 +194,8 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 		n = d->batch;
 	for (uint64_t k = 0; k < n;) {
 		uint64_t pos = (v->tail + k) & mask;
-		uint32_t m = AP_DRAIN_CHUNK, out = 0;
+		uint32_t m = AP_DRAIN_CHUNK, out = 0, begins = 0, claims = 0, rejected = 0;
+		uint32_t pid = v->owner_pid;	/* locals: stores into buf may alias v */
 
 		if (m > n - k)
 			m = (uint32_t)(n - k);
@@ -197,34 +208,37 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 			if (ev->kind == AP_EV_CLAIM) {
 				/* Events before it belong to the previous owner. */
 				if (out)
-					d->on_event(d->ctx, v->owner_pid, d->buf, out);
+					deliver(d, v, out, begins);
 				out = 0;
+				begins = 0;
+				claims++;
 				v->claims++;
 				if (!claim_ok(v, ev)) {
 					/* Written by our own library only: a bad one is a scribble. */
+					v->events += j + 1 - claims;
+					v->rejected += rejected;
 					v->tail += k + j + 1;
 					atomic_store_explicit(&lane->tail, v->tail, memory_order_release);
 					quarantine(d, v, "invalid CLAIM event", head - v->tail);
 					return k + j + 1;
 				}
 				on_claim(d, v, ev);
+				pid = v->owner_pid;
 				continue;
 			}
-			v->events++;
-			if (v->owner_pid == 0 || !ap_event_ok(ev)) {
-				v->rejected++;
+			if (pid == 0 || !ap_event_ok(ev)) {
+				rejected++;
 				continue;
 			}
-			if (v->owner_proc != UINT32_MAX) {
-				d->procs[v->owner_proc].events++;
-				d->procs[v->owner_proc].spans += ev->kind == AP_EV_BEGIN;
-			}
+			begins += ev->kind == AP_EV_BEGIN;
 			if (out != j)
 				d->buf[out] = *ev;
 			out++;
 		}
 		if (out)
-			d->on_event(d->ctx, v->owner_pid, d->buf, out);
+			deliver(d, v, out, begins);
+		v->events += m - claims;
+		v->rejected += rejected;
 		k += m;
 	}
 	v->tail += n;
