@@ -22,13 +22,15 @@
 #include "assemble.h"
 #include "drain.h"
 
+/* Links first: with the span's id and flags they share one cache line. */
 struct ap_node {
-	struct ap_span sp;
 	uint32_t parent;	/* node index, AP_NONE */
 	uint32_t trace;		/* trace record */
 	uint32_t next;		/* next node of the trace, or of the free list */
 	uint32_t local;		/* index while a trace is handed on */
 	uint8_t hashed;		/* found through the hash map, not the direct table */
+	uint8_t pad[7];
+	struct ap_span sp;
 };
 
 /*
@@ -369,14 +371,13 @@ static inline int begin_under_parent(struct ap_assembler *as, uint32_t pid, cons
 	return 0;
 }
 
-static inline int on_begin(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+/* Every other BEGIN: placeholders, duplicates, orphans, cycles, merges. */
+static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
 	uint32_t i, ti, pi;
 	struct ap_node *n;
 	uint64_t parent = ev->u.begin.parent_id;
 
-	if (begin_under_parent(as, pid, ev) == 0)
-		return 0;
 	i = node_or_placeholder(as, ev->span_id);
 	if (i == AP_NONE) {
 		as->over_cap++;
@@ -515,7 +516,8 @@ static inline void one_event(struct ap_assembler *as, uint32_t pid, const struct
 {
 	switch (ev->kind) {
 	case AP_EV_BEGIN:
-		on_begin(as, pid, ev);
+		if (begin_under_parent(as, pid, ev) != 0)
+			on_begin_slow(as, pid, ev);
 		break;
 	case AP_EV_END:
 		on_end(as, ev);

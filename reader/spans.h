@@ -21,17 +21,17 @@
 
 struct ap_span {
 	uint64_t id;
+	uint8_t have;			/* AP_SPAN_HAVE_* */
+	uint8_t category;
+	uint16_t flags;			/* AP_EVF_* of its BEGIN */
+	uint32_t pid;			/* process that began it (0: unknown) */
 	uint64_t parent;
 	uint64_t trace_hi, trace_lo;
 	uint64_t name;
 	uint64_t model;
 	uint64_t t_begin, t_end;	/* raw clock ticks */
-	uint32_t pid;			/* process that began it (0: unknown) */
 	uint32_t tid_begin, tid_end;
 	uint32_t input_tokens, output_tokens;
-	uint16_t flags;			/* AP_EVF_* of its BEGIN */
-	uint8_t category;
-	uint8_t have;			/* AP_SPAN_HAVE_* */
 };
 
 struct ap_dep {
