@@ -11,7 +11,8 @@
  *   reader_events_per_s           drain + tree rebuild (the assembler hands
  *                                 each complete trace to a counting sink)
  *   reader_analysis_events_per_s  drain + tree rebuild + the full analysis
- * Each prints "NAME median min max" and the peak spans in flight.
+ * Each prints "NAME median min max" and the peak spans in flight; a second
+ * argument NAME runs that stage only (instruction counts under callgrind).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,8 @@ int main(int argc, char **argv)
 	ap_seg_unlink(name);
 	n = fill(&seg, cap);
 	for (int stage = 0; stage < 2; stage++) {
+		if (argc > 2 && strcmp(argv[2], label[stage]) != 0)
+			continue;	/* one stage only: for callgrind */
 		for (int r = 0; r < rounds; r++)
 			if ((rate[r] = round_once(&seg, n, stage, &peak)) < 0)
 				return 1;

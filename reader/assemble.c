@@ -169,9 +169,7 @@ static inline uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 		as->free_node = i;
 		return AP_NONE;
 	}
-	as->nodes_used++;
-	if (as->nodes_used > as->peak_nodes)
-		as->peak_nodes = as->nodes_used;
+	as->nodes_used++;	/* peak_nodes: taken at flush, where the pool is fullest */
 	n = &as->nodes[i];
 	/* Only what a BEGIN does not set: set_begin() fills the rest, and a
 	 * placeholder that never gets its BEGIN is not handed on. */
@@ -366,8 +364,6 @@ static inline int begin_under_parent(struct ap_assembler *as, uint32_t pid, cons
 	}
 	set_begin(&n->sp, pid, ev);
 	as->begins++;
-	if (ev->ts > as->t_max)
-		as->t_max = ev->ts;
 	return 0;
 }
 
@@ -394,8 +390,6 @@ static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_
 		as->traces[ti].open++;
 	set_begin(&n->sp, pid, ev);
 	as->begins++;
-	if (ev->ts > as->t_max)
-		as->t_max = ev->ts;
 
 	if (parent == 0) {
 		queue_if_complete(as, ti);
@@ -442,8 +436,6 @@ static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 	n->sp.t_end = ev->ts;
 	n->sp.tid_end = ev->tid;
 	as->ends++;
-	if (ev->ts > as->t_max)
-		as->t_max = ev->ts;
 	/* Only an END that closes the trace's last open span can complete it
 	 * (a placeholder's END leaves it pending). */
 	if ((n->sp.have & AP_SPAN_HAVE_BEGIN) && --as->traces[n->trace].open == 0)
@@ -629,6 +621,10 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 
 			n->local = k;
 			as->out_v[k] = n->sp;
+			if (n->sp.t_begin > as->t_max)
+				as->t_max = n->sp.t_begin;
+			if (n->sp.t_end > as->t_max)
+				as->t_max = n->sp.t_end;
 			if (n->sp.have & AP_SPAN_HAVE_END)
 				as->spans_complete++;
 			else
@@ -685,6 +681,8 @@ const struct ap_span *ap_asm_find(const struct ap_assembler *as, uint64_t id)
 
 void ap_asm_flush(struct ap_assembler *as)
 {
+	if (as->nodes_used > as->peak_nodes)
+		as->peak_nodes = as->nodes_used;
 	for (uint32_t r = 0; r < as->nready; r++) {
 		uint32_t ti = as->ready[r];
 		struct ap_trace_rec *t = &as->traces[ti];
@@ -706,6 +704,20 @@ void ap_asm_flush(struct ap_assembler *as)
 void ap_asm_finish(struct ap_assembler *as)
 {
 	ap_asm_flush(as);
+	/* Open spans end at the latest timestamp of the run: take the spans
+	 * still in flight into it too (hand_on() took those handed on). */
+	for (uint32_t ti = 0; ti < as->traces_cap; ti++) {
+		if (!as->traces[ti].live)
+			continue;
+		for (uint32_t i = as->traces[ti].head; i != AP_NONE; i = as->nodes[i].next) {
+			const struct ap_span *sp = &as->nodes[i].sp;
+
+			if ((sp->have & AP_SPAN_HAVE_BEGIN) && sp->t_begin > as->t_max)
+				as->t_max = sp->t_begin;
+			if ((sp->have & AP_SPAN_HAVE_END) && sp->t_end > as->t_max)
+				as->t_max = sp->t_end;
+		}
+	}
 	for (uint32_t ti = 0; ti < as->traces_cap; ti++)
 		if (as->traces[ti].live)
 			hand_on(as, ti, 0);

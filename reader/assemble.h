@@ -78,7 +78,8 @@ struct ap_assembler {
 	uint64_t spans_complete, spans_open, end_without_begin, tokens_only;	/* spans handed on */
 	uint64_t traces_complete, traces_incomplete, merges;
 	uint64_t peak_nodes;
-	uint64_t t_max;			/* latest BEGIN or END timestamp seen */
+	uint64_t t_max;			/* latest BEGIN or END timestamp of the spans handed
+					 * on, and at finish() of all spans */
 };
 
 /* max_nodes caps the spans in flight. Returns 0 or -ENOMEM. */

@@ -54,7 +54,7 @@ struct ap_drain_totals {
  * rest, so consumers only see events that pass. */
 static inline int ap_event_ok(const struct ap_event *ev)
 {
-	if (ev->span_id == 0 || ev->span_id == UINT64_MAX)
+	if (ev->span_id - 1 >= UINT64_MAX - 1)	/* 0 or UINT64_MAX */
 		return 0;
 	switch (ev->kind) {
 	case AP_EV_BEGIN:
