@@ -420,9 +420,11 @@ static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_
 
 static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 {
-	uint32_t i = node_or_placeholder(as, ev->span_id);
 	struct ap_node *n;
+	uint32_t i = find(as, ev->span_id);
 
+	if (i == AP_NONE)
+		i = node_or_placeholder(as, ev->span_id);	/* its BEGIN is yet to come */
 	if (i == AP_NONE) {
 		as->over_cap++;
 		return 0;
@@ -503,44 +505,58 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 	return 0;
 }
 
-/* One well-formed event (ap_event_ok). */
-static inline void one_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
+/* One event: checked as ap_event_ok() does, in the same dispatch on its
+ * kind that handles it. Returns 0 when it failed the check. */
+static inline int one_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
+	if (ev->span_id - 1 >= UINT64_MAX - 1)	/* 0 or UINT64_MAX */
+		return 0;
 	switch (ev->kind) {
 	case AP_EV_BEGIN:
+		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL))
+			return 0;
 		if (begin_under_parent(as, pid, ev) != 0)
 			on_begin_slow(as, pid, ev);
-		break;
+		return 1;
 	case AP_EV_END:
 		on_end(as, ev);
-		break;
+		return 1;
 	case AP_EV_TOKENS:
 		on_tokens(as, ev);
-		break;
+		return 1;
 	case AP_EV_DEPENDS:
+		if (ev->u.depends.on_span == 0 || ev->u.depends.on_span == ev->span_id)
+			return 0;
 		on_depends(as, ev);
-		break;
+		return 1;
 	default:
-		as->invalid++;
-		break;
+		return 0;
 	}
 }
 
-void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n)
+void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
+		   struct ap_batch_result *res)
 {
 	struct ap_assembler *as = ctx;
+	uint32_t rejected = 0, begins = 0;
 
-	for (uint32_t k = 0; k < n; k++)
-		one_event(as, pid, &ev[k]);
+	for (uint32_t k = 0; k < n; k++) {
+		int ok = one_event(as, pid, &ev[k]);
+
+		rejected += !ok;
+		begins += ok & (ev[k].kind == AP_EV_BEGIN);
+	}
+	as->invalid += rejected;
+	res->rejected = rejected;
+	res->begins = begins;
 }
 
 int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
-	if (!ap_event_ok(ev)) {
+	if (!one_event(as, pid, ev)) {
 		as->invalid++;
 		return -1;
 	}
-	one_event(as, pid, ev);
 	return 0;
 }
 

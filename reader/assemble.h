@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "ap_shm.h"
+#include "drain.h"
 #include "hmap.h"
 #include "spans.h"
 
@@ -71,7 +72,7 @@ struct ap_assembler {
 	/* Counts: events, unless named for spans or traces. */
 	uint64_t begins, ends, tokens, depends;
 	uint64_t duplicate_begin, duplicate_end, duplicate_tokens;
-	uint64_t invalid;		/* events of ap_asm_event() rejected by field checks */
+	uint64_t invalid;		/* events rejected by field checks (ap_event_ok) */
 	uint64_t over_cap;		/* events of spans past max_nodes */
 	uint64_t deps_ignored;		/* depends on a span not in flight */
 	uint64_t self_parents, cycles, orphans;	/* spans */
@@ -85,8 +86,10 @@ struct ap_assembler {
 /* max_nodes caps the spans in flight. Returns 0 or -ENOMEM. */
 int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx);
 void ap_asm_free(struct ap_assembler *as);
-/* Drain callback (ap_event_fn): events the drain validated (ap_event_ok). */
-void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n);
+/* Drain callback (ap_event_fn): checks each event as ap_event_ok() does
+ * and takes those that pass. */
+void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
+		   struct ap_batch_result *res);
 /* One event from elsewhere (tests, tools): validated here; 0, or -1 when
  * rejected (counted in invalid). */
 int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev);

@@ -155,14 +155,22 @@ static void read_counters(struct ap_drain *d, struct ap_lane_view *v, struct ap_
 	v->dropped_reentrant = reent;
 }
 
-/* Hand the first n events of buf on, and count them for the lane's owner. */
-static void deliver(struct ap_drain *d, const struct ap_lane_view *v, uint32_t n, uint32_t begins)
+/* Hand n events of buf from `first` on, and count them for the lane and
+ * its owner. */
+static void deliver(struct ap_drain *d, struct ap_lane_view *v, uint32_t first, uint32_t n)
 {
-	if (v->owner_proc != UINT32_MAX) {
-		d->procs[v->owner_proc].events += n;
-		d->procs[v->owner_proc].spans += begins;
+	struct ap_batch_result res = { 0, 0 };
+
+	if (v->owner_pid == 0) {
+		v->rejected += n;	/* no valid CLAIM yet: nobody to attribute them to */
+		return;
 	}
-	d->on_event(d->ctx, v->owner_pid, d->buf, n);
+	d->on_event(d->ctx, v->owner_pid, d->buf + first, n, &res);
+	v->rejected += res.rejected;
+	if (v->owner_proc != UINT32_MAX) {
+		d->procs[v->owner_proc].events += n - res.rejected;
+		d->procs[v->owner_proc].spans += res.begins;
+	}
 }
 
 static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
@@ -194,8 +202,7 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 		n = d->batch;
 	for (uint64_t k = 0; k < n;) {
 		uint64_t pos = (v->tail + k) & mask;
-		uint32_t m = AP_DRAIN_CHUNK, out = 0, begins = 0, claims = 0, rejected = 0;
-		uint32_t pid = v->owner_pid;	/* locals: stores into buf may alias v */
+		uint32_t m = AP_DRAIN_CHUNK, run = 0, claims = 0;
 
 		if (m > n - k)
 			m = (uint32_t)(n - k);
@@ -205,40 +212,27 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 		for (uint32_t j = 0; j < m; j++) {
 			const struct ap_event *ev = &d->buf[j];
 
-			if (ev->kind == AP_EV_CLAIM) {
-				/* Events before it belong to the previous owner. */
-				if (out)
-					deliver(d, v, out, begins);
-				out = 0;
-				begins = 0;
-				claims++;
-				v->claims++;
-				if (!claim_ok(v, ev)) {
-					/* Written by our own library only: a bad one is a scribble. */
-					v->events += j + 1 - claims;
-					v->rejected += rejected;
-					v->tail += k + j + 1;
-					atomic_store_explicit(&lane->tail, v->tail, memory_order_release);
-					quarantine(d, v, "invalid CLAIM event", head - v->tail);
-					return k + j + 1;
-				}
-				on_claim(d, v, ev);
-				pid = v->owner_pid;
+			if (ev->kind != AP_EV_CLAIM)
 				continue;
+			/* Events before it belong to the previous owner. */
+			if (j > run)
+				deliver(d, v, run, j - run);
+			run = j + 1;
+			claims++;
+			v->claims++;
+			if (!claim_ok(v, ev)) {
+				/* Written by our own library only: a bad one is a scribble. */
+				v->events += j + 1 - claims;
+				v->tail += k + j + 1;
+				atomic_store_explicit(&lane->tail, v->tail, memory_order_release);
+				quarantine(d, v, "invalid CLAIM event", head - v->tail);
+				return k + j + 1;
 			}
-			if (pid == 0 || !ap_event_ok(ev)) {
-				rejected++;
-				continue;
-			}
-			begins += ev->kind == AP_EV_BEGIN;
-			if (out != j)
-				d->buf[out] = *ev;
-			out++;
+			on_claim(d, v, ev);
 		}
-		if (out)
-			deliver(d, v, out, begins);
+		if (m > run)
+			deliver(d, v, run, m - run);
 		v->events += m - claims;
-		v->rejected += rejected;
 		k += m;
 	}
 	v->tail += n;

@@ -50,8 +50,9 @@ struct ap_drain_totals {
 };
 
 /* Whether a non-CLAIM event is well formed: a known kind, a span id that a
- * writer can produce, fields in range. The drain rejects (and counts) the
- * rest, so consumers only see events that pass. */
+ * writer can produce, fields in range. Consumers apply exactly this rule
+ * (the assembler inside its own dispatch on the kind, to look at each event
+ * once) and report what failed it. */
 static inline int ap_event_ok(const struct ap_event *ev)
 {
 	if (ev->span_id - 1 >= UINT64_MAX - 1)	/* 0 or UINT64_MAX */
@@ -69,9 +70,18 @@ static inline int ap_event_ok(const struct ap_event *ev)
 	}
 }
 
-/* Receives the valid non-CLAIM events of one lane, n at a time, in lane
- * order, from the drain's private copy (never the shared ring). */
-typedef void (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n);
+/* What a consumer did with a batch: events that failed ap_event_ok()
+ * (counted as rejected on the lane) and BEGINs it accepted. */
+struct ap_batch_result {
+	uint32_t rejected;
+	uint32_t begins;
+};
+
+/* Receives the non-CLAIM events of one lane with a valid owner, n at a
+ * time, in lane order, from the drain's private copy (never the shared
+ * ring); validates each (ap_event_ok) and fills *res. */
+typedef void (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
+			    struct ap_batch_result *res);
 
 #define AP_DRAIN_CHUNK	64u		/* events copied out of the ring at once */
 
