@@ -110,6 +110,8 @@ static struct {
 	uint32_t pid;
 	uint64_t start_time;
 	uint64_t id_seed;
+	uint64_t sample_below;		/* a new trace is recorded when mix64(lo) < this */
+	int sample_all;			/* $AGENTPROF_SAMPLE 1 or unset: no decision */
 	int have_remote;		/* $TRACEPARENT parsed */
 	uint64_t remote_hi, remote_lo, remote_span;
 	uint8_t remote_flags;
@@ -428,6 +430,39 @@ int ap_parse_traceparent(const char *s, uint64_t *hi, uint64_t *lo, uint64_t *sp
 
 static void intern_locked(uint64_t id, const char *str, uint32_t len);
 
+/*
+ * Head sampling: $AGENTPROF_SAMPLE, a rate from 0 to 1 (default 1), decided
+ * once per trace when its root begins, from its trace id, so that every
+ * process the trace reaches decides alike (a child under $TRACEPARENT
+ * follows the sampled flag there). Spans of a trace not sampled get even
+ * ids (recorded spans have odd ones), so that every later call on them, and
+ * every span under them, knows without a lookup. 0 or -EINVAL.
+ */
+static int parse_sample(const char *v)
+{
+	char *end;
+	double r;
+
+	ap_p.sample_all = 1;
+	ap_p.sample_below = UINT64_MAX;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	r = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || !(r >= 0 && r <= 1))
+		return -EINVAL;
+	if (r < 1) {
+		ap_p.sample_all = 0;
+		ap_p.sample_below = (uint64_t)(r * 18446744073709551616.0);
+	}
+	return 0;
+}
+
+static inline int sample_trace(uint64_t hi, uint64_t lo)
+{
+	return ap_p.sample_all || mix64(hi ^ lo) < ap_p.sample_below;
+}
+
 static void detach_locked(void)
 {
 	if (atomic_load(&ap_p.state) == ST_ON)
@@ -465,6 +500,13 @@ static int attach_locked(const char *segment)
 	if (ap_proc_start_time(ap_p.pid, &ap_p.start_time))
 		ap_p.start_time = 0;
 	ap_p.id_seed = random64();
+	ret = parse_sample(getenv("AGENTPROF_SAMPLE"));
+	if (ret) {
+		ap_seg_unmap(&seg);
+		atomic_store(&ap_p.state, ST_OFF);
+		set_maybe_on(0);
+		return ret;
+	}
 	tp = getenv("TRACEPARENT");
 	ap_p.have_remote = tp && ap_parse_traceparent(tp, &ap_p.remote_hi, &ap_p.remote_lo,
 						      &ap_p.remote_span, &ap_p.remote_flags) == 0;
@@ -650,11 +692,13 @@ static inline int enter(struct ap_thread *t, uint64_t events)
 /* Id returned by a begin that was dropped for reentrancy: its end is dropped too. */
 #define SPAN_REENTRANT	UINT64_MAX
 
-static AP_COLD void new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *lo)
+/* A new trace id; returns whether the trace is sampled. */
+static AP_COLD int new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *lo)
 {
 	t->trace_state += UINT64_C(0x9e3779b97f4a7c15);
 	*hi = mix64(t->trace_state);
 	*lo = mix64(t->trace_state ^ ap_p.id_seed) | 1;
+	return sample_trace(*hi, *lo);
 }
 
 /* The trace of `parent` if this thread has it open; else flags it unknown. */
@@ -685,6 +729,7 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 	uint64_t id, hi, lo;
 	uint16_t flags = 0;
 	struct ap_event *e;
+	int sampled;
 
 	int go = enter(t, 1);
 
@@ -700,25 +745,34 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 			parent = f->span;
 			hi = f->trace_hi;
 			lo = f->trace_lo;
+			sampled = parent & 1;
 		} else if (ap_p.have_remote) {
 			parent = ap_p.remote_span;
 			hi = ap_p.remote_hi;
 			lo = ap_p.remote_lo;
 			flags = AP_EVF_ROOT_REMOTE;
+			sampled = ap_p.remote_flags & 1;
 		} else {
-			new_root_trace(t, &hi, &lo);
+			sampled = new_root_trace(t, &hi, &lo);
 		}
 	} else if (parent) {
 		flags = AP_EVF_EXPLICIT_PARENT | parent_trace(t, parent, &hi, &lo);
+		sampled = (flags & AP_EVF_ROOT_REMOTE) ? ap_p.remote_flags & 1 : parent & 1;
 	} else {
-		new_root_trace(t, &hi, &lo);
+		sampled = new_root_trace(t, &hi, &lo);
 	}
+	if (unlikely(!sampled))
+		id = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
 	if (mode != M_ASYNC && likely(t->depth < AP_STACK_MAX)) {
 		struct frame *f = &t->stack[t->depth++];
 
 		f->span = id;
 		f->trace_hi = hi;
 		f->trace_lo = lo;
+	}
+	if (unlikely(!sampled)) {
+		guard_off(t);
+		return id;
 	}
 
 	e = reserve(t);
@@ -799,6 +853,8 @@ AP_HOT void ap_end(uint64_t span)
 	} else if (!end_unwind(t, span)) {
 		goto out;
 	}
+	if (unlikely(!(span & 1)))
+		goto out;	/* its trace is not sampled */
 	e = reserve(t);
 	if (likely(e != NULL)) {
 		e->kind = AP_EV_END;
@@ -818,8 +874,8 @@ void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens,
 	struct ap_thread *t = &ap_t;
 	struct ap_event *e;
 
-	if (span == 0)
-		return;
+	if (span == 0 || !(span & 1))
+		return;	/* off, or its trace is not sampled */
 	if (span == SPAN_REENTRANT) {
 		count_reentrant(t, 1);
 		return;
@@ -848,8 +904,8 @@ void ap_depends(uint64_t span, uint64_t on_span)
 	struct ap_thread *t = &ap_t;
 	struct ap_event *e;
 
-	if (span == 0 || on_span == 0)
-		return;
+	if (span == 0 || on_span == 0 || !(span & 1) || !(on_span & 1))
+		return;	/* off, or a trace not sampled */
 	if (span == SPAN_REENTRANT || on_span == SPAN_REENTRANT) {
 		count_reentrant(t, 1);
 		return;
@@ -899,6 +955,7 @@ int ap_traceparent(char out[56])
 {
 	struct ap_thread *t = &ap_t;
 	uint64_t hi, lo, span;
+	int sampled;
 
 	if (!ap_enabled())
 		return AP_E_OFF;
@@ -908,10 +965,12 @@ int ap_traceparent(char out[56])
 		hi = f->trace_hi;
 		lo = f->trace_lo;
 		span = f->span;
+		sampled = span & 1;
 	} else if (ap_p.have_remote) {
 		hi = ap_p.remote_hi;
 		lo = ap_p.remote_lo;
 		span = ap_p.remote_span;
+		sampled = ap_p.remote_flags & 1;
 	} else {
 		return AP_E_NOSPAN;
 	}
@@ -920,7 +979,7 @@ int ap_traceparent(char out[56])
 	put_hex(out + 19, lo, 16);
 	out[35] = '-';
 	put_hex(out + 36, span, 16);
-	memcpy(out + 52, "-01", 4);	/* with the NUL: 56 bytes */
+	memcpy(out + 52, sampled ? "-01" : "-00", 4);	/* with the NUL: 56 bytes */
 	return 0;
 }
 

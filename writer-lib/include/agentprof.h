@@ -64,7 +64,15 @@ enum {
  * Re-attaching detaches first. Returns 0, or a negative error:
  * -ENOENT (no such segment), -EACCES, -ENOMEM, AP_E_MAGIC, AP_E_ABI,
  * AP_E_LAYOUT, AP_E_SIZE, AP_E_NOTSHM, AP_E_OWNER, AP_E_MODE, AP_E_GEOMETRY,
- * AP_E_CLOCK, AP_E_NAME. On error profiling stays off.
+ * AP_E_CLOCK, AP_E_NAME; -EINVAL when $AGENTPROF_SAMPLE is not a number from
+ * 0 to 1. On error profiling stays off.
+ *
+ * $AGENTPROF_SAMPLE (default 1) is the share of traces recorded, decided once
+ * per trace from its id when its root begins; a process started under
+ * $TRACEPARENT follows the sampled flag there, so a trace is recorded in every
+ * process it reaches or in none. A span of a trace not sampled still gets an
+ * id (an even one; recorded spans have odd ids) and nests as usual; nothing of
+ * it is written.
  */
 AP_API int ap_attach(const char *segment);
 
@@ -90,7 +98,7 @@ AP_API uint64_t ap_name(const char *name);
  * Begin a span of `category` (AP_CAT_*) under the calling thread's innermost
  * open span (or, for a thread with none, under the span named by
  * $TRACEPARENT, or as a new root). Returns the span id, or 0 when the span is
- * not recorded (profiling off). A span whose begin event had to be dropped
+ * not recorded (profiling off; a span of a trace not sampled gets an even id). A span whose begin event had to be dropped
  * (full lane) still gets an id, so its end and its children stay consistent;
  * the loss is counted.
  */
