@@ -49,63 +49,87 @@ static void work(uint64_t *rng, double ms, double jitter_pct)
 		;
 }
 
-int ap_demo_worker(const char *segment, unsigned index, unsigned traces, uint64_t seed, double scale)
+void ap_demo_names(struct ap_demo_names *n)
+{
+	n->workflow = ap_name("workflow");
+	n->context_assembly = ap_name("context_assembly");
+	n->retrieve = ap_name("memory:retrieve");
+	n->build_prompt = ap_name("build_prompt");
+	n->classify = ap_name("llm:classify");
+	n->search_kb = ap_name("tool:search_kb");
+	n->synthesize = ap_name("llm:synthesize");
+	n->format = ap_name("tool:format");
+	n->gpt_4o_mini = ap_name("gpt-4o-mini");
+	n->gpt_4o = ap_name("gpt-4o");
+}
+
+/* The work of one step: a sleep of ms x scale, or a busy loop. */
+static void step(const struct ap_demo_step *how, uint64_t *rng, double ms)
+{
+	if (how->spin_iters) {
+		volatile uint64_t x = *rng;
+
+		for (uint64_t i = 0; i < how->spin_iters; i++)
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+		*rng ^= x;
+		return;
+	}
+	work(rng, ms * how->scale, how->jitter_pct);
+}
+
+void ap_demo_workflow(const struct ap_demo_names *n, const struct ap_demo_step *how, uint64_t *rng)
+{
+	uint64_t wf, ca, s, cl, sk, sy;
+
+	wf = ap_begin(n->workflow, AP_CAT_INTERNAL);
+	ca = ap_begin(n->context_assembly, AP_CAT_INTERNAL);
+	s = ap_begin(n->retrieve, AP_CAT_MEMORY);
+	step(how, rng, 120);
+	ap_end(s);
+	s = ap_begin(n->build_prompt, AP_CAT_INTERNAL);
+	step(how, rng, 75);
+	ap_end(s);
+	ap_end(ca);
+	cl = ap_begin(n->classify, AP_CAT_LLM);
+	ap_depends(cl, ca);
+	step(how, rng, 450);
+	ap_set_tokens(cl, n->gpt_4o_mini, 450, 30);
+	ap_end(cl);
+	sk = ap_begin(n->search_kb, AP_CAT_TOOL);
+	ap_depends(sk, ca);
+	step(how, rng, 200);
+	ap_end(sk);
+	sy = ap_begin(n->synthesize, AP_CAT_LLM);
+	ap_depends(sy, cl);
+	ap_depends(sy, sk);
+	step(how, rng, 350);
+	ap_set_tokens(sy, n->gpt_4o, 12500, 800);
+	ap_end(sy);
+	s = ap_begin(n->format, AP_CAT_TOOL);
+	ap_depends(s, sy);
+	step(how, rng, 55);
+	ap_end(s);
+	ap_end(wf);
+}
+
+uint64_t ap_demo_seed(uint64_t seed, unsigned index)
 {
 	uint64_t rng = (seed + 1) * 0x9e3779b97f4a7c15ull ^ ((uint64_t)index + 1) * 0xbf58476d1ce4e5b9ull;
-	uint64_t n_wf, n_ca, n_mr, n_bp, n_cl, n_sk, n_sy, n_fm, m_mini, m_4o;
 
-	if (!rng)
-		rng = 1;
+	return rng ? rng : 1;
+}
+
+int ap_demo_worker(const char *segment, unsigned index, unsigned traces, uint64_t seed, double scale)
+{
+	uint64_t rng = ap_demo_seed(seed, index);
+	struct ap_demo_step how = { .scale = scale, .jitter_pct = 2 };
+	struct ap_demo_names n;
+
 	if (ap_attach(segment) != 0)
 		return 1;
-	n_wf = ap_name("workflow");
-	n_ca = ap_name("context_assembly");
-	n_mr = ap_name("memory:retrieve");
-	n_bp = ap_name("build_prompt");
-	n_cl = ap_name("llm:classify");
-	n_sk = ap_name("tool:search_kb");
-	n_sy = ap_name("llm:synthesize");
-	n_fm = ap_name("tool:format");
-	m_mini = ap_name("gpt-4o-mini");
-	m_4o = ap_name("gpt-4o");
-
-	for (unsigned t = 0; t < traces; t++) {
-		uint64_t wf, ca, s, cl, sk, sy;
-
-		wf = ap_begin(n_wf, AP_CAT_INTERNAL);
-		ca = ap_begin(n_ca, AP_CAT_INTERNAL);
-		s = ap_begin(n_mr, AP_CAT_MEMORY);
-		work(&rng, 120 * scale, 2);
-		ap_end(s);
-		s = ap_begin(n_bp, AP_CAT_INTERNAL);
-		work(&rng, 75 * scale, 2);
-		ap_end(s);
-		ap_end(ca);
-
-		cl = ap_begin(n_cl, AP_CAT_LLM);
-		ap_depends(cl, ca);
-		work(&rng, 450 * scale, 2);
-		ap_set_tokens(cl, m_mini, 450, 30);
-		ap_end(cl);
-
-		sk = ap_begin(n_sk, AP_CAT_TOOL);
-		ap_depends(sk, ca);
-		work(&rng, 200 * scale, 2);
-		ap_end(sk);
-
-		sy = ap_begin(n_sy, AP_CAT_LLM);
-		ap_depends(sy, cl);
-		ap_depends(sy, sk);
-		work(&rng, 350 * scale, 2);
-		ap_set_tokens(sy, m_4o, 12500, 800);
-		ap_end(sy);
-
-		s = ap_begin(n_fm, AP_CAT_TOOL);
-		ap_depends(s, sy);
-		work(&rng, 55 * scale, 2);
-		ap_end(s);
-		ap_end(wf);
-	}
+	ap_demo_names(&n);
+	for (unsigned t = 0; t < traces; t++)
+		ap_demo_workflow(&n, &how, &rng);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -515,6 +516,19 @@ int ap_session_write_report(struct ap_session *s, const char *path)
 	ap_json_str(&j, "clock", clock_name(s->seg.clock.source));
 	ap_json_u64(&j, "clock_hz", s->seg.clock.hz);
 	ap_json_end_obj(&j);
+
+	{
+		/* The reader's own cost: its peak memory and CPU time. */
+		struct rusage ru;
+
+		ap_json_obj(&j, "reader");
+		if (getrusage(RUSAGE_SELF, &ru) == 0) {
+			ap_json_u64(&j, "peak_rss_kib", (uint64_t)ru.ru_maxrss);
+			ap_json_num(&j, "cpu_ms", (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
+					 (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3, 1);
+		}
+		ap_json_end_obj(&j);
+	}
 
 	ap_json_obj(&j, "segment");
 	ap_json_u64(&j, "lanes", s->seg.lane_count);
