@@ -60,6 +60,6 @@ int main(int argc, char **argv)
 		v[r] = round_once(pairs, tid);
 	qsort(v, (size_t)rounds, sizeof(v[0]), cmp_double);
 	printf("lttng %.3f %.3f %.3f\n", v[rounds / 2], v[0], v[rounds - 1]);
-	printf("lttng_events %llu\n", (unsigned long long)((uint64_t)(rounds * 4 + 1) * pairs / 2));
+	printf("lttng_events %llu\n", (unsigned long long)(2 * (pairs / 4 + (uint64_t)rounds * pairs)));
 	return 0;
 }

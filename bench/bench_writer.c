@@ -9,9 +9,13 @@
  *           two 64-byte event stores into a ring, one store-release of head;
  *   on      ap_begin + ap_end through the library;
  *
- * so both see the same machine state; then, after ap_detach(),
+ * so both see the same machine state; then
  *
- *   off     ap_begin + ap_end with profiling off.
+ *   on2        the same from 2 processes at once (forked: each its own lane),
+ *              per round the mean of the two;
+ *   unsampled  re-attached with AGENTPROF_SAMPLE=0: a span of a trace that
+ *              is not sampled;
+ *   off        after ap_detach(): profiling off.
  *
  * Prints one line per figure: "NAME median min max" in ns per span, and the
  * writer's own drop counts, for run.sh to tabulate.
@@ -21,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <agentprof.h>
 
@@ -100,6 +106,52 @@ static double api_round(uint64_t pairs, uint64_t name)
 	return (double)(now_ns() - t0) / (double)pairs;
 }
 
+/* Rounds of api_round in two forked processes started together; per round
+ * the mean of the two. Returns 0, or -1 when a process failed. */
+static int two_procs(uint64_t pairs, uint64_t name, int rounds, double *out)
+{
+	int go[2], res[2];
+	pid_t pid[2];
+	double v[2][MAX_ROUNDS];
+
+	if (pipe(go) || pipe(res))
+		return -1;
+	for (int p = 0; p < 2; p++) {
+		pid[p] = fork();
+		if (pid[p] < 0)
+			return -1;
+		if (pid[p] == 0) {
+			double mine[MAX_ROUNDS];
+			char c;
+
+			api_round(pairs / 4, name);	/* lane claim, warm-up */
+			if (read(go[0], &c, 1) != 1)
+				_exit(1);
+			for (int r = 0; r < rounds; r++)
+				mine[r] = api_round(pairs, name);
+			_exit(write(res[1], mine, sizeof(double) * (size_t)rounds) ==
+			      (ssize_t)(sizeof(double) * (size_t)rounds) ? 0 : 1);
+		}
+	}
+	if (write(go[1], "gg", 2) != 2)
+		return -1;
+	for (int p = 0; p < 2; p++) {
+		int status;
+
+		if (read(res[0], v[p], sizeof(double) * (size_t)rounds) != (ssize_t)(sizeof(double) * (size_t)rounds))
+			return -1;
+		if (waitpid(pid[p], &status, 0) != pid[p] || !WIFEXITED(status) || WEXITSTATUS(status))
+			return -1;
+	}
+	for (int r = 0; r < rounds; r++)
+		out[r] = (v[0][r] + v[1][r]) / 2;
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -118,6 +170,7 @@ int main(int argc, char **argv)
 	uint64_t pairs = 250000, name;
 	int rounds = 7;
 	double fl[MAX_ROUNDS], on[MAX_ROUNDS], off[MAX_ROUNDS], ratio[MAX_ROUNDS];
+	double on2[MAX_ROUNDS], ratio2[MAX_ROUNDS], unsampled[MAX_ROUNDS];
 	struct ap_stats st;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -148,12 +201,30 @@ int main(int argc, char **argv)
 		ratio[r] = on[r] / fl[r];
 	}
 	ap_stats(&st);
+	fflush(stdout);
+	if (two_procs(pairs, name, rounds, on2)) {
+		fprintf(stderr, "bench-writer: the two-process rounds failed\n");
+		return 1;
+	}
+	for (int r = 0; r < rounds; r++)
+		ratio2[r] = on2[r] / fl[r];
+	ap_detach();
+	setenv("AGENTPROF_SAMPLE", "0", 1);
+	if (ap_attach(NULL) != 0 || !ap_enabled()) {
+		fprintf(stderr, "bench-writer: cannot re-attach with AGENTPROF_SAMPLE=0\n");
+		return 1;
+	}
+	for (int r = 0; r < rounds; r++)
+		unsampled[r] = api_round(pairs * 4, name);
 	ap_detach();
 	for (int r = 0; r < rounds; r++)
 		off[r] = api_round(pairs * 4, name);
 	print_stat("floor", fl, rounds);
 	print_stat("on", on, rounds);
 	print_stat("ratio", ratio, rounds);
+	print_stat("on2", on2, rounds);
+	print_stat("ratio2", ratio2, rounds);
+	print_stat("unsampled", unsampled, rounds);
 	print_stat("off", off, rounds);
 	printf("writer_recorded %llu\nwriter_dropped %llu\n", (unsigned long long)st.recorded,
 	       (unsigned long long)(st.dropped_full + st.dropped_no_lane + st.dropped_reentrant));

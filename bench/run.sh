@@ -1,47 +1,210 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD - `make bench`: the writer's cost per span beside the
-# physical floor, measured in one process under `agentprof record` (the real
-# reader attached and draining), as medians of several rounds with min and
-# max. QUICK=1 runs fewer, shorter rounds.
+# bench/run.sh BUILD - `make bench`: what agentprof costs, beside the
+# physical floor and LTTng-UST, as ratios measured in the same run and
+# medians of several runs with min and max. Prints a table and writes
+# bench/results.json. QUICK=1 (`make bench-quick`) runs a subset in under
+# 60 s: fewer rounds, no fleet, a smaller scale run.
+#
+#   1. writer: a span (ap_begin + ap_end) from 1 thread and from 2 processes
+#      at once, reader draining, beside the floor loop; LTTng-UST
+#   2. off and unsampled
+#   3. reader: drain + tree rebuild (synthetic stream), and the highest rate
+#      2 writer processes and the reader sustain with nothing dropped
+#   4. fleet: 64 processes x 4 threads running the reference workflow with
+#      its sleeps, A/B rounds with and without profiling; then a CPU-bound
+#      variant (10 us of work per span)
+#   5. scale: 1,000 workers attaching in turn
+#   6. memory: segment size and reader peak RSS for each case
+#   7. the usual pure-Python span, for reference
 set -euo pipefail
 build=${1:-build}
-rounds=9
-pairs=250000
-if [ "${QUICK:-0}" = 1 ]; then rounds=5; pairs=100000; fi
+quick=${QUICK:-0}
+rounds=9 pairs=250000 runs=5
+if [ "$quick" = 1 ]; then rounds=5; pairs=100000; fi
 out=$build/bench-out
-# One lane holds the whole run, so the figures never include drop paths
-# whatever the reader's speed: (warm-up + rounds) x pairs x 2 events.
-events=$(( (rounds + 1) * pairs * 2 ))
-lane=8; while [ $lane -lt $events ]; do lane=$((lane * 2)); done
+mkdir -p "$out"
+ap=$build/agentprof
+results=()
 
-raw=$("$build/agentprof" record -q -o "$out" --lanes 2 --lane-events $lane --max-spans 4194304 -- \
-	"$build/bench-writer" --pairs $pairs --rounds $rounds)
-get() { echo "$raw" | awk -v k="$1" '$1 == k { print $'"${2:-2}"' }'; }
-json() { grep -o "\"$1\": [0-9]*" "$out/report.json" | head -1 | awk '{print $2}'; }
+# "median min max" of the numbers on stdin.
+med() { sort -g | awk '{ v[NR] = $1 } END { if (!NR) exit 1; printf "%s %s %s\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+# Results: key and a JSON value.
+put() { results+=("\"$1\": $2"); }
+put3() { local a b c; read -r a b c <<<"$2"; put "$1" "{\"median\": $a, \"min\": $b, \"max\": $c}"; }
+# A key of a report.json (first match) or of "key value" output.
+js() { grep -o "\"$2\": [0-9.]*" "$1" | head -1 | awk '{ print $2 }'; }
+kv() { awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' <<<"$1"; }
+row() { printf '%-50s %12s %22s %s\n' "$1" "$2" "$3" "${4:-}"; }
+r3() { local a b c; read -r a b c <<<"$1"; row "$2" "$a $3" "[$b, $c]" "${4:-}"; }
+mps() { awk '{ printf "%.1f %.1f %.1f\n", $1 / 1e6, $2 / 1e6, $3 / 1e6 }' <<<"$1"; }
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-printf 'agentprof bench: %s rounds x %s spans, medians [min, max]\n' "$rounds" "$pairs"
-printf 'machine: %s, %s cores, clock %s\n\n' "$cpu" "$(nproc)" \
-	"$(grep -o '"clock": "[a-z]*"' "$out/report.json" | cut -d'"' -f4)"
-printf '%-44s %10s %18s\n' "what" "median" "[min, max]"
-printf '%-44s %7s ns %8s, %6s ]\n' "floor: 2 rdtsc + 2 x 64 B stores + release" "$(get floor)" "[$(get floor 3)" "$(get floor 4)"
-printf '%-44s %7s ns %8s, %6s ]\n' "ap_begin + ap_end, reader draining" "$(get on)" "[$(get on 3)" "$(get on 4)"
-printf '%-44s %7s x  %8s, %6s ]   goal <= 1.3\n' "ratio agentprof / floor (per round)" "$(get ratio)" "[$(get ratio 3)" "$(get ratio 4)"
-printf '%-44s %7s ns %8s, %6s ]   goal <= 1\n' "ap_begin + ap_end, profiling off" "$(get off)" "[$(get off 3)" "$(get off 4)"
-echo
-printf 'reader: written %s, read %s, dropped %s (writer counted %s dropped)\n' \
-	"$(json written)" "$(json read)" \
-	"$(( $(json dropped_full) + $(json dropped_no_lane) + $(json dropped_reentrant) ))" \
-	"$(get writer_dropped)"
+kernel=$(uname -r)
+printf 'agentprof bench%s: medians [min, max]; %s rounds x %s spans per writer figure\n' \
+	"$([ "$quick" = 1 ] && echo ' (quick)')" "$rounds" "$pairs"
+printf 'machine: %s, %s cores, Linux %s\n\n' "$cpu" "$(nproc)" "$kernel"
+put machine "\"$cpu, $(nproc) cores, Linux $kernel\""
+row "what" "median" "[min, max]" "goal"
 
+# 1, 2. Writer, in one process under record (the reader draining), then two
+# forked processes. A lane holds a whole process's run (warm-up + rounds, 2
+# events a span), so the figures never include drop paths; 3 lanes.
+events=$(( (rounds + 1) * pairs * 2 ))
+lane=8; while [ $lane -lt $events ]; do lane=$((lane * 2)); done
+raw=$("$ap" record -q -o "$out/writer" --lanes 3 --lane-events $lane -- \
+	"$build/bench-writer" --pairs $pairs --rounds $rounds)
+clock=$(grep -o '"clock": "[a-z]*"' "$out/writer/report.json" | cut -d'"' -f4)
+r3 "$(kv "$raw" floor)" "floor: 2 rdtsc + 2 x 64 B stores + release" ns
+r3 "$(kv "$raw" on)" "span (begin + end), 1 thread, reader draining" ns
+r3 "$(kv "$raw" ratio)" "  ratio agentprof / floor (per round)" x "<= 1.3"
+r3 "$(kv "$raw" on2)" "span, 2 processes at once (mean of the two)" ns
+r3 "$(kv "$raw" ratio2)" "  ratio agentprof / floor" x "<= 1.3"
+r3 "$(kv "$raw" unsampled)" "span of a trace not sampled" ns
+r3 "$(kv "$raw" off)" "span with profiling off" ns "<= 1"
+for k in floor on ratio on2 ratio2 unsampled off; do put3 "writer_$k" "$(kv "$raw" $k)"; done
+wdrop=$(( $(js "$out/writer/report.json" dropped_full) + $(js "$out/writer/report.json" dropped_no_lane) + \
+	$(js "$out/writer/report.json" dropped_reentrant) ))
+row "  events written / dropped (agentprof)" "$(js "$out/writer/report.json" written) / $wdrop" ""
+put writer_events "$(js "$out/writer/report.json" written)"
+put writer_dropped "$wdrop"
+
+lt=$(bash bench/lttng.sh "$build" $pairs $rounds)
+if skip=$(kv "$lt" lttng_skip) && [ -n "$skip" ]; then
+	row "LTTng-UST 2.13, same fields" "skipped" "" "$skip"
+	put lttng "{\"skipped\": \"$skip\"}"
+else
+	r3 "$(kv "$lt" lttng)" "LTTng-UST 2.13, same fields, userspace session" ns
+	ratio=$(awk -v l="$(kv "$lt" lttng | cut -d' ' -f1)" -v a="$(kv "$raw" on | cut -d' ' -f1)" \
+		'BEGIN { printf "%.1f", l / a }')
+	row "  ratio LTTng-UST / agentprof (medians)" "$ratio x" "" ">= 10"
+	row "  events written / discarded (LTTng)" "$(kv "$lt" lttng_events) / $(kv "$lt" lttng_discarded)" ""
+	put3 lttng "$(kv "$lt" lttng)"
+	put lttng_over_agentprof "$ratio"
+	put lttng_discarded "$(kv "$lt" lttng_discarded)"
+fi
+echo
+
+# 3. Reader.
 rd=$("$build/bench-reader" "$rounds") || { echo "bench-reader failed" >&2; exit 1; }
-mps() { awk -v v="$1" 'BEGIN { print v / 1e6 }'; }
-rline() { grep "^$1 " <<<"$rd"; }
-read -r _ rmed rmin rmax <<<"$(rline reader_events_per_s)"
-printf '%-44s %7.1f M/s [%5.1f, %5.1f ]   goal >= 80 M/s\n' "reader: drain + tree rebuild, events/s, 1 core" \
-	"$(mps "$rmed")" "$(mps "$rmin")" "$(mps "$rmax")"
-read -r _ rmed rmin rmax <<<"$(rline reader_analysis_events_per_s)"
-printf '%-44s %7.1f M/s [%5.1f, %5.1f ]\n' "reader: the same + full analysis" \
-	"$(mps "$rmed")" "$(mps "$rmin")" "$(mps "$rmax")"
-read -r _ peak <<<"$(rline reader_peak_spans_in_flight)"
-printf '%-44s %7s spans\n' "reader: peak spans in flight" "$peak"
+r3 "$(mps "$(kv "$rd" reader_events_per_s)")" "reader: drain + tree rebuild, 1 core" "M ev/s" ">= 80"
+r3 "$(mps "$(kv "$rd" reader_analysis_events_per_s)")" "reader: the same + full analysis" "M ev/s"
+put3 reader_events_per_s "$(kv "$rd" reader_events_per_s)"
+put3 reader_analysis_events_per_s "$(kv "$rd" reader_analysis_events_per_s)"
+
+# Highest total rate 2 writer processes and the reader sustain with nothing
+# dropped (default lanes): double until drops, then bisect; the rate the
+# writers reached counts, not the one asked for.
+trial() {	# RATE -> prints the reached rate, or nothing when something dropped
+	local r; r=$("$ap" record -q -o "$out/rate" --lanes 4 -- "$build/bench-rate" "$1" 0.5) || return 0
+	[ "$(( $(js "$out/rate/report.json" dropped_full) + $(js "$out/rate/report.json" dropped_no_lane) ))" = 0 ] &&
+		kv "$r" rate_events_per_s
+}
+search() {
+	local lo=0 hi=0 r=1000000 got best=0
+	while [ $r -le 512000000 ]; do
+		if got=$(trial $r) && [ -n "$got" ]; then lo=$r; best=$got; r=$((r * 2)); else hi=$r; break; fi
+	done
+	if [ $hi -gt 0 ] && [ $lo -gt 0 ]; then
+		for _ in 1 2 3 4; do
+			r=$(( (lo + hi) / 2 ))
+			if got=$(trial $r) && [ -n "$got" ]; then lo=$r; best=$got; else hi=$r; fi
+		done
+	fi
+	echo "$best"
+}
+n=$([ "$quick" = 1 ] && echo 1 || echo $runs)
+sus=$(for _ in $(seq $n); do search; done | med)
+r3 "$(mps "$sus")" "reader + 2 writer processes, zero drops, sustained" "M ev/s"
+put3 sustained_zero_drop_events_per_s "$sus"
+put reader_rss_kib "$(js "$out/rate/report.json" peak_rss_kib)"
+echo
+
+# 4. Fleet: A (profiled) and B (off) rounds, alternating.
+fleet() {	# MODE GOAL ARGS... -> rows
+	local mode=$1 goal=$2; shift 2
+	local a=() b=() st=() ov=() rss=0 w c
+	for i in $(seq $runs); do
+		for side in A B; do
+			[ $(( i % 2 )) = 0 ] && side=$([ $side = A ] && echo B || echo A)
+			if [ $side = A ]; then
+				o=$("$ap" record -q -o "$out/fleet" --lanes 320 -- "$build/bench-fleet" "$@")
+				st+=("$(js "$out/fleet/report.json" pct)")
+				rss=$(js "$out/fleet/report.json" peak_rss_kib)
+			else
+				o=$(env -u AGENTPROF_SHM "$build/bench-fleet" "$@")
+			fi
+			if [ "$mode" = sleep ]; then w=$(kv "$o" wall_ms); else w=$(kv "$o" cpu_ms); fi
+			if [ $side = A ]; then a+=("$w"); else b+=("$w"); fi
+		done
+	done
+	for i in $(seq 0 $((runs - 1))); do ov+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.3f", (x / y - 1) * 100 }')"); done
+	local what=$([ "$mode" = sleep ] && echo "wall" || echo "CPU")
+	r3 "$(printf '%s\n' "${b[@]}" | med)" "  $what ms without profiling" ms
+	r3 "$(printf '%s\n' "${a[@]}" | med)" "  $what ms with profiling" ms
+	local bm; read -r bm bl bh <<<"$(printf '%s\n' "${b[@]}" | med)"
+	noise=$(awk -v m="$bm" -v l="$bl" -v h="$bh" 'BEGIN { printf "%.2f", (h - l) / m * 100 }')
+	r3 "$(printf '%s\n' "${ov[@]}" | med)" "  measured overhead (per A/B pair)" % "$goal"
+	row "  noise band (spread of the B rounds)" "+-$(awk -v n="$noise" 'BEGIN { printf "%.2f", n / 2 }') %" ""
+	r3 "$(printf '%s\n' "${st[@]}" | med)" "  overhead the report states" %
+	put3 "fleet_${mode}_off_ms" "$(printf '%s\n' "${b[@]}" | med)"
+	put3 "fleet_${mode}_on_ms" "$(printf '%s\n' "${a[@]}" | med)"
+	put3 "fleet_${mode}_overhead_pct" "$(printf '%s\n' "${ov[@]}" | med)"
+	put "fleet_${mode}_noise_pct" "$noise"
+	put3 "fleet_${mode}_stated_pct" "$(printf '%s\n' "${st[@]}" | med)"
+	put "fleet_${mode}_reader_rss_kib" "$rss"
+}
+if [ "$quick" = 1 ]; then
+	row "fleet" "skipped in bench-quick" ""
+else
+	row "fleet: 64 processes x 4 threads, reference workflow, 30 s, $runs A/B pairs" "" ""
+	fleet sleep "within noise" --procs 64 --threads 4 --traces 24 --scale 1
+	spin=$("$build/bench-fleet" --calibrate-us 10 | awk '{ print $2 }')
+	row "fleet, CPU-bound: every span 10 us of work ($spin iterations)" "" ""
+	fleet cpu "<= 0.5" --procs 64 --threads 4 --traces 400 --spin "$spin"
+fi
+echo
+
+# 5. Scale: workers attaching in turn, at most 128 alive (lanes: 256).
+sw=$([ "$quick" = 1 ] && echo 200 || echo 1000)
+shm0=$(ls /dev/shm | grep -c '^agentprof-' || true)
+sc=$("$ap" record -q -o "$out/scale" -- "$build/bench-scale" $sw 128)
+shm1=$(ls /dev/shm | grep -c '^agentprof-' || true)
+r3 "$(kv "$sc" attach_us)" "scale: $sw workers in turn, attach + first span" us
+row "  attaches / spans / lanes reclaimed / no lane" "$(js "$out/scale/report.json" attaches) / $(js "$out/scale/report.json" spans_complete) / $(js "$out/scale/report.json" lanes_reclaimed) / $(js "$out/scale/report.json" dropped_no_lane)" ""
+row "  segments left in /dev/shm" "$((shm1 - shm0))" ""
+put3 scale_attach_us "$(kv "$sc" attach_us)"
+put scale_workers "$(kv "$sc" workers)"
+put scale_lanes_reclaimed "$(js "$out/scale/report.json" lanes_reclaimed)"
+put scale_dropped_no_lane "$(js "$out/scale/report.json" dropped_no_lane)"
+put scale_segments_left "$((shm1 - shm0))"
+echo
+
+# 6. Memory.
+mem() { row "memory: $1" "$(( $(js "$2" bytes) / 1048576 )) MiB / $(( $(js "$2" peak_rss_kib) / 1024 )) MiB" "" "segment / reader peak RSS"; }
+mem "writer bench" "$out/writer/report.json"
+mem "rate search" "$out/rate/report.json"
+[ "$quick" = 1 ] || mem "fleet" "$out/fleet/report.json"
+mem "scale" "$out/scale/report.json"
+put writer_reader_rss_kib "$(js "$out/writer/report.json" peak_rss_kib)"
+put scale_reader_rss_kib "$(js "$out/scale/report.json" peak_rss_kib)"
+put default_segment_bytes "$(js "$out/scale/report.json" bytes)"
+echo
+
+# 7. Python reference.
+if command -v python3 >/dev/null; then
+	py=$(python3 bench/py_span.py $([ "$quick" = 1 ] && echo 50000 || echo 200000) $runs)
+	r3 "$(kv "$py" python_span_ns)" "pure Python: @contextmanager + dataclass + lock" ns
+	put3 python_span_ns "$(kv "$py" python_span_ns)"
+else
+	row "pure Python span" "skipped" "" "no python3"
+fi
+
+{
+	echo "{"
+	for i in "${!results[@]}"; do
+		printf '  %s%s\n' "${results[$i]}" "$([ "$i" -lt $(( ${#results[@]} - 1 )) ] && echo ,)"
+	done
+	echo "}"
+} >bench/results.json
+echo
+echo "written: bench/results.json (clock: $clock)"
