@@ -146,6 +146,7 @@ static void read_counters(struct ap_drain *d, struct ap_lane_view *v, struct ap_
 {
 	uint64_t full = atomic_load_explicit(&lane->dropped_full, memory_order_relaxed);
 	uint64_t reent = atomic_load_explicit(&lane->dropped_reentrant, memory_order_relaxed);
+	uint64_t unsampled = atomic_load_explicit(&lane->sampled_out, memory_order_relaxed);
 
 	if (full < v->dropped_full || reent < v->dropped_reentrant) {
 		quarantine(d, v, "drop counter went backwards", 0);
@@ -153,6 +154,9 @@ static void read_counters(struct ap_drain *d, struct ap_lane_view *v, struct ap_
 	}
 	v->dropped_full = full;
 	v->dropped_reentrant = reent;
+	/* Not an event count: a bad value is ignored, not a reason to quarantine. */
+	if (unsampled >= v->sampled_out)
+		v->sampled_out = unsampled;
 }
 
 /* Hand n events of buf from `first` on, and count them for the lane and
@@ -330,6 +334,7 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final)
 		t->rejected += v->rejected;
 		t->dropped_full += v->dropped_full;
 		t->dropped_reentrant += v->dropped_reentrant;
+		t->sampled_out += v->sampled_out;
 	}
 	t->in_ring = ap_drain_pending(d);
 	t->dropped_no_lane = atomic_load_explicit(&h->dropped_no_lane, memory_order_relaxed);

@@ -22,6 +22,7 @@ struct ap_lane_view {
 	uint64_t rejected;		/* events that failed validation */
 	uint64_t dropped_full;		/* last validated lane counters */
 	uint64_t dropped_reentrant;
+	uint64_t sampled_out;		/* traces not sampled, last validated */
 	uint64_t claim_full;		/* counters at the current owner's claim */
 	uint64_t claim_reentrant;
 	uint64_t owner_checked_ns;	/* last liveness check */
@@ -47,6 +48,7 @@ struct ap_drain_totals {
 	uint64_t rejected, claims, in_ring, quarantined_lanes, reclaimed_lanes;
 	uint64_t names_full, attaches;
 	uint64_t lost_quarantined;	/* events a quarantined lane claimed to hold, unread */
+	uint64_t sampled_out;		/* traces the writers decided not to record */
 };
 
 /* Whether a non-CLAIM event is well formed: a known kind, a span id that a

@@ -22,7 +22,7 @@
  *    attach (the name is published only after the header is complete, and
  *    attach checks magic last-written-first: magic is stored last).
  *  - A lane has one writer thread at a time (its owner) and one reader.
- *    head, the drop counters and the ring slots are written by the owner;
+ *    head, the drop and sampled_out counters and the ring slots are written by the owner;
  *    tail is written by the reader; owner is claimed by CAS (any worker) and
  *    cleared by the owner at release or by the reader for a dead process.
  *  - Name slots are claimed by CAS on `key` (any worker) and completed by a
@@ -48,7 +48,7 @@
 #include <stdint.h>
 
 #define AP_SEG_MAGIC	UINT64_C(0x3147455346525041)	/* "APRFSEG1" little-endian */
-#define AP_ABI_VERSION	1u
+#define AP_ABI_VERSION	2u
 #define AP_CACHELINE	64u
 #define AP_EVENT_SIZE	64u
 
@@ -164,7 +164,8 @@ struct ap_lane {
 	_Atomic uint64_t dropped_full;		/* events dropped because the ring was full */
 	_Atomic uint64_t dropped_reentrant;	/* events dropped in a signal handler mid-write */
 	_Atomic uint64_t owner;			/* see above */
-	uint8_t  pad0[32];
+	_Atomic uint64_t sampled_out;		/* traces begun here and not sampled */
+	uint8_t  pad0[24];
 	/* Line 1: written by the reader, read by the owner only when full. */
 	_Atomic uint64_t tail;			/* events consumed, ever; store-release (E) */
 	uint8_t  pad1[56];
@@ -175,6 +176,7 @@ _Static_assert(offsetof(struct ap_lane, head) == 0, "ap_lane.head");
 _Static_assert(offsetof(struct ap_lane, dropped_full) == 8, "ap_lane.dropped_full");
 _Static_assert(offsetof(struct ap_lane, dropped_reentrant) == 16, "ap_lane.dropped_reentrant");
 _Static_assert(offsetof(struct ap_lane, owner) == 24, "ap_lane.owner");
+_Static_assert(offsetof(struct ap_lane, sampled_out) == 32, "ap_lane.sampled_out");
 _Static_assert(offsetof(struct ap_lane, tail) == 64, "ap_lane.tail");
 
 /* Owner word: low 32 bits pid, high 32 bits the low 32 bits of its start time. */

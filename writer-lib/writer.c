@@ -110,7 +110,7 @@ static struct {
 	uint32_t pid;
 	uint64_t start_time;
 	uint64_t id_seed;
-	uint64_t sample_below;		/* a new trace is recorded when mix64(lo) < this */
+	uint64_t sample_below;		/* a new trace is recorded when its trace_lo < this */
 	int sample_all;			/* $AGENTPROF_SAMPLE 1 or unset: no decision */
 	int have_remote;		/* $TRACEPARENT parsed */
 	uint64_t remote_hi, remote_lo, remote_span;
@@ -458,9 +458,12 @@ static int parse_sample(const char *v)
 	return 0;
 }
 
-static inline int sample_trace(uint64_t hi, uint64_t lo)
+/* The decision reads the trace id's low half, already a mix64 output: one
+ * hash on the way to a decision, not two (the unsampled span's cost is that
+ * dependency chain). */
+static inline int sample_trace(uint64_t lo)
 {
-	return ap_p.sample_all || mix64(hi ^ lo) < ap_p.sample_below;
+	return ap_p.sample_all || lo < ap_p.sample_below;
 }
 
 static void detach_locked(void)
@@ -698,7 +701,14 @@ static AP_COLD int new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *l
 	t->trace_state += UINT64_C(0x9e3779b97f4a7c15);
 	*hi = mix64(t->trace_state);
 	*lo = mix64(t->trace_state ^ ap_p.id_seed) | 1;
-	return sample_trace(*hi, *lo);
+	if (likely(sample_trace(*lo)))
+		return 1;
+	/* Counted on the lane for the report; its only writer is this thread. */
+	if (t->lane)
+		atomic_store_explicit(&t->lane->sampled_out,
+				      atomic_load_explicit(&t->lane->sampled_out, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	return 0;
 }
 
 /* The trace of `parent` if this thread has it open; else flags it unknown. */
@@ -842,7 +852,7 @@ AP_HOT void ap_end(uint64_t span)
 	}
 	if (unlikely(enter(t, 1) != GO))
 		return;
-	ts = now_ticks();
+	ts = likely(span & 1) ? now_ticks() : 0;	/* unsampled: no clock read */
 	d = t->depth;
 	if (likely(d && t->stack[d - 1].span == span)) {
 		t->depth = d - 1;
