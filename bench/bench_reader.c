@@ -102,7 +102,7 @@ static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64
 	ap_names_init(&names);
 	atomic_store(&seg->lanes[0].head, 0);
 	atomic_store(&seg->lanes[0].tail, 0);
-	if (ap_analysis_init(&an, &names, &seg->clock, &rules, models, nm, 5) ||
+	if (ap_analysis_init(&an, &names, &seg->clock, &rules, models, nm, NULL) ||
 	    ap_asm_init(&as, 1u << 20, analyse ? ap_analysis_add : count_trace,
 			analyse ? (void *)&an : (void *)&sink) ||
 	    ap_drain_init(&d, seg, ap_asm_events, &as))

@@ -39,6 +39,7 @@
 #define PATHS_MAX	4096u
 #define FINDINGS_MAX	64u
 #define CHAINS_MAX	256u
+#define ROOTS_MAX	4096u	/* root names tracked for the retention caps */
 
 void ap_rules_default(struct ap_rules *r)
 {
@@ -165,6 +166,8 @@ void ap_analysis_free(struct ap_analysis *a)
 	for (uint32_t i = 0; i < a->nkept; i++)
 		kept_free(&a->kept[i]);
 	free(a->kept);
+	free(a->root_stats);
+	ap_map_free(&a->root_index);
 	ap_map_free(&a->op_index);
 	ap_map_free(&a->thread_index);
 	ap_map_free(&a->path_index);
@@ -173,15 +176,23 @@ void ap_analysis_free(struct ap_analysis *a)
 
 int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const struct ap_clock_cal *clock,
 		     const struct ap_rules *r, const struct ap_model *models, uint32_t nmodels,
-		     uint32_t retain)
+		     const struct ap_keep_cfg *keep)
 {
 	memset(a, 0, sizeof(*a));
+	if (keep)
+		a->keep = *keep;
+	else
+		ap_keep_default(&a->keep);
+	if (a->keep.max_per_root == 0 || a->keep.max_traces > (1u << 20))
+		return -EINVAL;
+	if (a->keep.slowest > a->keep.max_per_root)
+		a->keep.slowest = a->keep.max_per_root;
+	a->rng = a->keep.seed ^ UINT64_C(0x6a09e667f3bcc909);
 	a->names = names;
 	a->clock = *clock;
 	a->rules = *r;
 	a->models = models;
 	a->nmodels = nmodels;
-	a->retain = retain;
 	a->groups = malloc(GROUPS_MAX * sizeof(*a->groups));
 	a->concs = malloc(CONCS_MAX * sizeof(*a->concs));
 	a->chains = malloc(CHAINS_MAX * sizeof(*a->chains));
@@ -190,9 +201,11 @@ int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const 
 	a->threads = malloc(THREADS_MAX * sizeof(*a->threads));
 	a->paths = malloc(PATHS_MAX * sizeof(*a->paths));
 	a->findings = malloc(FINDINGS_MAX * sizeof(*a->findings));
-	a->kept = calloc(retain ? retain : 1, sizeof(*a->kept));
+	a->kept = calloc(a->keep.max_traces ? a->keep.max_traces : 1, sizeof(*a->kept));
+	a->root_stats = malloc(ROOTS_MAX * sizeof(*a->root_stats));
 	if (!a->groups || !a->concs || !a->chains || !a->models_used || !a->calls || !a->threads ||
-	    !a->paths || !a->findings || !a->kept || ap_map_init(&a->op_index, 64, OPS_MAX) ||
+	    !a->paths || !a->findings || !a->kept || !a->root_stats ||
+	    ap_map_init(&a->root_index, 64, ROOTS_MAX) || ap_map_init(&a->op_index, 64, OPS_MAX) ||
 	    ap_map_init(&a->thread_index, 64, THREADS_MAX) || ap_map_init(&a->path_index, 256, PATHS_MAX)) {
 		ap_analysis_free(a);
 		return -ENOMEM;
@@ -744,6 +757,8 @@ static uint32_t aggregates(struct ap_analysis *a, uint32_t len)
 			}
 		}
 		tree_truncated |= a->truncated[i];
+		a->trace_truncated |= a->truncated[i];
+		a->trace_tokens += (uint64_t)sp->input_tokens + sp->output_tokens;
 		a->spans_in_trees++;
 		a->cat_self[sp->category] += a->self[i];
 		a->total_self_ns += a->self[i];
@@ -775,32 +790,271 @@ static uint32_t aggregates(struct ap_analysis *a, uint32_t len)
 #define DUP(dst, src, n) (((dst) = malloc((size_t)(n) * sizeof(*(src)))) ? \
 	(memcpy((dst), (src), (size_t)(n) * sizeof(*(src))), 0) : -1)
 
-/* Keep the trace whole if it is among the slowest `retain`. */
-static void keep(struct ap_analysis *a, uint32_t root)
+void ap_keep_default(struct ap_keep_cfg *c)
 {
-	uint64_t d = a->dur[root];
-	uint32_t n = a->n, pos;
-	struct ap_kept k = { 0 };
+	c->max_traces = 100;
+	c->max_per_root = 20;
+	c->slowest = 5;
+	c->token_threshold = 100000;
+	c->max_spans = 262144;
+	c->seed = 0x5eed;
+}
 
-	if (!a->retain || n > AP_KEPT_SPANS_MAX)
-		return;
-	if (a->nkept == a->retain && d <= a->kept[a->nkept - 1].root_dur)
-		return;
+const char *ap_keep_rule_name(int rule)
+{
+	static const char *const names[AP_KEEP_RULES] = { "none", "truncated", "tokens", "slowest", "reservoir" };
+
+	return rule >= 0 && rule < AP_KEEP_RULES ? names[rule] : "none";
+}
+
+static uint64_t rng_below(struct ap_analysis *a, uint64_t n)
+{
+	a->rng += UINT64_C(0x9e3779b97f4a7c15);
+	return ap_mix64(a->rng) % n;	/* n is small: the bias is below 2^-40 */
+}
+
+static struct ap_root_stat *root_stat(struct ap_analysis *a, uint64_t name)
+{
+	uint64_t *v = ap_map_get(&a->root_index, name);
+	struct ap_root_stat *r;
+
+	if (v)
+		return &a->root_stats[*v - 1];
+	if (a->nroot_stats == ROOTS_MAX || ap_map_put_new(&a->root_index, name, a->nroot_stats + 1))
+		return NULL;
+	r = &a->root_stats[a->nroot_stats++];
+	r->name = name;
+	r->kept = r->slowest = r->res_kept = 0;
+	r->slowest_min = 0;
+	r->res_seen = 0;
+	return r;
+}
+
+/* The key a pool orders its members by. */
+static uint64_t keep_key(const struct ap_kept *k)
+{
+	return k->rule == AP_KEEP_TOKENS ? k->tokens : k->root_dur;
+}
+
+/* Recompute the cached minimum of a pool (truncated, tokens) or of one root
+ * name's slowest members. Runs on admissions only, which are rare. */
+static void pool_refresh(struct ap_analysis *a, int rule, struct ap_root_stat *rs)
+{
+	uint64_t lo = UINT64_MAX;
+
+	for (uint32_t i = 0; i < a->nkept; i++) {
+		const struct ap_kept *k = &a->kept[i];
+
+		if (k->rule == rule && (rule != AP_KEEP_SLOWEST || k->root_name == rs->name) && keep_key(k) < lo)
+			lo = keep_key(k);
+	}
+	if (rule == AP_KEEP_SLOWEST)
+		rs->slowest_min = lo;
+	else
+		a->pool_min[rule] = lo;
+}
+
+/* The pool member with the smallest key (the one a better trace replaces). */
+static uint32_t pool_victim(const struct ap_analysis *a, int rule, uint64_t name)
+{
+	uint32_t v = AP_NONE;
+
+	for (uint32_t i = 0; i < a->nkept; i++) {
+		const struct ap_kept *k = &a->kept[i];
+
+		if (k->rule == rule && (rule != AP_KEEP_SLOWEST || k->root_name == name) &&
+		    (v == AP_NONE || keep_key(k) < keep_key(&a->kept[v])))
+			v = i;
+	}
+	return v;
+}
+
+/* The j-th reservoir member (of name, when name is not 0). */
+static uint32_t reservoir_member(const struct ap_analysis *a, uint64_t j, uint64_t name)
+{
+	for (uint32_t i = 0; i < a->nkept; i++)
+		if (a->kept[i].rule == AP_KEEP_RESERVOIR && (!name || a->kept[i].root_name == name) && j-- == 0)
+			return i;
+	return AP_NONE;
+}
+
+static void drop_kept(struct ap_analysis *a, uint32_t i)
+{
+	struct ap_kept *k = &a->kept[i];
+	struct ap_root_stat *rs = root_stat(a, k->root_name);
+
+	a->kept_by[k->rule]--;
+	a->kept_spans -= k->n;
+	if (rs) {
+		rs->kept--;
+		rs->slowest -= k->rule == AP_KEEP_SLOWEST;
+		rs->res_kept -= k->rule == AP_KEEP_RESERVOIR;
+	}
+	kept_free(k);
+	a->kept[i] = a->kept[--a->nkept];
+	memset(&a->kept[a->nkept], 0, sizeof(a->kept[a->nkept]));
+}
+
+/* Evict a random reservoir member (of rs's name when by_name); the
+ * reservoir stays a uniform sample of what was offered to it, one smaller. */
+static int evict_reservoir(struct ap_analysis *a, const struct ap_root_stat *rs, int by_name)
+{
+	uint64_t n = 0;
+	uint32_t i;
+
+	for (i = 0; i < a->nkept; i++)
+		n += a->kept[i].rule == AP_KEEP_RESERVOIR && (!by_name || a->kept[i].root_name == rs->name);
+	if (!n)
+		return -1;
+	i = reservoir_member(a, rng_below(a, n), by_name ? rs->name : 0);
+	drop_kept(a, i);
+	a->res_full = 1;
+	return 0;
+}
+
+/* Make room for a new trace of rs's name with n spans, in place of `victim`
+ * (AP_NONE: a new slot). Takes reservoir members where the caps require.
+ * 0 when the trace fits now. */
+static int make_room(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t n, uint32_t victim)
+{
+	const struct ap_keep_cfg *c = &a->keep;
+
+	if (victim != AP_NONE)
+		drop_kept(a, victim);
+	while (rs->kept >= c->max_per_root)
+		if (evict_reservoir(a, rs, 1))
+			return -1;
+	while (a->nkept >= c->max_traces || a->kept_spans + n > c->max_spans)
+		if (evict_reservoir(a, rs, 0))
+			return -1;
+	return 0;
+}
+
+static void keep_copy(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t root, int rule)
+{
+	struct ap_kept k = { 0 };
+	uint32_t n = a->n;
+
 	if (DUP(k.v, a->v, n) || DUP(k.parent, a->parent, n) || DUP(k.child_off, a->child_off, n + 1) ||
 	    DUP(k.child_idx, a->child_idx, n ? n : 1) || DUP(k.dur, a->dur, n) || DUP(k.self, a->self, n) ||
 	    DUP(k.truncated, a->truncated, n)) {
 		kept_free(&k);
+		a->traces_not_kept_nomem++;
 		return;
 	}
 	k.n = n;
 	k.root = root;
-	k.root_dur = d;
-	if (a->nkept == a->retain)
-		kept_free(&a->kept[--a->nkept]);
-	for (pos = a->nkept; pos > 0 && a->kept[pos - 1].root_dur < d; pos--)
-		a->kept[pos] = a->kept[pos - 1];
-	a->kept[pos] = k;
-	a->nkept++;
+	k.root_dur = a->dur[root];
+	k.root_name = rs->name;
+	k.tokens = a->trace_tokens;
+	k.rule = (uint8_t)rule;
+	a->kept[a->nkept++] = k;
+	a->kept_by[rule]++;
+	a->kept_spans += n;
+	rs->kept++;
+	rs->slowest += rule == AP_KEEP_SLOWEST;
+	rs->res_kept += rule == AP_KEEP_RESERVOIR;
+}
+
+/* Offer the trace to a top-N pool (truncated, tokens, or the slowest of its
+ * root name). 1 when the pool took it. */
+static int offer_pool(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t root, int rule, uint64_t key)
+{
+	const struct ap_keep_cfg *c = &a->keep;
+	uint32_t quota, held, victim = AP_NONE;
+	uint64_t lo;
+	int full;
+
+	if (rule == AP_KEEP_SLOWEST) {
+		quota = c->slowest;
+		held = rs->slowest;
+		lo = rs->slowest_min;
+	} else {
+		quota = c->max_traces / 10 ? c->max_traces / 10 : 1;
+		held = (uint32_t)a->kept_by[rule];
+		lo = a->pool_min[rule];
+	}
+	full = held >= quota;
+	if (rule == AP_KEEP_SLOWEST && !full && a->kept_by[AP_KEEP_SLOWEST] >= c->max_traces / 2) {
+		if (!held)
+			return 0;	/* the rule's slots are all taken by other names */
+		full = 1;
+	}
+	if (!quota)
+		return 0;
+	if (full) {
+		if (key <= lo)
+			return 0;
+		victim = pool_victim(a, rule, rs->name);
+	}
+	if (make_room(a, rs, a->n, victim))
+		return 0;
+	keep_copy(a, rs, root, rule);
+	pool_refresh(a, rule, rs);
+	return 1;
+}
+
+/* Put the trace in place of reservoir member `victim` if the spans fit. */
+static void replace_member(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t root, uint32_t victim)
+{
+	if (victim == AP_NONE || a->kept_spans - a->kept[victim].n + a->n > a->keep.max_spans)
+		return;
+	drop_kept(a, victim);
+	keep_copy(a, rs, root, AP_KEEP_RESERVOIR);
+}
+
+/*
+ * Reservoir sampling over the traces no rule took. While every trace offered
+ * has fitted, take the next; after that, the n-th trace offered replaces a
+ * random member with probability size / n. A root name at its cap samples
+ * the same way among its own members, so each root name's members are a
+ * uniform sample of that name's traces.
+ */
+static void offer_reservoir(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t root)
+{
+	const struct ap_keep_cfg *c = &a->keep;
+	uint64_t size = a->kept_by[AP_KEEP_RESERVOIR], j;
+
+	a->res_seen++;
+	rs->res_seen++;
+	if (rs->kept >= c->max_per_root) {
+		if (rs->res_kept && (j = rng_below(a, rs->res_seen)) < rs->res_kept)
+			replace_member(a, rs, root, reservoir_member(a, j, rs->name));
+		return;
+	}
+	if (!a->res_full) {
+		if (a->nkept < c->max_traces && a->kept_spans + a->n <= c->max_spans) {
+			keep_copy(a, rs, root, AP_KEEP_RESERVOIR);
+			return;
+		}
+		a->res_full = 1;
+	}
+	if (size && (j = rng_below(a, a->res_seen)) < size)
+		replace_member(a, rs, root, reservoir_member(a, j, 0));
+}
+
+/* Decide whether the trace being folded in is kept whole, and by which rule. */
+static void keep(struct ap_analysis *a, uint32_t root)
+{
+	const struct ap_keep_cfg *c = &a->keep;
+	struct ap_root_stat *rs;
+
+	if (!c->max_traces || a->n > AP_KEPT_SPANS_MAX || a->n > c->max_spans)
+		return;
+	rs = root_stat(a, a->v[root].name);
+	if (!rs) {
+		a->root_names_over_cap++;
+		return;
+	}
+	if (a->trace_truncated && offer_pool(a, rs, root, AP_KEEP_TRUNCATED, a->dur[root]))
+		return;
+	if (c->token_threshold && a->trace_tokens >= c->token_threshold &&
+	    offer_pool(a, rs, root, AP_KEEP_TOKENS, a->trace_tokens))
+		return;
+	if (c->slowest && (rs->slowest < c->slowest || a->dur[root] > rs->slowest_min) &&
+	    offer_pool(a, rs, root, AP_KEEP_SLOWEST, a->dur[root]))
+		return;
+	offer_reservoir(a, rs, root);
 }
 
 void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
@@ -819,6 +1073,9 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
 	a->parent = t->parent;
 	a->n = t->n;
 	a->t_last = t->t_last;
+	a->traces_recorded++;
+	a->trace_tokens = 0;
+	a->trace_truncated = 0;
 	if (!t->complete)
 		a->traces_incomplete_handed++;
 	if (t->n > a->largest_trace)
@@ -870,12 +1127,25 @@ static double ms(uint64_t ns)
 }
 
 /* Bottleneck rules; savings are per trace (means over the traces). */
+/* Slowest first; ties by root name, then span id: a stable order for the report. */
+static int cmp_kept(const void *x, const void *y)
+{
+	const struct ap_kept *p = x, *q = y;
+
+	if (p->root_dur != q->root_dur)
+		return p->root_dur < q->root_dur ? 1 : -1;
+	if (p->root_name != q->root_name)
+		return p->root_name < q->root_name ? -1 : 1;
+	return (p->v[p->root].id > q->v[q->root].id) - (p->v[p->root].id < q->v[q->root].id);
+}
+
 void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as)
 {
 	double total = (double)a->total_self_ns, traces = a->traces ? (double)a->traces : 1;
 	const struct ap_op *top_llm = NULL;
 	struct ap_finding *f;
 
+	qsort(a->kept, a->nkept, sizeof(*a->kept), cmp_kept);
 	a->orphans = as->orphans;
 	a->self_parents = as->self_parents;
 	a->cycles = as->cycles;

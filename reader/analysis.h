@@ -100,10 +100,37 @@ struct ap_finding {
 	double saving_ms;
 };
 
-/* A trace kept whole for the report (the slowest ones); a trace larger than
- * AP_KEPT_SPANS_MAX is analysed but not kept, so that kept traces take at
- * most retain x AP_KEPT_SPANS_MAX x ~100 bytes. */
+/*
+ * Which traces are kept whole (retained) for the report. Every trace is
+ * folded into the aggregates; at most max_traces are kept, at most
+ * max_per_root of one root name, and at most max_spans spans in all. Within
+ * those caps a trace is kept by the first rule that takes it:
+ *   truncated   it has truncated spans: the slowest such, max_traces / 10
+ *   tokens      it used >= token_threshold tokens: the heaviest, max_traces / 10
+ *   slowest     among the `slowest` slowest of its root name (at most
+ *               max_traces / 2 slots over all names)
+ *   reservoir   the rest: a uniform sample (reservoir sampling, seeded, so a
+ *               replayed log keeps the same traces), in the slots the rules
+ *               leave; a rule that needs a slot evicts a random member. A
+ *               root name at its cap samples within its own members (a
+ *               uniform sample per root name).
+ * A trace with more than AP_KEPT_SPANS_MAX spans is analysed, never kept.
+ */
 #define AP_KEPT_SPANS_MAX 131072u
+enum ap_keep_rule { AP_KEEP_NONE, AP_KEEP_TRUNCATED, AP_KEEP_TOKENS, AP_KEEP_SLOWEST,
+		    AP_KEEP_RESERVOIR, AP_KEEP_RULES };
+const char *ap_keep_rule_name(int rule);
+
+struct ap_keep_cfg {
+	uint32_t max_traces;	/* --max-traces (100); 0 keeps none */
+	uint32_t max_per_root;	/* --max-per-root (20) */
+	uint32_t slowest;	/* --keep-slowest per root name (5) */
+	uint64_t token_threshold; /* --keep-tokens: input + output (100,000); 0: rule off */
+	uint64_t max_spans;	/* --max-kept-spans (262,144) */
+	uint64_t seed;		/* reservoir */
+};
+void ap_keep_default(struct ap_keep_cfg *c);
+
 struct ap_kept {
 	struct ap_span *v;
 	uint32_t *parent, *child_off, *child_idx;
@@ -112,6 +139,19 @@ struct ap_kept {
 	uint32_t n;
 	uint32_t root;		/* the slowest root of the trace */
 	uint64_t root_dur;
+	uint64_t root_name;
+	uint64_t tokens;	/* input + output over the trace */
+	uint8_t rule;		/* enum ap_keep_rule */
+};
+
+/* Per root name, for the caps and the slowest rule. */
+struct ap_root_stat {
+	uint64_t name;
+	uint32_t kept;		/* traces of this root name retained */
+	uint32_t slowest;	/* of which by the slowest rule */
+	uint64_t slowest_min;	/* shortest root duration among those */
+	uint32_t res_kept;	/* of which in the reservoir */
+	uint64_t res_seen;	/* traces of this name offered to the reservoir */
 };
 
 /* One LLM call, for the tokens section (the first AP_CALLS_MAX are listed). */
@@ -135,7 +175,7 @@ struct ap_analysis {
 	struct ap_rules rules;
 	const struct ap_model *models;
 	uint32_t nmodels;
-	uint32_t retain;		/* traces kept whole, the slowest */
+	struct ap_keep_cfg keep;	/* which traces are kept whole */
 
 	/* The trace being folded in, and scratch for it, grown to the largest. */
 	const struct ap_span *v;
@@ -191,8 +231,23 @@ struct ap_analysis {
 	struct ap_call context_hit;	/* first call over context_pct */
 	uint64_t context_window;
 	int have_context_hit;
-	struct ap_kept *kept;		/* slowest first */
+	struct ap_kept *kept;		/* slowest first after ap_analysis_end() */
 	uint32_t nkept;
+	uint64_t trace_tokens;		/* of the trace being folded in */
+	int trace_truncated;
+	uint64_t traces_recorded;	/* trace views folded in */
+	uint64_t kept_by[AP_KEEP_RULES];	/* retained now, per rule */
+	uint64_t kept_spans;
+	uint64_t pool_min[AP_KEEP_RULES];	/* smallest key in the truncated and tokens pools */
+	uint64_t res_seen;		/* traces offered to the reservoir */
+	int res_full;			/* some offered trace was not taken */
+	uint64_t rng;
+	struct ap_root_stat *root_stats;
+	uint32_t nroot_stats;
+	struct ap_map root_index;	/* root name -> index + 1 */
+	uint64_t root_names_over_cap;	/* traces whose root name found no row: not kept */
+	uint64_t traces_not_kept_nomem;
+	uint64_t traces_sampled_out;	/* writers' head sampling, set by the session */
 	struct ap_finding *findings;
 	uint32_t nfindings;
 	uint64_t traces_skipped;	/* no memory to analyse them: counted, not folded in */
@@ -206,10 +261,10 @@ uint32_t ap_models_default(struct ap_model *out, uint32_t max);
  * -errno / -EINVAL with *line set to the first bad line. */
 int ap_models_load(const char *path, struct ap_model *out, uint32_t *n, uint32_t max, int *line);
 
-/* Start an analysis; retain = traces kept whole (the slowest). 0 or -ENOMEM. */
+/* Start an analysis; keep NULL: ap_keep_default(). 0, -EINVAL or -ENOMEM. */
 int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const struct ap_clock_cal *clock,
 		     const struct ap_rules *rules, const struct ap_model *models, uint32_t nmodels,
-		     uint32_t retain);
+		     const struct ap_keep_cfg *keep);
 /* Fold one trace in (an ap_trace_fn: ctx is the analysis). */
 void ap_analysis_add(void *ctx, const struct ap_trace_view *t);
 /* After the last trace: the assembler's structure counts, and the

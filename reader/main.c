@@ -39,6 +39,14 @@ static const char usage_text[] =
 	"      --lane-events N  events per lane, a power of two (default 4096)\n"
 	"      --max-spans N    spans of traces in flight kept in memory (default 262144);\n"
 	"                       complete traces are analysed and freed\n"
+	"      --max-traces N   traces kept whole for the report (default 100; all traces\n"
+	"                       are in the aggregates); kept by rule, within the caps:\n"
+	"      --max-per-root N   at most N of one root name (default 20)\n"
+	"      --keep-slowest N   the N slowest of each root name (default 5)\n"
+	"      --keep-tokens N    traces using N tokens or more (default 100000, 0: off)\n"
+	"      --max-kept-spans N at most N spans over the kept traces (default 262144)\n"
+	"                       with traces with truncated spans first and a uniform\n"
+	"                       sample of the rest\n"
 	"      --models FILE    model context windows, lines of \"NAME TOKENS\" (adds to and\n"
 	"                       overrides gpt-4o, gpt-4o-mini, claude-sonnet-4-20250514,\n"
 	"                       claude-haiku-3-5)\n"
@@ -160,6 +168,30 @@ static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *re
 				return -1;
 			}
 			c->run.max_spans = (uint32_t)v;
+			i++;
+		} else if (strcmp(a, "--max-traces") == 0 || strcmp(a, "--max-per-root") == 0 ||
+			   strcmp(a, "--keep-slowest") == 0 || strcmp(a, "--keep-tokens") == 0 ||
+			   strcmp(a, "--max-kept-spans") == 0) {
+			struct ap_keep_cfg *k = &c->run.keep;
+			int per_root = strcmp(a, "--max-per-root") == 0;
+			uint64_t hi = strcmp(a, "--max-traces") == 0 ? (1u << 20) :
+				      strcmp(a, "--keep-tokens") == 0 ? UINT64_MAX / 2 : UINT32_MAX;
+
+			if (parse_u64(val, per_root ? 1 : 0, hi, &v)) {
+				*ret = usage_error("%s takes a number from %d to %llu (got '%s')", a, per_root,
+						   (unsigned long long)hi, val ? val : "");
+				return -1;
+			}
+			if (strcmp(a, "--max-traces") == 0)
+				k->max_traces = (uint32_t)v;
+			else if (per_root)
+				k->max_per_root = (uint32_t)v;
+			else if (strcmp(a, "--keep-slowest") == 0)
+				k->slowest = (uint32_t)v;
+			else if (strcmp(a, "--keep-tokens") == 0)
+				k->token_threshold = v;
+			else
+				k->max_spans = v;
 			i++;
 		} else if (strcmp(a, "--models") == 0) {
 			int line, got;

@@ -82,6 +82,7 @@ static void json_tree(struct ap_json *j, const struct ap_analysis *a, const stru
 	uint32_t depth = 0, written = 1;
 
 	ap_json_obj(j, NULL);
+	ap_json_str(j, "kept_by", ap_keep_rule_name(k->rule));
 	json_node_fields(j, a, k, root, t0);
 	ap_json_arr(j, "children");
 	stack[0] = root;
@@ -129,6 +130,25 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "spans_skipped", a->spans_skipped);
 	ap_json_num(j, "total_trace_ms", ms(a->total_trace_ns), 3);
 	ap_json_num(j, "total_self_ms", ms(a->total_self_ns), 3);
+	ap_json_end_obj(j);
+
+	ap_json_obj(j, "retention");
+	ap_json_u64(j, "recorded", a->traces_recorded);
+	ap_json_u64(j, "retained", a->nkept);
+	ap_json_u64(j, "sampled_out", a->traces_sampled_out);
+	ap_json_u64(j, "capped_out", a->traces_recorded - a->nkept);
+	ap_json_obj(j, "retained_by");
+	for (int r = AP_KEEP_TRUNCATED; r < AP_KEEP_RULES; r++)
+		ap_json_u64(j, ap_keep_rule_name(r), a->kept_by[r]);
+	ap_json_end_obj(j);
+	ap_json_u64(j, "retained_spans", a->kept_spans);
+	ap_json_u64(j, "root_names_over_cap", a->root_names_over_cap);
+	ap_json_u64(j, "not_kept_no_memory", a->traces_not_kept_nomem);
+	ap_json_u64(j, "max_traces", a->keep.max_traces);
+	ap_json_u64(j, "max_per_root", a->keep.max_per_root);
+	ap_json_u64(j, "keep_slowest", a->keep.slowest);
+	ap_json_u64(j, "keep_tokens", a->keep.token_threshold);
+	ap_json_u64(j, "max_kept_spans", a->keep.max_spans);
 	ap_json_end_obj(j);
 
 	ap_json_obj(j, "by_category");
@@ -277,10 +297,17 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_num(j, "ns_per_event", ov->ns_per_event, 2);
 		ap_json_num(j, "pct", ov->profiled_ns ? 100.0 * ov->ns_per_event * (double)ov->events /
 				       (double)ov->profiled_ns : 0, 6);
+		if (ov->workload_cpu_ns)
+			ap_json_num(j, "pct_of_cpu", 100.0 * ov->ns_per_event * (double)ov->events /
+						     (double)ov->workload_cpu_ns, 6);
+		else
+			ap_json_null(j, "pct_of_cpu");
 	} else {
 		ap_json_null(j, "ns_per_event");
 		ap_json_null(j, "pct");
+		ap_json_null(j, "pct_of_cpu");
 	}
+	ap_json_num(j, "workload_cpu_ms", ms(ov->workload_cpu_ns), 3);
 	ap_json_u64(j, "measurements", ov->measurements);
 	ap_json_end_obj(j);
 
@@ -290,8 +317,6 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	for (uint32_t t = 0; t < a->nkept && stack && pos; t++)
 		json_tree(j, a, &a->kept[t], stack, pos);
 	ap_json_end_arr(j);
-	snprintf(buf, sizeof(buf), "slowest %u", a->retain);
-	ap_json_str(j, "traces_retained_rule", buf);
 	free(stack);
 	free(pos);
 }
@@ -543,7 +568,11 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 			(double)ov->events * ov->ns_per_event / 1e6,
 			ov->profiled_ns ? 100.0 * ov->ns_per_event * (double)ov->events / (double)ov->profiled_ns : 0,
 			ms(ov->profiled_ns));
-	else
+	if (ov->ns_per_event > 0 && ov->workload_cpu_ns)
+		fprintf(f, "  the same is %.4f%% of the workload's %.1f ms of CPU time\n",
+			100.0 * ov->ns_per_event * (double)ov->events / (double)ov->workload_cpu_ns,
+			ms(ov->workload_cpu_ns));
+	if (ov->ns_per_event <= 0)
 		fprintf(f, "  %" PRIu64 " events; no writer measurement received\n", ov->events);
 	fprintf(f, "  dropped %" PRIu64 " (full %" PRIu64 ", no lane %" PRIu64 ", reentrant %" PRIu64
 		   "), rejected %" PRIu64 ", quarantined lanes %" PRIu64 "\n",
@@ -553,4 +582,10 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		   ", end without begin %" PRIu64 ", duplicate ids %" PRIu64 ", over cap %" PRIu64 "\n",
 		a->truncated_spans, a->orphans, a->self_parents, a->cycles, loss->end_without_begin,
 		loss->duplicates, loss->over_cap);
+	fprintf(f, "  traces: %" PRIu64 " recorded (all in the figures above), %" PRIu64 " sampled out by the "
+		   "writers; %u kept whole (truncated %" PRIu64 ", tokens %" PRIu64 ", slowest %" PRIu64
+		   ", reservoir %" PRIu64 "), %" PRIu64 " capped out\n",
+		a->traces_recorded, a->traces_sampled_out, a->nkept, a->kept_by[AP_KEEP_TRUNCATED],
+		a->kept_by[AP_KEEP_TOKENS], a->kept_by[AP_KEEP_SLOWEST], a->kept_by[AP_KEEP_RESERVOIR],
+		a->traces_recorded - a->nkept);
 }

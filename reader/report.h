@@ -15,6 +15,7 @@ struct ap_overhead {
 	double ns_per_event;	/* median of the writers' measurements, 0: none */
 	uint64_t measurements;	/* writer threads that measured */
 	uint64_t profiled_ns;	/* time the report covers: sum of trace durations */
+	uint64_t workload_cpu_ns; /* CPU time of the workload's processes, 0: unknown */
 };
 
 /* What was lost, for the text report's last section. */

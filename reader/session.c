@@ -67,6 +67,7 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	o->max_spans = AP_DEFAULT_MAX_SPANS;
 	o->label = "workload";
 	ap_rules_default(&o->rules);
+	ap_keep_default(&o->keep);
 	o->nmodels = ap_models_default(o->models, sizeof(o->models) / sizeof(o->models[0]));
 }
 
@@ -113,7 +114,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 		return ret;
 	}
 	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
-			     s->opts.nmodels, AP_RETAINED_TRACES) ||
+			     s->opts.nmodels, &s->opts.keep) ||
 	    ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis) || ap_names_init(&s->names) ||
 	    ap_drain_init(&s->drain, &s->seg, ap_asm_events, &s->as)) {
 		fprintf(stderr, "agentprof: out of memory\n");
@@ -140,6 +141,7 @@ void ap_session_close(struct ap_session *s)
 int ap_session_analyze(struct ap_session *s)
 {
 	ap_analysis_end(&s->analysis, &s->as);
+	s->analysis.traces_sampled_out = s->totals.sampled_out;
 	s->analyzed = 1;
 	return 0;
 }
@@ -151,6 +153,7 @@ static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_
 	ov->ns_per_event = ap_drain_cost_ns(&s->drain);
 	ov->measurements = s->drain.ncosts;
 	ov->profiled_ns = s->analyzed ? s->analysis.total_trace_ns : 0;
+	ov->workload_cpu_ns = s->workload_cpu_ns;
 	if (loss) {
 		memset(loss, 0, sizeof(*loss));
 		loss->dropped_full = s->totals.dropped_full;
@@ -258,6 +261,17 @@ void ap_session_finish(struct ap_session *s)
 	s->span_counts.tokens_only = s->as.tokens_only;
 	ap_names_load(&s->names, &s->seg);
 	s->t1_ns = ap_mono_ns();
+	/* The workload's CPU time: every process of it that was waited for. The
+	 * overhead is stated against it as well as against traced time. */
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+			s->workload_cpu_ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000u +
+					     (uint64_t)ru.ru_utime.tv_usec * 1000u +
+					     (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
+					     (uint64_t)ru.ru_stime.tv_usec * 1000u;
+	}
 }
 
 static int exit_code(int status)
@@ -466,6 +480,7 @@ static void write_counts(struct ap_json *j, struct ap_session *s)
 	ap_json_u64(j, "dropped_reentrant", t->dropped_reentrant);
 	ap_json_u64(j, "rejected", t->rejected);
 	ap_json_u64(j, "quarantined_lanes", t->quarantined_lanes);
+	ap_json_u64(j, "traces_sampled_out", t->sampled_out);
 	ap_json_u64(j, "spans_complete", s->span_counts.complete);
 	ap_json_u64(j, "spans_open", s->span_counts.open);
 	ap_json_u64(j, "spans_end_without_begin", s->span_counts.unmatched_end);

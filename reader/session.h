@@ -18,7 +18,6 @@
 #include "spans.h"
 
 #define AP_DEFAULT_MAX_SPANS	(1u << 18)	/* spans in flight (traces not yet complete) */
-#define AP_RETAINED_TRACES	5		/* slowest traces kept whole for the report */
 #define AP_EXIT_INTERNAL	125	/* agentprof itself failed (as env(1), timeout(1)) */
 
 struct ap_run_opts {
@@ -30,6 +29,7 @@ struct ap_run_opts {
 	char *const *argv;		/* the command (record), for the report */
 	const char *label;		/* what ran, for the summary */
 	struct ap_rules rules;		/* bottleneck thresholds */
+	struct ap_keep_cfg keep;	/* traces kept whole */
 	struct ap_model models[64];	/* model context windows */
 	uint32_t nmodels;
 };
@@ -54,6 +54,7 @@ struct ap_session {
 	int main_done;
 	int signals;			/* stop signals received */
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
+	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
 	uint64_t passes, idle_sleeps;
 };
 

@@ -33,7 +33,7 @@ int t_reader_init(struct t_reader *r)
 	ap_rules_default(&r->rules);
 	r->nmodels = ap_models_default(r->models, 8);
 	if (ap_spans_init(&r->spans, 1u << 20) || ap_names_init(&r->names) ||
-	    ap_analysis_init(&r->analysis, &r->names, &r->seg.clock, &r->rules, r->models, r->nmodels, 5) ||
+	    ap_analysis_init(&r->analysis, &r->names, &r->seg.clock, &r->rules, r->models, r->nmodels, NULL) ||
 	    ap_asm_init(&r->as, 1u << 20, t_collect, r) ||
 	    ap_drain_init(&r->drain, &r->seg, ap_asm_events, &r->as))
 		return -ENOMEM;

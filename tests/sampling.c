@@ -200,7 +200,8 @@ static void test_half_rate_consistent_across_processes(void)
 	t_reader_close(&r);
 }
 
-/* In one process: the share sampled is the rate, within 5 sigma. */
+/* Two processes: the share sampled is the rate, within 5 sigma, and the
+ * reader counts every trace either recorded or sampled out. */
 static int share_worker(void *arg)
 {
 	struct s_arg *a = arg;
@@ -225,21 +226,28 @@ static void test_share_sampled_is_the_rate(void)
 {
 	struct t_reader r;
 	struct s_arg a;
-	uint32_t n = 0;
-	int fds[2], code;
-	pid_t pid;
+	uint32_t n = 0, got[2];
+	int fds[2], code[2];
+	pid_t pid[2];
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 1u << 15) == 0);
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	a.seg = r.seg.name;
 	a.out_fd = fds[1];
-	pid = t_fork(share_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], &n, sizeof(n)) == (ssize_t)sizeof(n));
-	/* 4000 traces at 0.25: 1000 expected, sigma 27.4. */
-	CU_ASSERT(n > 1000 - 137 && n < 1000 + 137);
+	pid[0] = t_fork(share_worker, &a);
+	pid[1] = t_fork(share_worker, &a);
+	t_reader_run(&r, pid, 2, code);
+	CU_ASSERT_EQUAL_FATAL(code[0], 0);
+	CU_ASSERT_EQUAL_FATAL(code[1], 0);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(read(fds[0], &got[i], sizeof(got[i])) == (ssize_t)sizeof(got[i]));
+		/* 4000 traces at 0.25: 1000 expected, sigma 27.4. */
+		CU_ASSERT(got[i] > 1000 - 137 && got[i] < 1000 + 137);
+		n += got[i];
+	}
 	CU_ASSERT_EQUAL(r.analysis.traces, n);
+	CU_ASSERT_EQUAL(r.analysis.traces_recorded, n);
+	CU_ASSERT_EQUAL(r.tot.sampled_out, 2 * 4000 - n);
 	CU_ASSERT_EQUAL(r.analysis.spans_in_trees, 2 * n);
 	CU_ASSERT_EQUAL(r.counts.complete, 2 * n);
 	close(fds[0]);

@@ -45,7 +45,7 @@ static void fx_init(struct fixture *f, uint32_t max_spans)
 	f->clock.mult = UINT64_C(1) << 32;	/* ticks are ns */
 	ap_rules_default(&f->rules);
 	f->nmodels = ap_models_default(f->models, 8);
-	CU_ASSERT_FATAL(ap_analysis_init(&f->a, &f->n, &f->clock, &f->rules, f->models, f->nmodels, 5) == 0);
+	CU_ASSERT_FATAL(ap_analysis_init(&f->a, &f->n, &f->clock, &f->rules, f->models, f->nmodels, NULL) == 0);
 	CU_ASSERT_FATAL(ap_asm_init(&f->as, max_spans, ap_analysis_add, &f->a) == 0);
 }
 
@@ -310,7 +310,10 @@ static void test_memory_bounded_by_traces_in_flight(void)
 	CU_ASSERT_EQUAL(f.a.traces_complete, 200000);
 	CU_ASSERT_EQUAL(f.a.spans_in_trees, 1000000);
 	CU_ASSERT_EQUAL(f.a.cat_self[AP_CAT_TOOL], 200000ull * 4);
-	CU_ASSERT_EQUAL(f.a.nkept, 5);
+	/* Kept whole: one root name, so its cap (default 20), 5 of them the slowest. */
+	CU_ASSERT_EQUAL(f.a.nkept, 20);
+	CU_ASSERT_EQUAL(f.a.kept_spans, 100);
+	CU_ASSERT_EQUAL(f.a.kept_by[AP_KEEP_SLOWEST], 5);
 	fx_free(&f);
 }
 
