@@ -28,10 +28,13 @@
 static const char usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
+	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
 	"\n"
 	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
 	"process it starts, writes DIR/report.json and prints a summary. It exits with\n"
-	"CMD's status.\n"
+	"CMD's status. report rebuilds the report from a --log file (the run's\n"
+	"settings come from the log); it exits 1 when the log was damaged or cut short\n"
+	"(the report then covers its intact blocks) and 2 when it is not a log.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
@@ -52,6 +55,8 @@ static const char usage_text[] =
 	"                       claude-haiku-3-5)\n"
 	"      --rule NAME=V    bottleneck threshold: llm_self_pct (80), tool_pct (30),\n"
 	"                       llm_chain (2), slow_tool_ms (500), context_pct (50)\n"
+	"      --log FILE       also append every drained event to FILE (a new file),\n"
+	"                       for `agentprof report FILE` later\n"
 	"      --json           print report.json instead of the text report\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  -h, --help           this text\n"
@@ -219,6 +224,13 @@ static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *re
 				return -1;
 			}
 			i++;
+		} else if (strcmp(a, "--log") == 0) {
+			if (!val || !*val) {
+				*ret = usage_error("%s", "--log needs a file name");
+				return -1;
+			}
+			c->run.log_path = val;
+			i++;
 		} else if (strcmp(a, "--json") == 0) {
 			c->run.json_stdout = 1;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -309,7 +321,7 @@ int main(int argc, char **argv)
 	c.demo.scale = 1.0;
 
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: record or demo");
+		return usage_error("%s", "a command is needed: record, demo or report");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -344,5 +356,27 @@ int main(int argc, char **argv)
 		c.run.label = "demo";
 		return ap_session_run(&c.run, ap_demo_spawn, &c.demo);
 	}
-	return usage_error("unknown command '%s' (want record or demo)", argv[1]);
+	if (strcmp(argv[1], "report") == 0) {
+		const char *file = NULL;
+
+		for (int i = 2; i < argc; i++) {
+			if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc && argv[i + 1][0])
+				c.run.out_dir = argv[++i];
+			else if (strcmp(argv[i], "--json") == 0)
+				c.run.json_stdout = 1;
+			else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+				c.run.quiet = 1;
+			else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+				fputs(usage_text, stdout);
+				return 0;
+			} else if (argv[i][0] == '-' || file)
+				return usage_error("report takes -o DIR, --json, -q and one log file (got '%s')", argv[i]);
+			else
+				file = argv[i];
+		}
+		if (!file)
+			return usage_error("%s", "report needs a log file: agentprof report FILE");
+		return ap_report_log(&c.run, file);
+	}
+	return usage_error("unknown command '%s' (want record, demo or report)", argv[1]);
 }

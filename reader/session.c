@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -35,10 +36,13 @@
 #include "json.h"
 #include "report.h"
 #include "session.h"
+#include "writer_internal.h"
 
 #define IDLE_SLEEP_NS		100000u		/* 100 us */
 #define OWNER_CHECK_NS		20000000u	/* 20 ms */
 #define STRAGGLER_NOTE_NS	2000000000u	/* say who we wait for after 2 s */
+
+static int exit_code(int status);
 
 static volatile sig_atomic_t sig_count;
 static volatile sig_atomic_t sig_pending_forward;
@@ -92,6 +96,185 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* The drain's consumer when logging: the log first, then the assembler. */
+static void log_and_assemble(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
+			     struct ap_batch_result *res)
+{
+	struct ap_session *s = ctx;
+
+	ap_log_events(&s->log, pid, ev, n);
+	ap_asm_events(&s->as, pid, ev, n, res);
+}
+
+static void log_names(struct ap_session *s)
+{
+	ap_names_load(&s->names, &s->seg);
+	if (s->names.used > s->names_logged) {
+		ap_log_names(&s->log, s->names.pool + s->names_logged, s->names.used - s->names_logged);
+		s->names_logged = s->names.used;
+	}
+}
+
+static void put_geometry(const struct ap_session *s, struct ap_log_geometry *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->version = AP_LOG_VERSION;
+	g->fingerprint = ap_layout_fingerprint();
+	g->abi = AP_ABI_VERSION;
+	g->lanes = s->seg.lane_count;
+	g->lane_events = s->seg.lane_capacity;
+	g->clock_source = s->seg.clock.source;
+	g->seg_bytes = s->seg.size;
+	g->clock_ref_ticks = s->seg.clock.ref_ticks;
+	g->clock_ref_ns = s->seg.clock.ref_ns;
+	g->clock_mult = s->seg.clock.mult;
+	g->clock_hz = s->seg.clock.hz;
+	memcpy(g->segment, s->seg.name, strnlen(s->seg.name, sizeof(g->segment) - 1));
+}
+
+static void put_settings(const struct ap_run_opts *o, struct ap_log_settings *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->max_spans = o->max_spans;
+	st->max_traces = o->keep.max_traces;
+	st->max_per_root = o->keep.max_per_root;
+	st->keep_slowest = o->keep.slowest;
+	st->keep_tokens = o->keep.token_threshold;
+	st->max_kept_spans = o->keep.max_spans;
+	st->seed = o->keep.seed;
+	st->llm_chain = o->rules.llm_chain;
+	st->llm_self_pct = o->rules.llm_self_pct;
+	st->tool_pct = o->rules.tool_pct;
+	st->slow_tool_ms = o->rules.slow_tool_ms;
+	st->context_pct = o->rules.context_pct;
+}
+
+/* The model table as "NAME WINDOW\n" lines; returns bytes written. */
+static size_t put_models(const struct ap_run_opts *o, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < o->nmodels; i++) {
+		int w = snprintf(out + n, cap - n, "%s %" PRIu64 "\n", o->models[i].name, o->models[i].window);
+
+		if (w < 0 || (size_t)w >= cap - n)
+			break;
+		n += (size_t)w;
+	}
+	return n;
+}
+
+static int log_start(struct ap_session *s)
+{
+	const struct ap_run_opts *o = &s->opts;
+	uint8_t *p;
+	size_t n;
+	const char *io = getenv("AGENTPROF_IO");
+	int forced = o->log_sync || (io && strcmp(io, "sync") == 0);
+	int ret = ap_log_open(&s->log, o->log_path, o->log_block ? o->log_block : AP_LOG_BLOCK_DEFAULT, forced);
+
+	if (ret == 0 && !forced && strcmp(s->log.io, "sync") == 0)
+		fprintf(stderr, "agentprof: io_uring is not available here; the event log is written by a thread "
+			"with plain writes\n");
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot write the event log %s: %s\n", o->log_path,
+			ret == -EEXIST ? "it exists (a log is never overwritten)" : strerror(-ret));
+		return ret;
+	}
+	p = calloc(1, 65536);
+	if (!p) {
+		ap_log_close(&s->log);
+		return -ENOMEM;
+	}
+	signal(SIGXFSZ, SIG_IGN);	/* a file size limit is a write error, not death */
+	put_geometry(s, (struct ap_log_geometry *)p);
+	put_settings(o, (struct ap_log_settings *)(p + sizeof(struct ap_log_geometry)));
+	n = sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings);
+	n += put_models(o, (char *)p + n, 65536 - n);
+	ap_log_block(&s->log, AP_LOG_HEADER, p, (uint32_t)n);
+	free(p);
+	s->logging = 1;
+	return 0;
+}
+
+/* The last block: what the drain counted, for a replay's report. */
+static void log_totals(struct ap_session *s)
+{
+	const struct ap_drain_totals *t = &s->totals;
+	uint32_t nq = 0, np = s->drain.nprocs;
+	size_t n, cap;
+	uint8_t *p;
+	struct ap_log_totals *lt;
+
+	for (uint32_t i = 0; i < s->seg.lane_count; i++)
+		nq += s->drain.lanes[i].quarantined != NULL;
+	cap = sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) + sizeof(*lt) +
+	      (size_t)np * sizeof(struct ap_log_proc) + (size_t)nq * sizeof(struct ap_log_quarantined) + 65536;
+	if (cap > s->log.block_cap) {
+		/* Too many processes for one block: keep the totals, drop rows. */
+		np = 0;
+		nq = 0;
+		cap = sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) + sizeof(*lt) + 65536;
+	}
+	p = calloc(1, cap);
+	if (!p)
+		return;
+	put_geometry(s, (struct ap_log_geometry *)p);
+	put_settings(&s->opts, (struct ap_log_settings *)(p + sizeof(struct ap_log_geometry)));
+	n = sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings);
+	lt = (struct ap_log_totals *)(p + n);
+	lt->written = t->written;
+	lt->read = t->read;
+	lt->dropped_full = t->dropped_full;
+	lt->dropped_no_lane = t->dropped_no_lane;
+	lt->dropped_reentrant = t->dropped_reentrant;
+	lt->rejected = t->rejected;
+	lt->claims = t->claims;
+	lt->in_ring = t->in_ring;
+	lt->quarantined_lanes = t->quarantined_lanes;
+	lt->reclaimed_lanes = t->reclaimed_lanes;
+	lt->names_full = t->names_full;
+	lt->attaches = t->attaches;
+	lt->lost_quarantined = t->lost_quarantined;
+	lt->sampled_out = t->sampled_out;
+	lt->names_invalid = s->names.invalid;
+	lt->procs_over_cap = s->drain.procs_over_cap + (s->drain.nprocs - np);
+	lt->duration_ns = s->t1_ns - s->t0_ns;
+	lt->workload_cpu_ns = s->workload_cpu_ns;
+	lt->cost_ns = s->cost_ns;
+	lt->cost_measurements = s->cost_measurements;
+	lt->exit_status = s->main_done ? exit_code(s->main_status) : -1;
+	lt->events_not_logged = s->log.events_not_logged;
+	lt->nprocs = np;
+	lt->nquarantined = nq;
+	n += sizeof(*lt);
+	for (uint32_t i = 0; i < np; i++) {
+		const struct ap_proc_row *r = &s->drain.procs[i];
+		struct ap_log_proc *lp = (struct ap_log_proc *)(p + n);
+
+		lp->pid = r->pid;
+		lp->threads = r->threads;
+		lp->spans = r->spans;
+		lp->events = r->events;
+		lp->dropped = r->dropped;
+		lp->lanes_claimed = r->lanes_claimed;
+		n += sizeof(*lp);
+	}
+	for (uint32_t i = 0; i < s->seg.lane_count && nq; i++) {
+		struct ap_log_quarantined *q = (struct ap_log_quarantined *)(p + n);
+
+		if (!s->drain.lanes[i].quarantined)
+			continue;
+		q->lane = i;
+		q->events_read = s->drain.lanes[i].events;
+		snprintf(q->reason, sizeof(q->reason), "%s", s->drain.lanes[i].quarantined);
+		n += sizeof(*q);
+	}
+	n += put_models(&s->opts, (char *)p + n, cap - n);
+	ap_log_block(&s->log, AP_LOG_TOTALS, p, (uint32_t)n);
+	free(p);
+}
+
 int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 {
 	char name[64];
@@ -116,10 +299,15 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
 			     s->opts.nmodels, &s->opts.keep) ||
 	    ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis) || ap_names_init(&s->names) ||
-	    ap_drain_init(&s->drain, &s->seg, ap_asm_events, &s->as)) {
+	    (o->log_path ? ap_drain_init(&s->drain, &s->seg, log_and_assemble, s) :
+			   ap_drain_init(&s->drain, &s->seg, ap_asm_events, &s->as))) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
 		return -ENOMEM;
+	}
+	if (o->log_path && (ret = log_start(s))) {
+		ap_session_close(s);
+		return ret;
 	}
 	s->t0_ns = ap_mono_ns();
 	return 0;
@@ -131,10 +319,16 @@ void ap_session_close(struct ap_session *s)
 		ap_seg_unlink(s->seg.name);
 		ap_seg_unmap(&s->seg);
 	}
+	if (s->logging) {
+		s->log_err = ap_log_close(&s->log);
+		s->logging = 0;
+	}
 	ap_drain_free(&s->drain);
 	ap_asm_free(&s->as);
 	ap_names_free(&s->names);
 	ap_analysis_free(&s->analysis);
+	free(s->qreason);
+	s->qreason = NULL;
 	s->analyzed = 0;
 }
 
@@ -150,8 +344,8 @@ static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_
 {
 	memset(ov, 0, sizeof(*ov));
 	ov->events = s->totals.read;
-	ov->ns_per_event = ap_drain_cost_ns(&s->drain);
-	ov->measurements = s->drain.ncosts;
+	ov->ns_per_event = s->cost_ns;
+	ov->measurements = s->cost_measurements;
 	ov->profiled_ns = s->analyzed ? s->analysis.total_trace_ns : 0;
 	ov->workload_cpu_ns = s->workload_cpu_ns;
 	if (loss) {
@@ -249,6 +443,8 @@ void ap_session_finish(struct ap_session *s)
 
 	do {
 		got = ap_drain_pass(&s->drain);
+		if (s->logging)
+			ap_log_mark(&s->log);
 		ap_asm_flush(&s->as);
 		total += got;
 	} while (got && total < limit);
@@ -259,7 +455,12 @@ void ap_session_finish(struct ap_session *s)
 	s->span_counts.open = s->as.spans_open;
 	s->span_counts.unmatched_end = s->as.end_without_begin;
 	s->span_counts.tokens_only = s->as.tokens_only;
-	ap_names_load(&s->names, &s->seg);
+	if (s->logging)
+		log_names(s);
+	else
+		ap_names_load(&s->names, &s->seg);
+	s->cost_ns = ap_drain_cost_ns(&s->drain);
+	s->cost_measurements = s->drain.ncosts;
 	s->t1_ns = ap_mono_ns();
 	/* The workload's CPU time: every process of it that was waited for. The
 	 * overhead is stated against it as well as against traced time. */
@@ -307,6 +508,10 @@ static void loop(struct ap_session *s)
 		uint64_t got = ap_drain_pass(&s->drain);
 		uint64_t now = ap_mono_ns();
 
+		if (s->logging) {
+			ap_log_mark(&s->log);	/* a replay flushes where we do */
+			ap_log_poll(&s->log);
+		}
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
 		s->passes++;
 		atomic_store_explicit(&s->seg.hdr->reader_heartbeat_ns, now, memory_order_relaxed);
@@ -324,6 +529,8 @@ static void loop(struct ap_session *s)
 			uint32_t alive = ap_drain_check_owners(&s->drain, now, 0);
 
 			next_check = now + OWNER_CHECK_NS;
+			if (s->logging && ++s->checks % 50 == 0)
+				log_names(s);	/* about once a second */
 			if (s->main_done) {
 				if (!done_at)
 					done_at = now;
@@ -364,11 +571,117 @@ static void print_summary(struct ap_session *s, int code, const char *report_pat
 	fflush(stdout);
 }
 
+/* Analysis, report.txt, report.json, and the text or JSON on stdout.
+ * Returns the exit code: `code`, or AP_EXIT_INTERNAL when a file failed. */
+static int emit(struct ap_session *s, const struct ap_run_opts *o, int code)
+{
+	char path[4200];
+	int ret;
+
+	if (ap_session_analyze(s))
+		fprintf(stderr, "agentprof: out of memory building the analysis; report.json has counts only\n");
+	snprintf(path, sizeof(path), "%s/report.txt", o->out_dir);
+	ret = s->analyzed ? ap_session_write_text(s, path) : 0;
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot write %s: %s\n", path, strerror(-ret));
+		code = AP_EXIT_INTERNAL;
+	}
+	snprintf(path, sizeof(path), "%s/report.json", o->out_dir);
+	ret = ap_session_write_report(s, path);
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot write %s: %s\n", path, strerror(-ret));
+		if (!o->quiet && !o->json_stdout)
+			print_summary(s, code, NULL);
+		code = AP_EXIT_INTERNAL;
+	} else if (code == AP_EXIT_INTERNAL) {
+		if (!o->quiet && !o->json_stdout)
+			print_summary(s, code, NULL);
+	} else if (o->json_stdout) {
+		FILE *f = fopen(path, "r");
+		char buf[65536];
+		size_t n;
+
+		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, stdout);
+		if (f)
+			fclose(f);
+		fflush(stdout);
+	} else if (!o->quiet) {
+		if (s->analyzed) {
+			struct text_ctx t = { s, isatty(1) && !getenv("NO_COLOR") };
+
+			fill_text(stdout, &t);
+			putchar('\n');
+		}
+		print_summary(s, code, path);
+	}
+	return code;
+}
+
+int ap_report_log(const struct ap_run_opts *o, const char *file)
+{
+	struct ap_session *s;
+	struct stat st;
+	const char *why;
+	uint8_t *buf;
+	int fd, ret, code = 0;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "agentprof: cannot read %s: %s\n", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return AP_EXIT_USAGE;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		fprintf(stderr, "agentprof: %s: %s\n", file, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
+		close(fd);
+		return AP_EXIT_USAGE;
+	}
+	buf = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (buf == MAP_FAILED) {
+		fprintf(stderr, "agentprof: cannot map %s: %s\n", file, strerror(errno));
+		return AP_EXIT_USAGE;
+	}
+	ret = mkdir_p(o->out_dir);
+	s = ret ? NULL : calloc(1, sizeof(*s));
+	if (ret || !s) {
+		fprintf(stderr, "agentprof: cannot create output directory %s: %s\n", o->out_dir,
+			ret ? strerror(-ret) : "out of memory");
+		munmap(buf, (size_t)st.st_size);
+		return AP_EXIT_INTERNAL;
+	}
+	ret = ap_session_replay(s, o, buf, (size_t)st.st_size, &why);
+	munmap(buf, (size_t)st.st_size);
+	if (ret) {
+		if (ret == -EINVAL)
+			fprintf(stderr, "agentprof: %s: %s\n", file, why);
+		else
+			fprintf(stderr, "agentprof: out of memory replaying %s\n", file);
+		ap_session_close(s);
+		free(s);
+		return ret == -EINVAL ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
+	}
+	s->opts.log_path = file;
+	s->opts.label = file;
+	if (!s->replay_complete || s->scan.bytes_skipped || s->scan.blocks_missing || s->scan.records_bad) {
+		fprintf(stderr, "agentprof: %s is %s: %" PRIu64 " bytes skipped, %" PRIu64 " blocks damaged, %" PRIu64
+			" blocks missing; the report covers the %" PRIu64 " intact blocks\n", file,
+			s->replay_complete ? "damaged" : "incomplete (no totals block: cut short or still being written)",
+			s->scan.bytes_skipped, s->scan.blocks_damaged, s->scan.blocks_missing, s->scan.blocks);
+		code = 1;
+	}
+	code = emit(s, &s->opts, code);
+	ap_session_close(s);
+	free(s);
+	return code;
+}
+
 int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct ap_session *s;
-	char path[4200];
 	int ret, code, exec_errno = 0;
 
 	ret = mkdir_p(o->out_dir);
@@ -410,43 +723,18 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	loop(s);
 	ap_session_finish(s);
 	code = s->main_done ? exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
-	if (ap_session_analyze(s))
-		fprintf(stderr, "agentprof: out of memory building the analysis; report.json has counts only\n");
-	snprintf(path, sizeof(path), "%s/report.txt", o->out_dir);
-	ret = s->analyzed ? ap_session_write_text(s, path) : 0;
-	if (ret) {
-		fprintf(stderr, "agentprof: cannot write %s: %s\n", path, strerror(-ret));
-		code = AP_EXIT_INTERNAL;
-	}
-	snprintf(path, sizeof(path), "%s/report.json", o->out_dir);
-	ret = ap_session_write_report(s, path);
-	if (ret) {
-		fprintf(stderr, "agentprof: cannot write %s: %s\n", path, strerror(-ret));
-		if (!o->quiet && !o->json_stdout)
-			print_summary(s, code, NULL);
-		code = AP_EXIT_INTERNAL;
-	} else if (code == AP_EXIT_INTERNAL) {
-		if (!o->quiet && !o->json_stdout)
-			print_summary(s, code, NULL);
-	} else if (o->json_stdout) {
-		FILE *f = fopen(path, "r");
-		char buf[65536];
-		size_t n;
-
-		while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, n, stdout);
-		if (f)
-			fclose(f);
-		fflush(stdout);
-	} else if (!o->quiet) {
-		if (s->analyzed) {
-			struct text_ctx t = { s, isatty(1) && !getenv("NO_COLOR") };
-
-			fill_text(stdout, &t);
-			putchar('\n');
+	if (s->logging) {
+		log_totals(s);
+		s->log_err = ap_log_close(&s->log);
+		s->logging = 0;
+		if (s->log_err) {
+			fprintf(stderr, "agentprof: the event log %s is incomplete: %s (%" PRIu64
+				" events not logged); the report has every event drained\n",
+				o->log_path, strerror(-s->log_err), s->log.events_not_logged);
+			code = AP_EXIT_INTERNAL;
 		}
-		print_summary(s, code, path);
 	}
+	code = emit(s, o, code);
 	ap_session_close(s);
 	free(s);
 out:
@@ -454,6 +742,300 @@ out:
 	sigaction(SIGTERM, &old_term, NULL);
 	sigaction(SIGHUP, &old_hup, NULL);
 	return code;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Replay of an event log (`agentprof report FILE`)                          */
+
+/* Settings and models from a HEADER or TOTALS payload into opts. */
+static void take_settings(struct ap_run_opts *o, const struct ap_log_settings *st)
+{
+	if (st->max_spans >= 1 && st->max_spans <= UINT32_MAX / 2)
+		o->max_spans = (uint32_t)st->max_spans;
+	if (st->max_per_root >= 1 && st->max_traces <= (1u << 20)) {
+		o->keep.max_traces = st->max_traces;
+		o->keep.max_per_root = st->max_per_root;
+		o->keep.slowest = st->keep_slowest;
+		o->keep.token_threshold = st->keep_tokens;
+		o->keep.max_spans = st->max_kept_spans;
+		o->keep.seed = st->seed;
+	}
+	if (st->llm_chain >= 1 && st->llm_self_pct >= 0 && st->tool_pct >= 0 && st->slow_tool_ms >= 0 &&
+	    st->context_pct >= 0) {
+		o->rules.llm_chain = st->llm_chain;
+		o->rules.llm_self_pct = st->llm_self_pct;
+		o->rules.tool_pct = st->tool_pct;
+		o->rules.slow_tool_ms = st->slow_tool_ms;
+		o->rules.context_pct = st->context_pct;
+	}
+}
+
+static void take_models(struct ap_run_opts *o, const uint8_t *p, size_t len)
+{
+	const uint32_t max = sizeof(o->models) / sizeof(o->models[0]);
+	char line[AP_NAME_MAX + 32];
+	size_t i = 0;
+
+	o->nmodels = 0;
+	while (i < len && o->nmodels < max) {
+		size_t e = i;
+		char *sp, *end;
+		unsigned long long w;
+
+		while (e < len && p[e] != '\n')
+			e++;
+		if (e - i < sizeof(line)) {
+			memcpy(line, p + i, e - i);
+			line[e - i] = '\0';
+			sp = strrchr(line, ' ');
+			if (sp && sp != line && strlen(line) - strlen(sp) <= AP_NAME_MAX) {
+				*sp = '\0';
+				errno = 0;
+				w = strtoull(sp + 1, &end, 10);
+				if (!errno && !*end && w > 0 && !memchr(line, '\0', (size_t)(sp - line))) {
+					struct ap_model *m = &o->models[o->nmodels++];
+					uint32_t l = (uint32_t)strlen(line);
+
+					memcpy(m->name, line, l + 1);
+					m->id = ap_name_hash(line, l);
+					m->window = w;
+				}
+			}
+		}
+		i = e + 1;
+	}
+}
+
+static int take_geometry(struct ap_session *s, const struct ap_log_geometry *g)
+{
+	if (g->version != AP_LOG_VERSION || g->fingerprint != ap_layout_fingerprint() ||
+	    g->lanes < AP_LANES_MIN || g->lanes > AP_LANES_MAX || g->lane_events < AP_LANE_EVENTS_MIN ||
+	    g->lane_events > AP_LANE_EVENTS_MAX || (g->lane_events & (g->lane_events - 1)) ||
+	    g->clock_mult == 0 || g->clock_source > AP_CLOCK_CNTVCT)
+		return -1;
+	s->seg.lane_count = g->lanes;
+	s->seg.lane_capacity = g->lane_events;
+	s->seg.size = g->seg_bytes;
+	s->seg.clock.source = g->clock_source;
+	s->seg.clock.ref_ticks = g->clock_ref_ticks;
+	s->seg.clock.ref_ns = g->clock_ref_ns;
+	s->seg.clock.mult = g->clock_mult;
+	s->seg.clock.hz = g->clock_hz;
+	memcpy(s->seg.name, g->segment, sizeof(g->segment) - 1 < AP_SEG_NAME_MAX ?
+	       sizeof(g->segment) - 1 : AP_SEG_NAME_MAX);
+	s->seg.name[strnlen(g->segment, sizeof(g->segment) - 1)] = '\0';
+	return 0;
+}
+
+/* TOTALS into the session's counts, process rows and quarantined lanes. */
+static int take_totals(struct ap_session *s, const uint8_t *p, size_t len)
+{
+	size_t off = sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings), need;
+	struct ap_log_totals lt;
+	struct ap_drain_totals *t = &s->totals;
+
+	if (len < off + sizeof(lt))
+		return -1;
+	memcpy(&lt, p + off, sizeof(lt));
+	off += sizeof(lt);
+	need = (size_t)lt.nprocs * sizeof(struct ap_log_proc) + (size_t)lt.nquarantined * sizeof(struct ap_log_quarantined);
+	if (lt.nprocs > len || lt.nquarantined > s->seg.lane_count || need > len - off)
+		return -1;
+	s->drain.procs = calloc(lt.nprocs ? lt.nprocs : 1, sizeof(*s->drain.procs));
+	s->drain.lanes = calloc(s->seg.lane_count, sizeof(*s->drain.lanes));
+	s->qreason = calloc(lt.nquarantined ? lt.nquarantined : 1, sizeof(*s->qreason));
+	if (!s->drain.procs || !s->drain.lanes || !s->qreason)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < lt.nprocs; i++, off += sizeof(struct ap_log_proc)) {
+		struct ap_log_proc lp;
+		struct ap_proc_row *r = &s->drain.procs[s->drain.nprocs++];
+
+		memcpy(&lp, p + off, sizeof(lp));
+		r->pid = lp.pid;
+		r->threads = lp.threads;
+		r->spans = lp.spans;
+		r->events = lp.events;
+		r->dropped = lp.dropped;
+		r->lanes_claimed = lp.lanes_claimed;
+	}
+	for (uint32_t i = 0; i < lt.nquarantined; i++, off += sizeof(struct ap_log_quarantined)) {
+		struct ap_log_quarantined q;
+
+		memcpy(&q, p + off, sizeof(q));
+		if (q.lane >= s->seg.lane_count)
+			continue;
+		memcpy(s->qreason[i], q.reason, sizeof(q.reason));
+		s->qreason[i][sizeof(q.reason) - 1] = '\0';
+		s->drain.lanes[q.lane].quarantined = s->qreason[i];
+		s->drain.lanes[q.lane].events = q.events_read;
+	}
+	take_models(&s->opts, p + off, len - off);
+	t->written = lt.written;
+	t->read = lt.read;
+	t->dropped_full = lt.dropped_full;
+	t->dropped_no_lane = lt.dropped_no_lane;
+	t->dropped_reentrant = lt.dropped_reentrant;
+	t->rejected = lt.rejected;
+	t->claims = lt.claims;
+	t->in_ring = lt.in_ring;
+	t->quarantined_lanes = lt.quarantined_lanes;
+	t->reclaimed_lanes = lt.reclaimed_lanes;
+	t->names_full = lt.names_full;
+	t->attaches = lt.attaches;
+	t->lost_quarantined = lt.lost_quarantined;
+	t->sampled_out = lt.sampled_out;
+	s->names.invalid = lt.names_invalid;
+	s->drain.procs_over_cap = lt.procs_over_cap;
+	s->t0_ns = 0;
+	s->t1_ns = lt.duration_ns;
+	s->workload_cpu_ns = lt.workload_cpu_ns;
+	s->cost_ns = lt.cost_ns >= 0 && lt.cost_ns < 1e9 ? lt.cost_ns : 0;
+	s->cost_measurements = lt.cost_measurements;
+	s->events_not_logged = lt.events_not_logged;
+	if (lt.exit_status >= 0 && lt.exit_status < 256) {
+		s->main_done = 1;
+		s->main_status = lt.exit_status >= 128 && lt.exit_status - 128 < 64 ?
+				 (int)(lt.exit_status - 128) : (int)lt.exit_status << 8;
+	}
+	return 0;
+}
+
+/* Records of one DATA block into the assembler and the names. */
+static void replay_data(struct ap_session *s, const uint8_t *p, uint32_t len, struct ap_event *scratch,
+			uint64_t *events, uint64_t *rejected)
+{
+	uint32_t off = 0;
+
+	while (off + sizeof(struct ap_log_rec) <= len) {
+		struct ap_log_rec r;
+
+		memcpy(&r, p + off, sizeof(r));
+		off += sizeof(r);
+		if (r.pid == 0 && r.n == 0) {
+			ap_asm_flush(&s->as);
+		} else if (r.pid == 0) {
+			uint32_t padded = (r.n + 7) & ~7u, i = 0;
+
+			if (r.n > len - off || padded > len - off) {
+				s->scan.records_bad++;
+				return;
+			}
+			while (i < r.n) {
+				const char *str = (const char *)p + off + i;
+				size_t l = strnlen(str, r.n - i);
+
+				if (l == r.n - i || l > AP_NAME_MAX) {
+					s->scan.records_bad++;
+					break;
+				}
+				if (l)
+					ap_names_add(&s->names, ap_name_hash(str, (uint32_t)l), str, (uint32_t)l);
+				i += (uint32_t)l + 1;
+			}
+			off += padded;
+		} else {
+			struct ap_batch_result res = { 0, 0 };
+
+			if (r.pid > (1u << 22) || r.n > (len - off) / sizeof(struct ap_event) ||
+			    r.n > AP_LOG_BLOCK_MAX / sizeof(struct ap_event)) {
+				s->scan.records_bad++;
+				return;
+			}
+			memcpy(scratch, p + off, (size_t)r.n * sizeof(struct ap_event));
+			ap_asm_events(&s->as, r.pid, scratch, r.n, &res);
+			*events += r.n;
+			*rejected += res.rejected;
+			off += r.n * (uint32_t)sizeof(struct ap_event);
+		}
+	}
+	if (off != len)
+		s->scan.records_bad++;
+}
+
+int ap_session_replay(struct ap_session *s, const struct ap_run_opts *o, const uint8_t *buf, size_t len,
+		      const char **why)
+{
+	struct ap_log_scan first = { 0 };
+	struct ap_log_block h;
+	const uint8_t *p, *header = NULL, *totals = NULL;
+	uint32_t header_len = 0, totals_len = 0;
+	struct ap_event *scratch;
+	uint64_t events = 0, rejected = 0;
+	size_t pos = 0;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = *o;
+	s->replayed = 1;
+	*why = NULL;
+	/* Pass 1: what the log is (the first HEADER, the last TOTALS). */
+	while ((p = ap_log_next(buf, len, &pos, &first, &h))) {
+		if (h.type == AP_LOG_HEADER && !header) {
+			header = p;
+			header_len = h.len;
+		} else if (h.type == AP_LOG_TOTALS) {
+			totals = p;
+			totals_len = h.len;
+		}
+	}
+	{
+		const uint8_t *g = header ? header : totals;
+		uint32_t glen = header ? header_len : totals_len;
+		struct ap_log_geometry geo;
+		struct ap_log_settings st;
+
+		if (!g || glen < sizeof(geo) + sizeof(st)) {
+			*why = first.blocks ? "no intact header or totals block" : "not an agentprof event log";
+			return -EINVAL;
+		}
+		memcpy(&geo, g, sizeof(geo));
+		memcpy(&st, g + sizeof(geo), sizeof(st));
+		if (take_geometry(s, &geo)) {
+			*why = "log written by another version or architecture";
+			return -EINVAL;
+		}
+		take_settings(&s->opts, &st);
+		if (header)
+			take_models(&s->opts, header + sizeof(geo) + sizeof(st), header_len - sizeof(geo) - sizeof(st));
+	}
+	scratch = malloc(AP_LOG_BLOCK_MAX);
+	if (!scratch || ap_names_init(&s->names) ||
+	    ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
+			     s->opts.nmodels, &s->opts.keep) ||
+	    ap_asm_init(&s->as, s->opts.max_spans, ap_analysis_add, &s->analysis)) {
+		free(scratch);
+		return -ENOMEM;
+	}
+	/* Pass 2: the events, in order, flushed where the live reader flushed. */
+	pos = 0;
+	while ((p = ap_log_next(buf, len, &pos, &s->scan, &h)))
+		if (h.type == AP_LOG_DATA)
+			replay_data(s, p, h.len, scratch, &events, &rejected);
+	free(scratch);
+	ap_asm_finish(&s->as);
+	s->span_counts.complete = s->as.spans_complete;
+	s->span_counts.open = s->as.spans_open;
+	s->span_counts.unmatched_end = s->as.end_without_begin;
+	s->span_counts.tokens_only = s->as.tokens_only;
+	if (totals && (ret = take_totals(s, totals, totals_len)) == 0) {
+		/* Models of the run (TOTALS) may differ from the defaults the
+		 * analysis started with only when HEADER was lost. */
+		s->replay_complete = 1;
+	} else {
+		if (totals && ret == -ENOMEM)
+			return -ENOMEM;
+		/* Cut short: the counts are what the log holds. */
+		s->totals.read = events;
+		s->totals.written = events;
+		s->totals.rejected = rejected;
+		free(s->drain.procs);
+		free(s->drain.lanes);
+		s->drain.procs = NULL;
+		s->drain.lanes = calloc(s->seg.lane_count, sizeof(*s->drain.lanes));
+		if (!s->drain.lanes)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -553,6 +1135,34 @@ int ap_session_write_report(struct ap_session *s, const char *path)
 	ap_json_end_obj(&j);
 
 	write_counts(&j, s);
+
+	if (s->replayed) {
+		ap_json_obj(&j, "log");
+		ap_json_str(&j, "replayed_from", s->opts.log_path);
+		ap_json_bool(&j, "complete", s->replay_complete);
+		ap_json_u64(&j, "blocks", s->scan.blocks);
+		ap_json_u64(&j, "blocks_damaged", s->scan.blocks_damaged);
+		ap_json_u64(&j, "blocks_missing", s->scan.blocks_missing);
+		ap_json_u64(&j, "blocks_out_of_order", s->scan.blocks_out_of_order);
+		ap_json_u64(&j, "records_bad", s->scan.records_bad);
+		ap_json_u64(&j, "bytes_skipped", s->scan.bytes_skipped);
+		ap_json_u64(&j, "events_not_logged", s->events_not_logged);
+		ap_json_end_obj(&j);
+	} else if (s->opts.log_path) {
+		ap_json_obj(&j, "log");
+		ap_json_str(&j, "path", s->opts.log_path);
+		ap_json_str(&j, "io", s->log.io ? s->log.io : "none");
+		ap_json_u64(&j, "blocks", s->log.blocks);
+		ap_json_u64(&j, "bytes", s->log.bytes);
+		ap_json_u64(&j, "events", s->log.events);
+		ap_json_u64(&j, "events_not_logged", s->log.events_not_logged);
+		ap_json_u64(&j, "blocks_dropped", s->log.blocks_dropped);
+		if (s->log_err)
+			ap_json_str(&j, "error", strerror(-s->log_err));
+		else
+			ap_json_null(&j, "error");
+		ap_json_end_obj(&j);
+	}
 
 	ap_json_arr(&j, "quarantined");
 	for (uint32_t i = 0; i < s->seg.lane_count; i++) {

@@ -13,12 +13,14 @@
 #include "analysis.h"
 #include "assemble.h"
 #include "drain.h"
+#include "evlog.h"
 #include "names.h"
 #include "segment.h"
 #include "spans.h"
 
 #define AP_DEFAULT_MAX_SPANS	(1u << 18)	/* spans in flight (traces not yet complete) */
 #define AP_EXIT_INTERNAL	125	/* agentprof itself failed (as env(1), timeout(1)) */
+#define AP_EXIT_USAGE		2	/* bad arguments or input that is not ours */
 
 struct ap_run_opts {
 	const char *out_dir;		/* report directory, default ./agentprof-out */
@@ -32,6 +34,9 @@ struct ap_run_opts {
 	struct ap_keep_cfg keep;	/* traces kept whole */
 	struct ap_model models[64];	/* model context windows */
 	uint32_t nmodels;
+	const char *log_path;		/* --log FILE: every drained event */
+	int log_sync;			/* force the writer-thread path (tests) */
+	uint32_t log_block;		/* payload bytes per log block (tests) */
 };
 
 /* Start the workload with the segment named `segment` and return the pid
@@ -55,6 +60,20 @@ struct ap_session {
 	int signals;			/* stop signals received */
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
 	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
+	double cost_ns;			/* writers' median cost per event, 0: none */
+	uint64_t cost_measurements;
+	/* --log */
+	struct ap_log log;
+	int logging;
+	int log_err;			/* the log's first write error, -errno */
+	size_t names_logged;		/* bytes of the name pool already logged */
+	uint32_t checks;
+	/* `agentprof report FILE` */
+	int replayed;
+	int replay_complete;		/* the log's TOTALS block was read */
+	struct ap_log_scan scan;
+	uint64_t events_not_logged;
+	char (*qreason)[48];
 	uint64_t passes, idle_sleeps;
 };
 
@@ -75,6 +94,18 @@ int ap_session_write_report(struct ap_session *s, const char *path);
 int ap_session_analyze(struct ap_session *s);
 /* Write the text report to path (tmp + fsync + rename). 0 or -errno. */
 int ap_session_write_text(struct ap_session *s, const char *path);
+
+/* `agentprof report FILE`: the report of an event log, written and printed
+ * as record would. Returns 0, 1 when the log was damaged or cut short (the
+ * report covers its intact blocks), AP_EXIT_USAGE when FILE is not a log
+ * that can be read, AP_EXIT_INTERNAL when agentprof failed. */
+int ap_report_log(const struct ap_run_opts *o, const char *file);
+
+/* Rebuild a run from an event log held in buf: the session is then ready
+ * for ap_session_analyze() and the report writers. 0; -EINVAL when buf has
+ * no intact header or totals to say what it is (message in *why); -ENOMEM. */
+int ap_session_replay(struct ap_session *s, const struct ap_run_opts *o, const uint8_t *buf, size_t len,
+		      const char **why);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);
