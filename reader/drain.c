@@ -246,11 +246,17 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 
 uint64_t ap_drain_pass(struct ap_drain *d)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, most = 0;
 
-	for (uint32_t i = 0; i < d->seg->lane_count; i++)
-		if (!d->lanes[i].quarantined)
-			total += drain_lane(d, i);
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		if (!d->lanes[i].quarantined) {
+			uint64_t got = drain_lane(d, i);
+
+			total += got;
+			most = got > most ? got : most;
+		}
+	}
+	d->pass_max = most;
 	return total;
 }
 

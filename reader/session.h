@@ -8,6 +8,7 @@
 #define AP_SESSION_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "analysis.h"
@@ -90,6 +91,8 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
 void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
 void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
 int ap_session_write_report(struct ap_session *s, const char *path);
+/* report.json into f; 0 or the first write error. */
+int ap_session_json(struct ap_session *s, FILE *f);
 /* Build the trees and the analysis (after finish). 0 or -ENOMEM. */
 int ap_session_analyze(struct ap_session *s);
 /* Write the text report to path (tmp + fsync + rename). 0 or -errno. */
