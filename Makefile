@@ -66,7 +66,7 @@ all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries 
 # Debian packages the build needs. As root, missing ones are installed; else
 # the exact apt-get line is printed and the build stops.
 DEPS := /usr/include/liburing.h:liburing-dev /usr/include/xxhash.h:libxxhash-dev \
-	/usr/include/CUnit/Basic.h:libcunit1-dev
+	/usr/include/CUnit/Basic.h:libcunit1-dev /usr/include/jansson.h:libjansson-dev
 deps: ## install missing Debian -dev packages (as root), or print the command
 	@missing=""; for d in $(DEPS); do [ -f "$${d%%:*}" ] || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -113,11 +113,11 @@ $(BUILD)/libagentprof.so: $(SHARED_LIB)
 
 $(AGENTPROF): $(BUILD)/obj/lib/reader/main.o $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -luring -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -luring -ljansson -lm -o $@
 
 $(TESTS): $(TEST_OBJ) $(READER_OBJ) $(HOOK_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -ljansson -lm -o $@
 
 $(TP_CHILD): tests/tp_child.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -o $@
@@ -156,7 +156,7 @@ $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
 
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lm -o $@
 
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -o $@

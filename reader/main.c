@@ -21,6 +21,7 @@
 
 #include "agentprof.h"
 #include "demo.h"
+#include "diff.h"
 #include "session.h"
 
 #define EXIT_USAGE 2
@@ -29,12 +30,16 @@ static const char usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
 	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
+	"       agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW\n"
 	"\n"
 	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
 	"process it starts, writes DIR/report.json and prints a summary. It exits with\n"
 	"CMD's status. report rebuilds the report from a --log file (the run's\n"
 	"settings come from the log); it exits 1 when the log was damaged or cut short\n"
 	"(the report then covers its intact blocks) and 2 when it is not a log.\n"
+	"diff compares two runs (report.json files or logs) per operation and\n"
+	"category: an operation regressed when its P95 rose by P% (10) and M ms (5);\n"
+	"it exits 0 when nothing regressed, 1 when something did, 2 on error.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
@@ -321,7 +326,7 @@ int main(int argc, char **argv)
 	c.demo.scale = 1.0;
 
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: record, demo or report");
+		return usage_error("%s", "a command is needed: record, demo, report or diff");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -378,5 +383,49 @@ int main(int argc, char **argv)
 			return usage_error("%s", "report needs a log file: agentprof report FILE");
 		return ap_report_log(&c.run, file);
 	}
-	return usage_error("unknown command '%s' (want record, demo or report)", argv[1]);
+	if (strcmp(argv[1], "diff") == 0) {
+		struct ap_diff_opts d = { .threshold_pct = 10, .min_ms = 5, .json = 0, .run = &c.run };
+		const char *side[2] = { NULL, NULL };
+		int nside = 0;
+
+		for (int i = 2; i < argc; i++) {
+			const char *a = argv[i];
+			int is_pct = strcmp(a, "--threshold-pct") == 0;
+
+			if (is_pct || strcmp(a, "--min-ms") == 0) {
+				char *end = NULL;
+				double v = i + 1 < argc ? strtod(argv[i + 1], &end) : -1;
+
+				if (i + 1 >= argc || !end || *end || end == argv[i + 1] || !(v >= 0) || v > 1e9) {
+					fprintf(stderr, "agentprof: %s takes a number >= 0 (got '%s')\n", a,
+						i + 1 < argc ? argv[i + 1] : "");
+					return EXIT_USAGE;
+				}
+				if (is_pct)
+					d.threshold_pct = v;
+				else
+					d.min_ms = v;
+				i++;
+			} else if (strcmp(a, "--json") == 0) {
+				d.json = 1;
+			} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+				fputs(usage_text, stdout);
+				return 0;
+			} else if (a[0] == '-' && a[1]) {
+				fprintf(stderr, "agentprof: diff: unknown option '%s'\n%s", a, usage_text);
+				return EXIT_USAGE;
+			} else if (nside < 2) {
+				side[nside++] = a;
+			} else {
+				fprintf(stderr, "agentprof: diff takes two files, BASE and NEW (got '%s' too)\n", a);
+				return EXIT_USAGE;
+			}
+		}
+		if (nside != 2) {
+			fprintf(stderr, "agentprof: diff needs two files: agentprof diff BASE NEW\n");
+			return EXIT_USAGE;
+		}
+		return ap_diff_main(side[0], side[1], &d);
+	}
+	return usage_error("unknown command '%s' (want record, demo, report or diff)", argv[1]);
 }

@@ -176,6 +176,8 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_num(j, "p99_ms", ms(ap_hist_quantile(&op->hist, 0.99)), 3);
 		ap_json_num(j, "max_ms", ms(op->hist.max), 3);
 		ap_json_num(j, "pct", pct(op->total_ns, a->total_self_ns), 2);
+		ap_json_u64(j, "input_tokens", op->input_tokens);
+		ap_json_u64(j, "output_tokens", op->output_tokens);
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
