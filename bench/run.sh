@@ -14,7 +14,8 @@
 #      its sleeps, A/B rounds with and without profiling; then a CPU-bound
 #      variant (10 us of work per span)
 #   5. scale: 1,000 workers attaching in turn
-#   6. memory: segment size and reader peak RSS for each case
+#   6. memory: segment size and reader peak RSS for each case, and the
+#      reader's RSS over a sustained 1 M spans/s with the default caps
 #   7. the usual pure-Python span, for reference
 set -euo pipefail
 build=${1:-build}
@@ -193,6 +194,35 @@ mem "scale" "$out/scale/report.json"
 put writer_reader_rss_kib "$(js "$out/writer/report.json" peak_rss_kib)"
 put scale_reader_rss_kib "$(js "$out/scale/report.json" peak_rss_kib)"
 put default_segment_bytes "$(js "$out/scale/report.json" bytes)"
+
+# 6b. Reader memory under a sustained load with the default caps: 1 M spans/s
+# (2 writer processes, every span a trace of its own) for 30 s; the reader's
+# RSS sampled each second (VmRSS counts the segment pages it touched).
+secs=$([ "$quick" = 1 ] && echo 6 || echo 30)
+"$ap" record -q -o "$out/sustain" -- "$build/bench-rate" 2000000 "$secs" >/dev/null &
+spid=$!
+rss_s=()
+while kill -0 "$spid" 2>/dev/null; do
+	sleep 1
+	r=$(awk '/^VmRSS/ { print $2 }' "/proc/$spid/status" 2>/dev/null) && [ -n "$r" ] && rss_s+=("$r")
+done
+wait "$spid" || true
+n_s=${#rss_s[@]}
+if [ "$n_s" -ge 3 ]; then
+	early=${rss_s[1]}; mid=${rss_s[$((n_s / 2))]}; late=${rss_s[$((n_s - 2))]}
+	peak=$(js "$out/sustain/report.json" peak_rss_kib)
+	rec=$(grep -o '"recorded": [0-9]*' "$out/sustain/report.json" | head -1 | awk '{ print $2 }')
+	kept=$(grep -o '"retained": [0-9]*' "$out/sustain/report.json" | head -1 | awk '{ print $2 }')
+	drop=$(js "$out/sustain/report.json" dropped_full)
+	row "reader at 1 M spans/s for $secs s, default caps" "" ""
+	row "  RSS at 2 s / middle / end" "$((early / 1024)) / $((mid / 1024)) / $((late / 1024)) MiB" "" "flat"
+	row "  peak RSS" "$((peak / 1024)) MiB" "" "<= 64"
+	row "  traces recorded / kept whole / events dropped" "$rec / $kept / $drop" ""
+	put sustained_rss_kib "{\"early\": $early, \"middle\": $mid, \"end\": $late, \"peak\": $peak}"
+	put sustained_traces "{\"recorded\": $rec, \"kept\": $kept, \"dropped\": $drop}"
+else
+	row "reader at 1 M spans/s" "no samples" ""
+fi
 echo
 
 # 7. Python reference.

@@ -3,8 +3,8 @@
  * session.c - one profiled run, from segment creation to the report.
  *
  * The loop drains every lane, reaps children, checks lane owners every
- * 20 ms, and sleeps between passes unless a lane is filling: 100 us,
- * doubling up to 1 ms while the lanes stay quiet. A reader that busy-polls
+ * 20 ms, and sleeps between passes for as long as the fullest lane takes
+ * to fill a sixteenth of its ring at its last rate (50 us to 1 ms). A reader that busy-polls
  * the heads doubles the writers' cost through cache-line traffic; one that
  * wakes 10,000 times a second costs CPU-bound workers on the same cores
  * about 3% (measured: preemption and cache pollution). The run ends when the workload's main process has exited, no
@@ -40,7 +40,7 @@
 #include "session.h"
 #include "writer_internal.h"
 
-#define IDLE_SLEEP_NS		100000u		/* 100 us */
+#define IDLE_SLEEP_NS		50000u		/* 50 us */
 #define IDLE_SLEEP_MAX_NS	1000000u	/* 1 ms */
 #define OWNER_CHECK_NS		20000000u	/* 20 ms */
 #define STRAGGLER_NOTE_NS	2000000000u	/* say who we wait for after 2 s */
@@ -504,12 +504,14 @@ static void note_stragglers(struct ap_session *s)
 static void loop(struct ap_session *s)
 {
 	struct timespec idle = { 0, IDLE_SLEEP_NS };
-	uint64_t next_check = 0, done_at = 0, sleep_ns = 0;
+	uint64_t next_check = 0, done_at = 0, sleep_ns = 0, last_pass = ap_mono_ns();
 	int noted = 0, forwarded_count = 0;
 
 	for (;;) {
-		uint64_t got = ap_drain_pass(&s->drain);
-		uint64_t now = ap_mono_ns();
+		uint64_t now;
+
+		ap_drain_pass(&s->drain);
+		now = ap_mono_ns();
 
 		if (s->logging) {
 			ap_log_mark(&s->log);	/* a replay flushes where we do */
@@ -545,19 +547,20 @@ static void loop(struct ap_session *s)
 				}
 			}
 		}
-		/* Sleep unless a lane is filling: the fullest gave under a
-		 * sixteenth of a ring this pass. The sleep doubles while lanes
-		 * stay that quiet (up to 1 ms) and drops back to 100 us as soon
-		 * as one gives more; over a quarter, drain again at once. */
-		if (got == 0 || s->drain.pass_max < s->seg.lane_capacity / 16) {
-			sleep_ns = sleep_ns ? sleep_ns * 2 : IDLE_SLEEP_NS;
-			if (sleep_ns > IDLE_SLEEP_MAX_NS)
-				sleep_ns = IDLE_SLEEP_MAX_NS;
-		} else if (s->drain.pass_max < s->seg.lane_capacity / 4) {
-			sleep_ns = IDLE_SLEEP_NS;
-		} else {
+		/* Sleep for as long as the fullest lane, at the rate it filled
+		 * since the last pass, takes to fill a sixteenth of its ring:
+		 * from 50 us up to 1 ms (idle lanes). Over a quarter full, drain
+		 * again at once. */
+		if (s->drain.pass_max >= s->seg.lane_capacity / 4) {
 			sleep_ns = 0;
+		} else if (s->drain.pass_max == 0) {
+			sleep_ns = IDLE_SLEEP_MAX_NS;
+		} else {
+			sleep_ns = (uint64_t)(s->seg.lane_capacity / 16) * (now - last_pass) / s->drain.pass_max;
+			sleep_ns = sleep_ns < IDLE_SLEEP_NS ? IDLE_SLEEP_NS :
+				   sleep_ns > IDLE_SLEEP_MAX_NS ? IDLE_SLEEP_MAX_NS : sleep_ns;
 		}
+		last_pass = now;
 		if (sleep_ns) {
 			idle.tv_nsec = (long)sleep_ns;
 			s->idle_sleeps++;
