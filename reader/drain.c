@@ -202,6 +202,8 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 	if (v->quarantined)
 		return 0;
 	n = head - v->tail;
+	if (n > d->pass_max)
+		d->pass_max = n;	/* what the lane held, for the reader's sleep */
 	if (n > d->batch)
 		n = d->batch;
 	for (uint64_t k = 0; k < n;) {
@@ -246,17 +248,12 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 
 uint64_t ap_drain_pass(struct ap_drain *d)
 {
-	uint64_t total = 0, most = 0;
+	uint64_t total = 0;
 
-	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
-		if (!d->lanes[i].quarantined) {
-			uint64_t got = drain_lane(d, i);
-
-			total += got;
-			most = got > most ? got : most;
-		}
-	}
-	d->pass_max = most;
+	d->pass_max = 0;
+	for (uint32_t i = 0; i < d->seg->lane_count; i++)
+		if (!d->lanes[i].quarantined)
+			total += drain_lane(d, i);
 	return total;
 }
 

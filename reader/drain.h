@@ -104,7 +104,7 @@ struct ap_drain {
 	uint64_t *costs;		/* writers' measured cost per event, ticks x 16 */
 	uint32_t ncosts;
 	struct ap_event *buf;		/* AP_DRAIN_CHUNK events, private copy */
-	uint64_t pass_max;		/* most events one lane gave in the last pass */
+	uint64_t pass_max;		/* most events one lane held in the last pass */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);

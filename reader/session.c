@@ -549,9 +549,9 @@ static void loop(struct ap_session *s)
 		}
 		/* Sleep for as long as the fullest lane, at the rate it filled
 		 * since the last pass, takes to fill a sixteenth of its ring:
-		 * from 50 us up to 1 ms (idle lanes). Over a quarter full, drain
-		 * again at once. */
-		if (s->drain.pass_max >= s->seg.lane_capacity / 4) {
+		 * from 50 us up to 1 ms (idle lanes). Over a quarter full, or
+		 * holding more than one pass takes, drain again at once. */
+		if (s->drain.pass_max >= s->seg.lane_capacity / 4 || s->drain.pass_max > s->drain.batch) {
 			sleep_ns = 0;
 		} else if (s->drain.pass_max == 0) {
 			sleep_ns = IDLE_SLEEP_MAX_NS;
