@@ -126,9 +126,10 @@ echo
 fleet() {	# MODE GOAL ARGS... -> rows
 	local mode=$1 goal=$2; shift 2
 	local a=() b=() st=() ov=() rss=0 w c
-	# The report's figure for what this mode measures: traced (wall) time for
-	# the sleeping fleet, the workload's CPU time for the CPU-bound one.
-	local key=$([ "$mode" = sleep ] && echo pct || echo pct_of_cpu)
+	# The report's figure for what this mode measures: the machine's capacity
+	# over the run (wall time x CPUs) for the sleeping fleet, whose cost is
+	# wall time; the workload's CPU time for the CPU-bound one.
+	local key=$([ "$mode" = sleep ] && echo pct_of_machine || echo pct_of_cpu)
 	for i in $(seq $runs); do
 		for side in A B; do
 			[ $(( i % 2 )) = 0 ] && side=$([ $side = A ] && echo B || echo A)
@@ -151,7 +152,7 @@ fleet() {	# MODE GOAL ARGS... -> rows
 	noise=$(awk -v m="$bm" -v l="$bl" -v h="$bh" 'BEGIN { printf "%.2f", (h - l) / m * 100 }')
 	r3 "$(printf '%s\n' "${ov[@]}" | med)" "  measured overhead (per A/B pair)" % "$goal"
 	row "  noise band (spread of the B rounds)" "+-$(awk -v n="$noise" 'BEGIN { printf "%.2f", n / 2 }') %" ""
-	r3 "$(printf '%s\n' "${st[@]}" | med)" "  overhead the report states ($([ "$mode" = sleep ] && echo "of traced time" || echo "of CPU time"))" %
+	r3 "$(printf '%s\n' "${st[@]}" | med)" "  overhead the report states ($([ "$mode" = sleep ] && echo "of the machine" || echo "of CPU time"))" %
 	put3 "fleet_${mode}_off_ms" "$(printf '%s\n' "${b[@]}" | med)"
 	put3 "fleet_${mode}_on_ms" "$(printf '%s\n' "${a[@]}" | med)"
 	put3 "fleet_${mode}_overhead_pct" "$(printf '%s\n' "${ov[@]}" | med)"

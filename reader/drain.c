@@ -116,10 +116,10 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->claim_full = ev->u.claim.dropped_full;
 	v->claim_reentrant = ev->u.claim.dropped_reentrant;
 	v->owner_pid = (uint32_t)pid;
-	/* A plausible measurement: under 2^32 / 16 ticks an event. */
-	if (ev->u.claim.cost_ticks16 && ev->u.claim.cost_ticks16 < (UINT64_C(1) << 32) &&
-	    d->ncosts < COSTS_MAX)
-		d->costs[d->ncosts++] = ev->u.claim.cost_ticks16;
+	/* Cost per event (ticks x 16) and the thread's setup (ticks). */
+	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
+		d->costs[d->ncosts++] = (uint32_t)ev->u.claim.cost;
+	d->setup_ticks += ev->u.claim.cost >> 32;
 	row = proc_row(d, (uint32_t)pid);
 	v->owner_proc = row;
 	if (row == UINT32_MAX) {

@@ -97,9 +97,11 @@ struct ap_log_totals {
 	uint64_t cost_measurements;
 	int64_t exit_status;	/* -1: none */
 	uint64_t events_not_logged;	/* counted by the log writer itself */
+	uint64_t setup_ns;	/* writers' time getting ready */
+	uint64_t cpus;		/* online CPUs of the machine */
 	uint32_t nprocs, nquarantined;
 };
-_Static_assert(sizeof(struct ap_log_totals) == 184, "log totals");
+_Static_assert(sizeof(struct ap_log_totals) == 200, "log totals");
 
 struct ap_log_proc {
 	uint32_t pid, threads;

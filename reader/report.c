@@ -111,6 +111,13 @@ static void json_tree(struct ap_json *j, const struct ap_analysis *a, const stru
 	}
 }
 
+/* The profiler's own time: every event at the measured cost, and the
+ * writers' setup. */
+static double overhead_ns(const struct ap_overhead *ov)
+{
+	return ov->ns_per_event * (double)ov->events + (double)ov->setup_ns;
+}
+
 void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct ap_overhead *ov)
 {
 	char buf[32];
@@ -297,18 +304,23 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "events", ov->events);
 	if (ov->ns_per_event > 0) {
 		ap_json_num(j, "ns_per_event", ov->ns_per_event, 2);
-		ap_json_num(j, "pct", ov->profiled_ns ? 100.0 * ov->ns_per_event * (double)ov->events /
-				       (double)ov->profiled_ns : 0, 6);
+		ap_json_num(j, "pct", ov->profiled_ns ? 100.0 * overhead_ns(ov) / (double)ov->profiled_ns : 0, 6);
 		if (ov->workload_cpu_ns)
-			ap_json_num(j, "pct_of_cpu", 100.0 * ov->ns_per_event * (double)ov->events /
-						     (double)ov->workload_cpu_ns, 6);
+			ap_json_num(j, "pct_of_cpu", 100.0 * overhead_ns(ov) / (double)ov->workload_cpu_ns, 6);
 		else
 			ap_json_null(j, "pct_of_cpu");
+		if (ov->capacity_ns)
+			ap_json_num(j, "pct_of_machine", 100.0 * overhead_ns(ov) / (double)ov->capacity_ns, 6);
+		else
+			ap_json_null(j, "pct_of_machine");
 	} else {
 		ap_json_null(j, "ns_per_event");
 		ap_json_null(j, "pct");
 		ap_json_null(j, "pct_of_cpu");
+		ap_json_null(j, "pct_of_machine");
 	}
+	ap_json_num(j, "setup_ms", ms(ov->setup_ns), 3);
+	ap_json_u64(j, "machine_cpus", ov->cpus);
 	ap_json_num(j, "workload_cpu_ms", ms(ov->workload_cpu_ns), 3);
 	ap_json_u64(j, "measurements", ov->measurements);
 	ap_json_end_obj(j);
@@ -565,15 +577,15 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 
 	heading(f, color, "Overhead and loss");
 	if (ov->ns_per_event > 0)
-		fprintf(f, "  %" PRIu64 " events x %.1f ns (measured by the writer library here) = %.3f ms, "
-			   "%.4f%% of %.1f ms profiled\n", ov->events, ov->ns_per_event,
-			(double)ov->events * ov->ns_per_event / 1e6,
-			ov->profiled_ns ? 100.0 * ov->ns_per_event * (double)ov->events / (double)ov->profiled_ns : 0,
-			ms(ov->profiled_ns));
-	if (ov->ns_per_event > 0 && ov->workload_cpu_ns)
-		fprintf(f, "  the same is %.4f%% of the workload's %.1f ms of CPU time\n",
-			100.0 * ov->ns_per_event * (double)ov->events / (double)ov->workload_cpu_ns,
-			ms(ov->workload_cpu_ns));
+		fprintf(f, "  %" PRIu64 " events x %.1f ns (measured by the writer library here) + %.3f ms getting "
+			   "ready (attach, lanes) = %.3f ms, %.4f%% of %.1f ms profiled\n", ov->events, ov->ns_per_event,
+			ms(ov->setup_ns), overhead_ns(ov) / 1e6,
+			ov->profiled_ns ? 100.0 * overhead_ns(ov) / (double)ov->profiled_ns : 0, ms(ov->profiled_ns));
+	if (ov->ns_per_event > 0 && ov->workload_cpu_ns && ov->capacity_ns)
+		fprintf(f, "  the same is %.4f%% of the workload's %.1f ms of CPU time, %.4f%% of this machine "
+			   "(%" PRIu64 " CPUs over the run)\n",
+			100.0 * overhead_ns(ov) / (double)ov->workload_cpu_ns, ms(ov->workload_cpu_ns),
+			100.0 * overhead_ns(ov) / (double)ov->capacity_ns, ov->cpus);
 	if (ov->ns_per_event <= 0)
 		fprintf(f, "  %" PRIu64 " events; no writer measurement received\n", ov->events);
 	fprintf(f, "  dropped %" PRIu64 " (full %" PRIu64 ", no lane %" PRIu64 ", reentrant %" PRIu64

@@ -16,6 +16,9 @@ struct ap_overhead {
 	uint64_t measurements;	/* writer threads that measured */
 	uint64_t profiled_ns;	/* time the report covers: sum of trace durations */
 	uint64_t workload_cpu_ns; /* CPU time of the workload's processes, 0: unknown */
+	uint64_t setup_ns;	/* writers' time getting ready: attach, lane claims */
+	uint64_t capacity_ns;	/* the run's wall time x online CPUs */
+	uint64_t cpus;
 };
 
 /* What was lost, for the text report's last section. */

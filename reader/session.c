@@ -245,6 +245,8 @@ static void log_totals(struct ap_session *s)
 	lt->duration_ns = s->t1_ns - s->t0_ns;
 	lt->workload_cpu_ns = s->workload_cpu_ns;
 	lt->cost_ns = s->cost_ns;
+	lt->setup_ns = s->setup_ns;
+	lt->cpus = s->cpus;
 	lt->cost_measurements = s->cost_measurements;
 	lt->exit_status = s->main_done ? exit_code(s->main_status) : -1;
 	lt->events_not_logged = s->log.events_not_logged;
@@ -351,6 +353,9 @@ static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_
 	ov->measurements = s->cost_measurements;
 	ov->profiled_ns = s->analyzed ? s->analysis.total_trace_ns : 0;
 	ov->workload_cpu_ns = s->workload_cpu_ns;
+	ov->setup_ns = s->setup_ns;
+	ov->capacity_ns = (s->t1_ns - s->t0_ns) * s->cpus;
+	ov->cpus = s->cpus;
 	if (loss) {
 		memset(loss, 0, sizeof(*loss));
 		loss->dropped_full = s->totals.dropped_full;
@@ -464,6 +469,12 @@ void ap_session_finish(struct ap_session *s)
 		ap_names_load(&s->names, &s->seg);
 	s->cost_ns = ap_drain_cost_ns(&s->drain);
 	s->cost_measurements = s->drain.ncosts;
+	s->setup_ns = ap_ticks_delta_ns(&s->seg.clock, 0, s->drain.setup_ticks);
+	{
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		s->cpus = n > 0 ? (uint64_t)n : 1;
+	}
 	s->t1_ns = ap_mono_ns();
 	/* The workload's CPU time: every process of it that was waited for. The
 	 * overhead is stated against it as well as against traced time. */
@@ -911,6 +922,8 @@ static int take_totals(struct ap_session *s, const uint8_t *p, size_t len)
 	s->workload_cpu_ns = lt.workload_cpu_ns;
 	s->cost_ns = lt.cost_ns >= 0 && lt.cost_ns < 1e9 ? lt.cost_ns : 0;
 	s->cost_measurements = lt.cost_measurements;
+	s->setup_ns = lt.setup_ns;
+	s->cpus = lt.cpus >= 1 && lt.cpus <= 1u << 20 ? lt.cpus : 1;
 	s->events_not_logged = lt.events_not_logged;
 	if (lt.exit_status >= 0 && lt.exit_status < 256) {
 		s->main_done = 1;

@@ -62,6 +62,8 @@ struct ap_session {
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
 	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
 	double cost_ns;			/* writers' median cost per event, 0: none */
+	uint64_t setup_ns;		/* writers' time getting ready (attach, lane claims) */
+	uint64_t cpus;			/* online CPUs: the machine's capacity is duration x cpus */
 	uint64_t cost_measurements;
 	/* --log */
 	struct ap_log log;

@@ -116,7 +116,9 @@ struct ap_event {
 			uint64_t start_time;	/* owner start time, clock ticks since boot */
 			uint64_t dropped_full;	/* lane counters when the claim was made */
 			uint64_t dropped_reentrant;
-			uint64_t cost_ticks16;	/* writer's measured cost per event, ticks x 16 */
+			uint64_t cost;		/* bits 0-31: the writer's measured cost per event,
+						 * ticks x 16; 32-63: ticks this thread spent getting
+						 * ready (attach, claim, prefault, measuring), saturated */
 		} claim;
 		struct {
 			uint64_t on_span;	/* span_id consumed the output of on_span */
@@ -145,7 +147,7 @@ _Static_assert(offsetof(struct ap_event, u.claim.pid) == 24, "ap_event.claim.pid
 _Static_assert(offsetof(struct ap_event, u.claim.start_time) == 32, "ap_event.claim.start_time");
 _Static_assert(offsetof(struct ap_event, u.claim.dropped_full) == 40, "ap_event.claim.dropped_full");
 _Static_assert(offsetof(struct ap_event, u.claim.dropped_reentrant) == 48, "ap_event.claim.dropped_reentrant");
-_Static_assert(offsetof(struct ap_event, u.claim.cost_ticks16) == 56, "ap_event.claim.cost_ticks16");
+_Static_assert(offsetof(struct ap_event, u.claim.cost) == 56, "ap_event.claim.cost");
 _Static_assert(offsetof(struct ap_event, u.depends.on_span) == 24, "ap_event.depends.on_span");
 
 /*

@@ -74,6 +74,7 @@ struct frame {
 /* Per-thread state. Hot fields first. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
+	uint64_t ready_t0;		/* when thread_ready() began (ticks) */
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */
 	uint64_t tail_cache;		/* last lane->tail seen (F) */
@@ -323,7 +324,11 @@ static int claim_lane(struct ap_thread *t)
 		e->u.claim.dropped_full = t->dropped_full;
 		e->u.claim.dropped_reentrant =
 			atomic_load_explicit(&lane->dropped_reentrant, memory_order_relaxed);
-		e->u.claim.cost_ticks16 = cost16;
+		{
+			uint64_t setup = now_ticks() - t->ready_t0;
+
+			e->u.claim.cost = (cost16 & 0xffffffffu) | (setup > 0xffffffffu ? 0xffffffffu : setup) << 32;
+		}
 		t->head = h + 1;
 		t->claim_head = h + 1;
 		atomic_store_explicit(&lane->head, h + 1, memory_order_release);	/* (B) */
@@ -566,6 +571,7 @@ static AP_COLD int thread_ready(struct ap_thread *t)
 {
 	int st = atomic_load(&ap_p.state);
 
+	t->ready_t0 = now_ticks();	/* setup cost, sent with the CLAIM */
 	if (st == ST_UNINIT) {
 		pthread_once(&ap_once, once_init);
 		pthread_mutex_lock(&ap_p.lock);
