@@ -116,10 +116,10 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->claim_full = ev->u.claim.dropped_full;
 	v->claim_reentrant = ev->u.claim.dropped_reentrant;
 	v->owner_pid = (uint32_t)pid;
-	/* Cost per event (ticks x 16) and the thread's setup (ticks). */
+	/* Cost per event (ticks x 16) and the thread's setup (CPU us). */
 	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
 		d->costs[d->ncosts++] = (uint32_t)ev->u.claim.cost;
-	d->setup_ticks += ev->u.claim.cost >> 32;
+	d->setup_ns += (ev->u.claim.cost >> 32) * 1000;
 	row = proc_row(d, (uint32_t)pid);
 	v->owner_proc = row;
 	if (row == UINT32_MAX) {

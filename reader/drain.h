@@ -105,7 +105,7 @@ struct ap_drain {
 	uint32_t ncosts;
 	struct ap_event *buf;		/* AP_DRAIN_CHUNK events, private copy */
 	uint64_t pass_max;		/* most events one lane held in the last pass */
-	uint64_t setup_ticks;		/* writers' time getting ready, summed over claims */
+	uint64_t setup_ns;		/* writers' CPU time getting ready, summed over claims */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);

@@ -469,7 +469,7 @@ void ap_session_finish(struct ap_session *s)
 		ap_names_load(&s->names, &s->seg);
 	s->cost_ns = ap_drain_cost_ns(&s->drain);
 	s->cost_measurements = s->drain.ncosts;
-	s->setup_ns = ap_ticks_delta_ns(&s->seg.clock, 0, s->drain.setup_ticks);
+	s->setup_ns = s->drain.setup_ns;
 	{
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

@@ -117,8 +117,8 @@ struct ap_event {
 			uint64_t dropped_full;	/* lane counters when the claim was made */
 			uint64_t dropped_reentrant;
 			uint64_t cost;		/* bits 0-31: the writer's measured cost per event,
-						 * ticks x 16; 32-63: ticks this thread spent getting
-						 * ready (attach, claim, prefault, measuring), saturated */
+						 * ticks x 16; 32-63: CPU time (us) this thread spent
+						 * getting ready (attach, claim, prefault, measuring) */
 		} claim;
 		struct {
 			uint64_t on_span;	/* span_id consumed the output of on_span */

@@ -74,7 +74,7 @@ struct frame {
 /* Per-thread state. Hot fields first. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
-	uint64_t ready_t0;		/* when thread_ready() began (ticks) */
+	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */
 	uint64_t tail_cache;		/* last lane->tail seen (F) */
@@ -178,6 +178,17 @@ static inline void guard_off(struct ap_thread *t)
 {
 	atomic_signal_fence(memory_order_seq_cst);
 	t->busy = 0;
+}
+
+/* This thread's CPU time: what getting ready cost, without the time spent
+ * waiting for a CPU or the lock (slow path only: a syscall). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static inline uint64_t now_ticks(void)
@@ -325,9 +336,10 @@ static int claim_lane(struct ap_thread *t)
 		e->u.claim.dropped_reentrant =
 			atomic_load_explicit(&lane->dropped_reentrant, memory_order_relaxed);
 		{
-			uint64_t setup = now_ticks() - t->ready_t0;
+			uint64_t setup_us = (thread_cpu_ns() - t->ready_cpu0) / 1000;
 
-			e->u.claim.cost = (cost16 & 0xffffffffu) | (setup > 0xffffffffu ? 0xffffffffu : setup) << 32;
+			e->u.claim.cost = (cost16 & 0xffffffffu) |
+					  (setup_us > 0xffffffffu ? 0xffffffffu : setup_us) << 32;
 		}
 		t->head = h + 1;
 		t->claim_head = h + 1;
@@ -571,7 +583,7 @@ static AP_COLD int thread_ready(struct ap_thread *t)
 {
 	int st = atomic_load(&ap_p.state);
 
-	t->ready_t0 = now_ticks();	/* setup cost, sent with the CLAIM */
+	t->ready_cpu0 = thread_cpu_ns();	/* setup cost, sent with the CLAIM */
 	if (st == ST_UNINIT) {
 		pthread_once(&ap_once, once_init);
 		pthread_mutex_lock(&ap_p.lock);
