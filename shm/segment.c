@@ -102,6 +102,7 @@ static void set_view(struct ap_segment *seg, void *base, uint64_t size, const st
 
 int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_config *cfg)
 {
+	char tmp[64];
 	struct layout l;
 	struct ap_seg_header *h;
 	struct timespec rt;
@@ -117,7 +118,22 @@ int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_
 	if (l.total > (uint64_t)SIZE_MAX)
 		return -ENOMEM;
 
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	/* Built under a private name and linked into place complete, so that a
+	 * worker started on its own (serve) never finds the name before the
+	 * header is written; link() fails with EEXIST as O_EXCL would. */
+	{
+		static _Atomic unsigned seq;
+
+		snprintf(tmp, sizeof(tmp), "/.agentprof-new-%d-%u", (int)getpid(), atomic_fetch_add(&seq, 1));
+	}
+	{
+		char path[AP_SEG_NAME_MAX + 16];
+
+		snprintf(path, sizeof(path), "/dev/shm%s", name);
+		if (access(path, F_OK) == 0)
+			return -EEXIST;	/* before reserving memory; link() decides races */
+	}
+	fd = shm_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (fd < 0)
 		return -errno;
 	/* The umask may have cleared bits of 0600 but never added any; make it exact. */
@@ -162,11 +178,24 @@ int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_
 	ap_proc_start_time(h->creator_pid, &h->creator_start);
 	/* Everything above is visible to whoever sees the magic. */
 	atomic_store_explicit(&h->magic, AP_SEG_MAGIC, memory_order_release);
+	{
+		char from[80], to[AP_SEG_NAME_MAX + 16];
+
+		snprintf(from, sizeof(from), "/dev/shm%s", tmp);
+		snprintf(to, sizeof(to), "/dev/shm%s", name);
+		ret = link(from, to) < 0 ? -errno : 0;
+	}
+	shm_unlink(tmp);
+	if (ret) {
+		munmap(base, l.total);
+		memset(seg, 0, sizeof(*seg));
+		return ret;
+	}
 	return 0;
 
 err_unlink:
 	close(fd);
-	shm_unlink(name);
+	shm_unlink(tmp);
 	return ret;
 }
 
