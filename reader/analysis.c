@@ -166,6 +166,7 @@ void ap_analysis_free(struct ap_analysis *a)
 	for (uint32_t i = 0; i < a->nkept; i++)
 		kept_free(&a->kept[i]);
 	free(a->kept);
+	free(a->kept_order);
 	free(a->root_stats);
 	ap_map_free(&a->root_index);
 	ap_map_free(&a->op_index);
@@ -202,9 +203,10 @@ int ap_analysis_init(struct ap_analysis *a, const struct ap_names *names, const 
 	a->paths = malloc(PATHS_MAX * sizeof(*a->paths));
 	a->findings = malloc(FINDINGS_MAX * sizeof(*a->findings));
 	a->kept = calloc(a->keep.max_traces ? a->keep.max_traces : 1, sizeof(*a->kept));
+	a->kept_order = calloc(a->keep.max_traces ? a->keep.max_traces : 1, sizeof(*a->kept_order));
 	a->root_stats = malloc(ROOTS_MAX * sizeof(*a->root_stats));
 	if (!a->groups || !a->concs || !a->chains || !a->models_used || !a->calls || !a->threads ||
-	    !a->paths || !a->findings || !a->kept || !a->root_stats ||
+	    !a->paths || !a->findings || !a->kept || !a->kept_order || !a->root_stats ||
 	    ap_map_init(&a->root_index, 64, ROOTS_MAX) || ap_map_init(&a->op_index, 64, OPS_MAX) ||
 	    ap_map_init(&a->thread_index, 64, THREADS_MAX) || ap_map_init(&a->path_index, 256, PATHS_MAX)) {
 		ap_analysis_free(a);
@@ -401,14 +403,14 @@ static int build_deps(struct ap_analysis *a, const struct ap_trace_view *t)
 		uint32_t xi, yi;
 
 		if (!x || !y) {
-			a->deps_ignored++;	/* a placeholder: never begun */
+			a->deps_ignored_own++;	/* a placeholder: never begun */
 			continue;
 		}
 		xi = (uint32_t)*x;
 		yi = (uint32_t)*y;
 		a->declared[xi]++;
 		if (a->parent[xi] == AP_NONE || a->parent[xi] != a->parent[yi]) {
-			a->deps_ignored++;	/* not siblings: outside the sibling graph */
+			a->deps_ignored_own++;	/* not siblings: outside the sibling graph */
 			continue;
 		}
 		a->dep_from[m] = xi;
@@ -552,7 +554,7 @@ static void parallelism(struct ap_analysis *a, uint32_t len)
 
 				if (v[dep].t_begin > v[c].t_begin ||
 				    (v[dep].t_begin == v[c].t_begin && v[dep].id >= v[c].id)) {
-					a->deps_ignored++;	/* on a later sibling: no order known */
+					a->deps_ignored_own++;	/* on a later sibling: no order known */
 					continue;
 				}
 				if (a->finish[dep] > start)
@@ -1128,15 +1130,46 @@ static double ms(uint64_t ns)
 
 /* Bottleneck rules; savings are per trace (means over the traces). */
 /* Slowest first; ties by root name, then span id: a stable order for the report. */
+struct kept_key {
+	uint64_t dur, name, id;
+	uint32_t idx;
+};
+
 static int cmp_kept(const void *x, const void *y)
 {
-	const struct ap_kept *p = x, *q = y;
+	const struct kept_key *p = x, *q = y;
 
-	if (p->root_dur != q->root_dur)
-		return p->root_dur < q->root_dur ? 1 : -1;
-	if (p->root_name != q->root_name)
-		return p->root_name < q->root_name ? -1 : 1;
-	return (p->v[p->root].id > q->v[q->root].id) - (p->v[p->root].id < q->v[q->root].id);
+	if (p->dur != q->dur)
+		return p->dur < q->dur ? 1 : -1;
+	if (p->name != q->name)
+		return p->name < q->name ? -1 : 1;
+	return (p->id > q->id) - (p->id < q->id);
+}
+
+/* The order of the kept traces, slowest first, without moving them: the
+ * reservoir goes on drawing over the same positions after a periodic report,
+ * so that a replay of the log keeps what the run kept. */
+static void order_kept(struct ap_analysis *a)
+{
+	struct kept_key *k = malloc((a->nkept ? a->nkept : 1) * sizeof(*k));
+
+	if (!k) {
+		for (uint32_t i = 0; i < a->nkept; i++)
+			a->kept_order[i] = i;	/* unsorted beats none */
+		return;
+	}
+	for (uint32_t i = 0; i < a->nkept; i++)
+		k[i] = (struct kept_key){ a->kept[i].root_dur, a->kept[i].root_name,
+					  a->kept[i].v[a->kept[i].root].id, i };
+	qsort(k, a->nkept, sizeof(*k), cmp_kept);
+	for (uint32_t i = 0; i < a->nkept; i++)
+		a->kept_order[i] = k[i].idx;
+	free(k);
+}
+
+const struct ap_kept *ap_analysis_kept(const struct ap_analysis *a, uint32_t i)
+{
+	return i < a->nkept ? &a->kept[a->kept_order[i]] : NULL;
 }
 
 void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as)
@@ -1145,11 +1178,11 @@ void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as)
 	const struct ap_op *top_llm = NULL;
 	struct ap_finding *f;
 
-	qsort(a->kept, a->nkept, sizeof(*a->kept), cmp_kept);
+	order_kept(a);
 	a->orphans = as->orphans;
 	a->self_parents = as->self_parents;
 	a->cycles = as->cycles;
-	a->deps_ignored += as->deps_ignored;
+	a->deps_ignored = a->deps_ignored_own + as->deps_ignored;
 	a->nfindings = 0;
 	if (total <= 0)
 		return;

@@ -194,6 +194,7 @@ struct ap_analysis {
 	/* Structure counts. traces: trees (roots); traces_complete: trees with
 	 * no truncated span. */
 	uint64_t traces, traces_complete, spans_in_trees, truncated_spans, deps_ignored;
+	uint64_t deps_ignored_own;	/* by the analysis; deps_ignored adds the assembler's */
 	uint64_t largest_trace;
 	uint64_t traces_incomplete_handed;	/* trace views handed on at the end of the run */
 	uint64_t orphans, self_parents, cycles;	/* spans, as the assembler counted them */
@@ -231,7 +232,8 @@ struct ap_analysis {
 	struct ap_call context_hit;	/* first call over context_pct */
 	uint64_t context_window;
 	int have_context_hit;
-	struct ap_kept *kept;		/* slowest first after ap_analysis_end() */
+	struct ap_kept *kept;		/* in no order: see ap_analysis_kept() */
+	uint32_t *kept_order;		/* kept indexes, slowest first, as of ap_analysis_end() */
 	uint32_t nkept;
 	uint64_t trace_tokens;		/* of the trace being folded in */
 	int trace_truncated;
@@ -271,6 +273,11 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t);
  * bottleneck findings. */
 void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as);
 void ap_analysis_free(struct ap_analysis *a);
+
+/* The i-th slowest kept trace as of the last ap_analysis_end(), NULL past
+ * the end. ap_analysis_end() may be called again after more traces (a
+ * periodic report): it never moves the kept traces. */
+const struct ap_kept *ap_analysis_kept(const struct ap_analysis *a, uint32_t i);
 
 /* The kept trace and index of span id, for tests; NULL when not kept. */
 const struct ap_kept *ap_analysis_find(const struct ap_analysis *a, uint64_t id, uint32_t *idx);

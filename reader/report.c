@@ -329,7 +329,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	pos = malloc(TREE_DEPTH * sizeof(*pos));
 	ap_json_arr(j, "traces");
 	for (uint32_t t = 0; t < a->nkept && stack && pos; t++)
-		json_tree(j, a, &a->kept[t], stack, pos);
+		json_tree(j, a, ap_analysis_kept(a, t), stack, pos);
 	ap_json_end_arr(j);
 	free(stack);
 	free(pos);
@@ -562,7 +562,7 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 
 	if (a->nkept) {
 		heading(f, color, "Flame chart: slowest trace (internal \u2588, llm \u2593, tool \u2592, memory \u2591)");
-		flame_trace(f, a, &a->kept[0]);
+		flame_trace(f, a, ap_analysis_kept(a, 0));
 		heading(f, color, "Flame chart: all traces merged by name path");
 		flame_paths(f, a);
 	}

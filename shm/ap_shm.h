@@ -259,7 +259,10 @@ struct ap_seg_header {
 	uint8_t  pad3[40];
 	/* Line 3: written by the reader. */
 	_Atomic uint64_t reader_heartbeat_ns;	/* CLOCK_MONOTONIC of the reader's last pass */
-	uint8_t  pad4[56];
+	_Atomic uint64_t reader;		/* AP_OWNER(pid, start) of the reader draining it now;
+						 * 0: the creator. A reader taking over a dead one's
+						 * segment swaps itself in (CAS). */
+	uint8_t  pad4[48];
 };
 
 _Static_assert(sizeof(struct ap_seg_header) == 4 * AP_CACHELINE, "header is four lines");
@@ -285,6 +288,7 @@ _Static_assert(offsetof(struct ap_seg_header, dropped_no_lane) == 128, "hdr.drop
 _Static_assert(offsetof(struct ap_seg_header, names_full) == 136, "hdr.names_full");
 _Static_assert(offsetof(struct ap_seg_header, attaches) == 144, "hdr.attaches");
 _Static_assert(offsetof(struct ap_seg_header, reader_heartbeat_ns) == 192, "hdr.reader_heartbeat_ns");
+_Static_assert(offsetof(struct ap_seg_header, reader) == 200, "hdr.reader");
 
 /* Layout fingerprint: bits 0-7 event size/8, 8-15 lane size/8, 16-23 header
  * size/8, 24-27 name slot size/16, 28 little-endian, 29-31 architecture
