@@ -246,6 +246,37 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 	return n;
 }
 
+uint32_t ap_drain_adopt(struct ap_drain *d)
+{
+	uint32_t adopted = 0;
+
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		struct ap_lane_view *v = &d->lanes[i];
+		struct ap_lane *lane = &d->seg->lanes[i];
+		uint64_t o = atomic_load_explicit(&lane->owner, memory_order_acquire);
+		uint32_t pid = AP_OWNER_PID(o), row;
+
+		read_counters(d, v, lane);
+		v->base_full = v->claim_full = v->dropped_full;
+		v->base_reentrant = v->claim_reentrant = v->dropped_reentrant;
+		v->base_sampled_out = v->sampled_out;
+		/* A lane read from 0 gets its CLAIM in band; one the previous
+		 * reader read into belongs to the owner its word names. */
+		if (!o || v->tail == 0 || pid < 1 || pid > PID_MAX)
+			continue;
+		v->owner_pid = pid;
+		row = proc_row(d, pid);
+		v->owner_proc = row;
+		if (row == UINT32_MAX) {
+			d->procs_over_cap++;
+			continue;
+		}
+		d->procs[row].lanes_claimed++;
+		adopted++;
+	}
+	return adopted;
+}
+
 uint64_t ap_drain_pass(struct ap_drain *d)
 {
 	uint64_t total = 0;
@@ -335,9 +366,9 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final)
 		t->read += v->events;
 		t->claims += v->claims;
 		t->rejected += v->rejected;
-		t->dropped_full += v->dropped_full;
-		t->dropped_reentrant += v->dropped_reentrant;
-		t->sampled_out += v->sampled_out;
+		t->dropped_full += v->dropped_full - v->base_full;
+		t->dropped_reentrant += v->dropped_reentrant - v->base_reentrant;
+		t->sampled_out += v->sampled_out - v->base_sampled_out;
 	}
 	t->in_ring = ap_drain_pending(d);
 	t->dropped_no_lane = atomic_load_explicit(&h->dropped_no_lane, memory_order_relaxed);

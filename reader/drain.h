@@ -23,6 +23,7 @@ struct ap_lane_view {
 	uint64_t dropped_full;		/* last validated lane counters */
 	uint64_t dropped_reentrant;
 	uint64_t sampled_out;		/* traces not sampled, last validated */
+	uint64_t base_full, base_reentrant, base_sampled_out;	/* at a takeover: the previous reader's */
 	uint64_t claim_full;		/* counters at the current owner's claim */
 	uint64_t claim_reentrant;
 	uint64_t owner_checked_ns;	/* last liveness check */
@@ -129,6 +130,11 @@ double ap_drain_cost_ns(const struct ap_drain *d);
 
 /* Totals now; attributes current owners' drops to their processes when
  * `final` is set (call once, at the end). */
+/* Taking over the segment of a reader that died: lanes it read into are
+ * attributed to the owner in their owner word (their CLAIM was read), and the
+ * drop counters start from their present values. Returns lanes adopted. */
+uint32_t ap_drain_adopt(struct ap_drain *d);
+
 void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final);
 
 #endif /* AP_DRAIN_H */

@@ -4,6 +4,7 @@
  *
  *   agentprof record [options] -- CMD [ARGS...]
  *   agentprof demo [--workers N] [--traces M] [--seed S] [options]
+ *   agentprof serve --segment NAME [--interval SECONDS] [options]
  *
  * Exit status: record returns CMD's (128 + signal when it was killed, 126 or
  * 127 when it could not be run); 2 for a usage error; 125 when agentprof
@@ -22,6 +23,7 @@
 #include "agentprof.h"
 #include "demo.h"
 #include "diff.h"
+#include "segment.h"
 #include "session.h"
 
 #define EXIT_USAGE 2
@@ -29,12 +31,16 @@
 static const char usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
+	"       agentprof serve --segment NAME [--interval SECONDS] [options]\n"
 	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
 	"       agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW\n"
 	"\n"
 	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
 	"process it starts, writes DIR/report.json and prints a summary. It exits with\n"
-	"CMD's status. report rebuilds the report from a --log file (the run's\n"
+	"CMD's status. serve creates the segment NAME (or takes it over from a reader\n"
+	"that died) for workers started separately with AGENTPROF_SHM=NAME, and\n"
+	"drains it until SIGINT or SIGTERM, when it writes the final report and\n"
+	"removes the segment; it exits 2 when a live reader owns NAME. report rebuilds the report from a --log file (the run's\n"
 	"settings come from the log); it exits 1 when the log was damaged or cut short\n"
 	"(the report then covers its intact blocks) and 2 when it is not a log.\n"
 	"diff compares two runs (report.json files or logs) per operation and\n"
@@ -62,6 +68,12 @@ static const char usage_text[] =
 	"                       llm_chain (2), slow_tool_ms (500), context_pct (50)\n"
 	"      --log FILE       also append every drained event to FILE (a new file),\n"
 	"                       for `agentprof report FILE` later\n"
+	"      --interval S     every S seconds (0.01 to 86400), replace DIR/report.json and\n"
+	"                       report.txt (the run so far) and DIR/interval.json and\n"
+	"                       interval.txt (traces completed since the last dump); the\n"
+	"                       files are written through io_uring and never waited for\n"
+	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
+	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --json           print report.json instead of the text report\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  -h, --help           this text\n"
@@ -134,7 +146,9 @@ struct cli {
 /* Parse options shared by the subcommands and those of `demo`. Returns the
  * index of the first argument after the options, or -1 after a usage error
  * (already printed; *ret set). */
-static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *ret)
+enum { MODE_RECORD, MODE_DEMO, MODE_SERVE };
+
+static int parse_opts(int argc, char **argv, int mode, struct cli *c, int *ret)
 {
 	int i;
 
@@ -236,25 +250,43 @@ static int parse_opts(int argc, char **argv, int is_demo, struct cli *c, int *re
 			}
 			c->run.log_path = val;
 			i++;
+		} else if (strcmp(a, "--interval") == 0) {
+			char *end = NULL;
+			double secs = val ? strtod(val, &end) : -1;
+
+			if (!val || !end || *end || end == val || !(secs >= 0.01 && secs <= 86400)) {
+				*ret = usage_error("--interval takes seconds from 0.01 to 86400 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.interval_ns = (uint64_t)(secs * 1e9);
+			i++;
+		} else if (mode == MODE_SERVE && strcmp(a, "--segment") == 0) {
+			if (ap_seg_name_check(val)) {
+				*ret = usage_error("--segment takes a name as in AGENTPROF_SHM: \"/\" then 1 to 199 of "
+						   "letters, digits, '.', '_', '-' (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.segment_name = val;
+			i++;
 		} else if (strcmp(a, "--json") == 0) {
 			c->run.json_stdout = 1;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			c->run.quiet = 1;
-		} else if (is_demo && strcmp(a, "--workers") == 0) {
+		} else if (mode == MODE_DEMO && strcmp(a, "--workers") == 0) {
 			if (parse_u64(val, 1, 1024, &v)) {
 				*ret = usage_error("--workers takes a number from 1 to 1024 (got '%s')", val ? val : "");
 				return -1;
 			}
 			c->demo.workers = (unsigned)v;
 			i++;
-		} else if (is_demo && strcmp(a, "--traces") == 0) {
+		} else if (mode == MODE_DEMO && strcmp(a, "--traces") == 0) {
 			if (parse_u64(val, 1, 100000, &v)) {
 				*ret = usage_error("--traces takes a number from 1 to 100000 (got '%s')", val ? val : "");
 				return -1;
 			}
 			c->demo.traces = (unsigned)v;
 			i++;
-		} else if (is_demo && strcmp(a, "--seed") == 0) {
+		} else if (mode == MODE_DEMO && strcmp(a, "--seed") == 0) {
 			if (parse_u64(val, 0, UINT64_MAX, &v)) {
 				*ret = usage_error("--seed takes a number (got '%s')", val ? val : "");
 				return -1;
@@ -326,7 +358,7 @@ int main(int argc, char **argv)
 	c.demo.scale = 1.0;
 
 	if (argc < 2)
-		return usage_error("%s", "a command is needed: record, demo, report or diff");
+		return usage_error("%s", "a command is needed: record, demo, serve, report or diff");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
 		return 0;
@@ -338,7 +370,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "record") == 0) {
 		struct cmd_ctx cc;
 
-		first = parse_opts(argc, argv, 0, &c, &ret);
+		first = parse_opts(argc, argv, MODE_RECORD, &c, &ret);
 		if (first < 0)
 			return ret;
 		if (first >= argc)
@@ -352,7 +384,7 @@ int main(int argc, char **argv)
 		static char arg0[] = "agentprof", arg1[] = "demo";
 		static char *demo_argv[] = { arg0, arg1, NULL };
 
-		first = parse_opts(argc, argv, 1, &c, &ret);
+		first = parse_opts(argc, argv, MODE_DEMO, &c, &ret);
 		if (first < 0)
 			return ret;
 		if (first < argc)
@@ -360,6 +392,22 @@ int main(int argc, char **argv)
 		c.run.argv = demo_argv;
 		c.run.label = "demo";
 		return ap_session_run(&c.run, ap_demo_spawn, &c.demo);
+	}
+	if (strcmp(argv[1], "serve") == 0) {
+		static char arg0[] = "agentprof", arg1[] = "serve";
+		static char *serve_argv[] = { arg0, arg1, NULL };
+
+		first = parse_opts(argc, argv, MODE_SERVE, &c, &ret);
+		if (first < 0)
+			return ret;
+		if (first < argc)
+			return usage_error("unexpected argument '%s' for serve", argv[first]);
+		if (!c.run.segment_name)
+			return usage_error("%s", "serve needs --segment NAME, the AGENTPROF_SHM of its workers");
+		c.run.serving = 1;
+		c.run.argv = serve_argv;
+		c.run.label = "fleet";
+		return ap_session_run(&c.run, NULL, NULL);
 	}
 	if (strcmp(argv[1], "report") == 0) {
 		const char *file = NULL;
@@ -427,5 +475,5 @@ int main(int argc, char **argv)
 		}
 		return ap_diff_main(side[0], side[1], &d);
 	}
-	return usage_error("unknown command '%s' (want record, demo, report or diff)", argv[1]);
+	return usage_error("unknown command '%s' (want record, demo, serve, report or diff)", argv[1]);
 }

@@ -118,6 +118,24 @@ static void log_names(struct ap_session *s)
 	}
 }
 
+/* --interval: the dump directory and its I/O path. */
+static int dump_start(struct ap_session *s)
+{
+	const char *io = getenv("AGENTPROF_IO");
+	int forced = s->opts.io_sync || (io && strcmp(io, "sync") == 0);
+	int ret = ap_dump_init(&s->dump, s->opts.out_dir, forced);
+
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot dump reports into %s: %s\n", s->opts.out_dir, strerror(-ret));
+		return ret;
+	}
+	if (!forced && s->dump.why_sync)
+		fprintf(stderr, "agentprof: %s; reports are dumped by a thread with plain writes\n",
+			s->dump.why_sync);
+	s->dumping = 1;
+	return 0;
+}
+
 static void put_geometry(const struct ap_session *s, struct ap_log_geometry *g)
 {
 	memset(g, 0, sizeof(*g));
@@ -173,7 +191,7 @@ static int log_start(struct ap_session *s)
 	uint8_t *p;
 	size_t n;
 	const char *io = getenv("AGENTPROF_IO");
-	int forced = o->log_sync || (io && strcmp(io, "sync") == 0);
+	int forced = o->io_sync || (io && strcmp(io, "sync") == 0);
 	int ret = ap_log_open(&s->log, o->log_path, o->log_block ? o->log_block : AP_LOG_BLOCK_DEFAULT, forced);
 
 	if (ret == 0 && !forced && strcmp(s->log.io, "sync") == 0)
@@ -280,41 +298,112 @@ static void log_totals(struct ap_session *s)
 	free(p);
 }
 
+/* The fan-out when reports are dumped by interval: every trace goes to the
+ * run's analysis and to the interval's. */
+static void analyse_both(void *ctx, const struct ap_trace_view *t)
+{
+	struct ap_session *s = ctx;
+
+	ap_analysis_add(&s->analysis, t);
+	if (s->iv_on)
+		ap_analysis_add(&s->iv, t);
+}
+
+static int iv_start(struct ap_session *s)
+{
+	s->iv_on = ap_analysis_init(&s->iv, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
+				    s->opts.nmodels, &s->opts.keep) == 0;
+	return s->iv_on ? 0 : -ENOMEM;
+}
+
+/*
+ * serve: the segment exists. It is ours to drain only when the reader named
+ * in it (the one that took it over last, else its creator) is gone; then we
+ * swap ourselves in with a CAS, so that of two readers racing for it one
+ * wins, and go on from the tails the dead reader stored.
+ */
+static int take_over(struct ap_session *s, const char *name)
+{
+	struct ap_seg_header *h;
+	uint64_t r, me, start = 0, mine = 0;
+	uint32_t pid;
+	int ret, live;
+
+	ret = ap_seg_attach(&s->seg, name);
+	if (ret) {
+		fprintf(stderr, "agentprof: segment %s exists and is not one to take over: %s\n", name,
+			ap_strerror(ret));
+		return ret;
+	}
+	h = s->seg.hdr;
+	r = atomic_load_explicit(&h->reader, memory_order_acquire);
+	pid = r ? AP_OWNER_PID(r) : h->creator_pid;
+	live = pid && ap_proc_start_time(pid, &start) == 0 &&
+	       (r ? (uint32_t)start == AP_OWNER_START(r) : start == h->creator_start);
+	ap_proc_start_time((uint32_t)getpid(), &mine);
+	me = AP_OWNER((uint32_t)getpid(), mine);
+	if (live || !atomic_compare_exchange_strong(&h->reader, &r, me)) {
+		fprintf(stderr, "agentprof: segment %s is drained by a live reader (pid %u); stop it first, "
+			"or serve another segment\n", name, pid);
+		ap_seg_unmap(&s->seg);
+		return -EBUSY;
+	}
+	s->took_over_from = pid ? pid : UINT32_MAX;
+	return 0;
+}
+
 int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 {
-	char name[64];
+	char name[AP_SEG_NAME_MAX + 1];
 	uint32_t r = 0;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->opts = *o;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)ap_mono_ns();
-	snprintf(name, sizeof(name), "/agentprof-%d-%08x", (int)getpid(), r);
+	if (o->segment_name) {
+		snprintf(name, sizeof(name), "%s", o->segment_name);
+	} else {
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (uint32_t)ap_mono_ns();
+		snprintf(name, sizeof(name), "/agentprof-%d-%08x", (int)getpid(), r);
+	}
 	ret = ap_seg_create(&s->seg, name, &o->seg);
-	if (ret) {
+	if (ret == -EEXIST && o->segment_name)
+		ret = take_over(s, name);
+	else if (ret) {
 		if (ret == -ENOSPC)
 			fprintf(stderr, "agentprof: cannot create segment %s: no room in /dev/shm for "
 				"%" PRIu64 " MiB (lower --lanes or --lane-events)\n",
 				name, ap_seg_size(&o->seg) >> 20);
 		else
 			fprintf(stderr, "agentprof: cannot create segment %s: %s\n", name, ap_strerror(ret));
-		return ret;
 	}
+	if (ret)
+		return ret;
 	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
 			     s->opts.nmodels, &s->opts.keep) ||
-	    ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis) || ap_names_init(&s->names) ||
+	    (o->interval_ns && iv_start(s)) ||
+	    (o->interval_ns ? ap_asm_init(&s->as, o->max_spans, analyse_both, s) :
+			      ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis)) ||
+	    ap_names_init(&s->names) ||
 	    (o->log_path ? ap_drain_init(&s->drain, &s->seg, log_and_assemble, s) :
 			   ap_drain_init(&s->drain, &s->seg, ap_asm_events, &s->as))) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
 		return -ENOMEM;
 	}
+	if (s->took_over_from)
+		s->lanes_adopted = ap_drain_adopt(&s->drain);
 	if (o->log_path && (ret = log_start(s))) {
 		ap_session_close(s);
 		return ret;
 	}
-	s->t0_ns = ap_mono_ns();
+	if (o->interval_ns && (ret = dump_start(s))) {
+		ap_session_close(s);
+		return ret;
+	}
+	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
+	s->next_dump_ns = s->t0_ns + o->interval_ns;
 	return 0;
 }
 
@@ -328,10 +417,17 @@ void ap_session_close(struct ap_session *s)
 		s->log_err = ap_log_close(&s->log);
 		s->logging = 0;
 	}
+	if (s->dumping) {
+		ap_dump_close(&s->dump);
+		s->dumping = 0;
+	}
 	ap_drain_free(&s->drain);
 	ap_asm_free(&s->as);
 	ap_names_free(&s->names);
 	ap_analysis_free(&s->analysis);
+	if (s->iv_on)
+		ap_analysis_free(&s->iv);
+	s->iv_on = 0;
 	free(s->qreason);
 	s->qreason = NULL;
 	s->analyzed = 0;
@@ -345,25 +441,72 @@ int ap_session_analyze(struct ap_session *s)
 	return 0;
 }
 
+/* What the report writers render: the run so far, or (rendering_iv) the
+ * current interval, with every count taken since the interval began. */
+static const struct ap_analysis *view_analysis(const struct ap_session *s)
+{
+	return s->rendering_iv ? &s->iv : &s->analysis;
+}
+
+static uint64_t since(uint64_t now, uint64_t base)
+{
+	return now > base ? now - base : 0;
+}
+
+static void view_counts(const struct ap_session *s, struct ap_drain_totals *t, struct ap_span_counts *sc)
+{
+	const struct ap_drain_totals *n = &s->totals, *b = &s->iv_base;
+
+	*t = *n;
+	*sc = s->span_counts;
+	if (!s->rendering_iv)
+		return;
+	t->written = since(n->written, b->written);
+	t->read = since(n->read, b->read);
+	t->dropped_full = since(n->dropped_full, b->dropped_full);
+	t->dropped_no_lane = since(n->dropped_no_lane, b->dropped_no_lane);
+	t->dropped_reentrant = since(n->dropped_reentrant, b->dropped_reentrant);
+	t->rejected = since(n->rejected, b->rejected);
+	t->claims = since(n->claims, b->claims);
+	t->quarantined_lanes = since(n->quarantined_lanes, b->quarantined_lanes);
+	t->reclaimed_lanes = since(n->reclaimed_lanes, b->reclaimed_lanes);
+	t->names_full = since(n->names_full, b->names_full);
+	t->attaches = since(n->attaches, b->attaches);
+	t->lost_quarantined = since(n->lost_quarantined, b->lost_quarantined);
+	t->sampled_out = since(n->sampled_out, b->sampled_out);
+	sc->complete = since(sc->complete, s->iv_base_spans.complete);
+	sc->unmatched_end = since(sc->unmatched_end, s->iv_base_spans.unmatched_end);
+	sc->tokens_only = since(sc->tokens_only, s->iv_base_spans.tokens_only);
+}
+
+static uint64_t view_t0(const struct ap_session *s)
+{
+	return s->rendering_iv ? s->iv_t0_ns : s->t0_ns;
+}
+
 static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_loss *loss)
 {
+	struct ap_drain_totals t;
+	struct ap_span_counts sc;
+
+	view_counts(s, &t, &sc);
 	memset(ov, 0, sizeof(*ov));
-	ov->events = s->totals.read;
+	ov->events = t.read;
 	ov->ns_per_event = s->cost_ns;
 	ov->measurements = s->cost_measurements;
-	ov->profiled_ns = s->analyzed ? s->analysis.total_trace_ns : 0;
-	ov->workload_cpu_ns = s->workload_cpu_ns;
-	ov->setup_ns = s->setup_ns;
-	ov->capacity_ns = (s->t1_ns - s->t0_ns) * s->cpus;
+	ov->profiled_ns = s->analyzed ? view_analysis(s)->total_trace_ns : 0;
+	ov->workload_cpu_ns = s->rendering_iv ? 0 : s->workload_cpu_ns;
+	ov->setup_ns = s->rendering_iv ? since(s->setup_ns, s->iv_base_setup_ns) : s->setup_ns;
+	ov->capacity_ns = (s->t1_ns - view_t0(s)) * s->cpus;
 	ov->cpus = s->cpus;
 	if (loss) {
 		memset(loss, 0, sizeof(*loss));
-		loss->dropped_full = s->totals.dropped_full;
-		loss->dropped_no_lane = s->totals.dropped_no_lane;
-		loss->dropped_reentrant = s->totals.dropped_reentrant;
-		loss->rejected = s->totals.rejected;
-		loss->quarantined_lanes = s->totals.quarantined_lanes;
-		loss->end_without_begin = s->span_counts.unmatched_end;
+		loss->dropped_full = t.dropped_full;
+		loss->dropped_no_lane = t.dropped_no_lane;
+		loss->dropped_reentrant = t.dropped_reentrant;
+		loss->rejected = t.rejected;
+		loss->quarantined_lanes = t.quarantined_lanes;
+		loss->end_without_begin = sc.unmatched_end;
 		loss->duplicates = s->as.duplicate_begin + s->as.duplicate_end;
 		loss->over_cap = s->as.over_cap;
 	}
@@ -404,16 +547,32 @@ struct text_ctx {
 static void fill_text(FILE *f, void *ctx)
 {
 	struct text_ctx *t = ctx;
+	struct ap_session *s = t->s;
+	const struct ap_analysis *a = view_analysis(s);
 	struct ap_overhead ov;
 	struct ap_loss loss;
 
-	overhead_of(t->s, &ov, &loss);
-	fprintf(f, "agentprof report: %s, %llu traces (%llu complete), %llu spans, %u processes, %.2f s\n",
-		t->s->opts.label, (unsigned long long)t->s->analysis.traces,
-		(unsigned long long)t->s->analysis.traces_complete,
-		(unsigned long long)t->s->analysis.spans_in_trees, t->s->drain.nprocs,
-		(double)(t->s->t1_ns - t->s->t0_ns) / 1e9);
-	ap_report_text(f, &t->s->analysis, &ov, &loss, t->color);
+	overhead_of(s, &ov, &loss);
+	fprintf(f, "agentprof %s: %s, %llu traces (%llu complete), %llu spans, %u processes, %.2f s\n",
+		s->rendering_iv ? "interval report" : "report", s->opts.label, (unsigned long long)a->traces,
+		(unsigned long long)a->traces_complete, (unsigned long long)a->spans_in_trees, s->drain.nprocs,
+		(double)(s->t1_ns - view_t0(s)) / 1e9);
+	if (s->rendering_iv)
+		fprintf(f, "interval %" PRIu64 ": %.3f s to %.3f s of the run\n", s->dumps,
+			(double)(s->iv_t0_ns - s->t0_ns) / 1e9, (double)(s->t1_ns - s->t0_ns) / 1e9);
+	ap_report_text(f, a, &ov, &loss, t->color);
+	if (s->dumping) {
+		fprintf(f, "\nDumps: %" PRIu64 " reports every %.3f s through %s: %" PRIu64 " files written, %" PRIu64
+			" failed, %" PRIu64 " skipped (previous still being written)", s->dumps,
+			(double)s->opts.interval_ns / 1e9, s->dump.io, s->dump.written, s->dump.failed,
+			s->dump.skipped_busy);
+		if (s->dump.last_err)
+			fprintf(f, "; last failure: %s: %s", s->dump.last_err_file, strerror(-s->dump.last_err));
+		fputc('\n', f);
+	}
+	if (s->took_over_from)
+		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; spans begun before "
+			"are counted as END without BEGIN\n", s->took_over_from, s->lanes_adopted);
 }
 
 int ap_session_write_text(struct ap_session *s, const char *path)
@@ -443,22 +602,10 @@ static void reap(struct ap_session *s)
 	}
 }
 
-void ap_session_finish(struct ap_session *s)
+/* What the run counted so far: totals, span counts, names, writers' cost. */
+static void take_stock(struct ap_session *s, int final)
 {
-	/* Bounded: a live straggler could publish forever. */
-	uint64_t limit = (uint64_t)s->seg.lane_count * s->seg.lane_capacity * 4;
-	uint64_t got, total = 0;
-
-	do {
-		got = ap_drain_pass(&s->drain);
-		if (s->logging)
-			ap_log_mark(&s->log);
-		ap_asm_flush(&s->as);
-		total += got;
-	} while (got && total < limit);
-	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
-	ap_drain_totals(&s->drain, &s->totals, 1);
-	ap_asm_finish(&s->as);
+	ap_drain_totals(&s->drain, &s->totals, final);
 	s->span_counts.complete = s->as.spans_complete;
 	s->span_counts.open = s->as.spans_open;
 	s->span_counts.unmatched_end = s->as.end_without_begin;
@@ -487,6 +634,100 @@ void ap_session_finish(struct ap_session *s)
 					     (uint64_t)ru.ru_stime.tv_sec * 1000000000u +
 					     (uint64_t)ru.ru_stime.tv_usec * 1000u;
 	}
+}
+
+void ap_session_finish(struct ap_session *s)
+{
+	/* Bounded: a live straggler could publish forever. */
+	uint64_t limit = (uint64_t)s->seg.lane_count * s->seg.lane_capacity * 4;
+	uint64_t got, total = 0;
+
+	do {
+		got = ap_drain_pass(&s->drain);
+		if (s->logging)
+			ap_log_mark(&s->log);
+		ap_asm_flush(&s->as);
+		total += got;
+	} while (got && total < limit);
+	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
+	ap_drain_totals(&s->drain, &s->totals, 1);
+	ap_asm_finish(&s->as);
+	take_stock(s, 1);
+}
+
+/* A report into a malloc'd buffer, for the dumper. NULL when out of memory. */
+static char *render(struct ap_session *s, int json, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	int err;
+
+	if (!f)
+		return NULL;
+	if (json) {
+		err = ap_session_json(s, f);
+	} else {
+		struct text_ctx t = { s, 0 };
+
+		fill_text(f, &t);
+		err = ferror(f);
+	}
+	if (fclose(f) == EOF || err) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static void dump_file(struct ap_session *s, uint32_t slot, const char *name, int json)
+{
+	size_t len = 0;
+	char *buf = render(s, json, &len);
+
+	if (!buf) {
+		s->dump.failed++;
+		s->dump.last_err = -ENOMEM;
+		snprintf(s->dump.last_err_file, sizeof(s->dump.last_err_file), "%s", name);
+		return;
+	}
+	ap_dump_submit(&s->dump, slot, name, buf, len);
+}
+
+/*
+ * --interval: the cumulative report (report.json, report.txt) and the
+ * interval's (interval.json, interval.txt), rendered here and written by the
+ * dumper without waiting for the disk. `final`: only the last interval; the
+ * cumulative report is then written by emit().
+ */
+static void dump_now(struct ap_session *s, int final)
+{
+	uint64_t t = ap_mono_ns();
+
+	if (!final)
+		take_stock(s, 0);
+	ap_session_analyze(s);
+	s->dumps++;
+	if (!final) {
+		dump_file(s, 0, "report.json", 1);
+		dump_file(s, 1, "report.txt", 0);
+	}
+	if (s->iv_on) {
+		ap_analysis_end(&s->iv, &s->as);
+		s->iv.traces_sampled_out = s->totals.sampled_out - s->iv_base.sampled_out;
+		s->rendering_iv = 1;
+		dump_file(s, 2, "interval.json", 1);
+		dump_file(s, 3, "interval.txt", 0);
+		s->rendering_iv = 0;
+		ap_analysis_free(&s->iv);
+		iv_start(s);
+	}
+	s->iv_base = s->totals;
+	s->iv_base_spans = s->span_counts;
+	s->iv_base_setup_ns = s->setup_ns;
+	s->iv_t0_ns = s->t1_ns;
+	s->render_ns += ap_mono_ns() - t;
 }
 
 static int exit_code(int status)
@@ -538,8 +779,15 @@ static void loop(struct ap_session *s)
 		}
 		if (sig_count != forwarded_count) {
 			forwarded_count = sig_count;
-			if (sig_count >= 3 || s->main_done)
-				break;		/* stop waiting */
+			if (sig_count >= 3 || s->main_done || s->opts.serving)
+				break;		/* stop waiting; serve: the way to stop */
+		}
+		if (s->dumping) {
+			ap_dump_poll(&s->dump);
+			if (now >= s->next_dump_ns) {
+				dump_now(s, 0);
+				s->next_dump_ns = now + s->opts.interval_ns;
+			}
 		}
 		if (now >= next_check) {
 			uint32_t alive = ap_drain_check_owners(&s->drain, now, 0);
@@ -725,9 +973,11 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		fprintf(stderr, "agentprof: out of memory\n");
 		return AP_EXIT_INTERNAL;
 	}
-	if (ap_session_open(s, o)) {
+	ret = ap_session_open(s, o);
+	if (ret) {
 		free(s);
-		return AP_EXIT_INTERNAL;
+		/* serve: a live reader owns the segment, or it is not ours */
+		return o->segment_name && ret != -ENOMEM && ret != -ENOSPC ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	memset(&sa, 0, sizeof(sa));
@@ -740,7 +990,15 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	sigaction(SIGTERM, &sa, &old_term);
 	sigaction(SIGHUP, &sa, &old_hup);
 
-	ret = spawn(ctx, s->seg.name, &s->main_pid, &exec_errno);
+	if (o->serving) {
+		if (!o->quiet)
+			fprintf(stderr, "agentprof: %s segment %s: start workers with AGENTPROF_SHM=%s; "
+				"SIGINT or SIGTERM writes the final report and removes the segment\n",
+				s->took_over_from ? "took over" : "serving", s->seg.name, s->seg.name);
+		ret = 0;
+	} else {
+		ret = spawn(ctx, s->seg.name, &s->main_pid, &exec_errno);
+	}
 	if (ret || exec_errno) {
 		int err = exec_errno ? exec_errno : -ret;
 
@@ -753,7 +1011,11 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	}
 	loop(s);
 	ap_session_finish(s);
-	code = s->main_done ? exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
+	code = o->serving ? 0 : s->main_done ? exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
+	if (s->dumping) {
+		dump_now(s, 1);		/* the last interval; emit() writes the cumulative report */
+		ap_dump_wait(&s->dump);
+	}
 	if (s->logging) {
 		log_totals(s);
 		s->log_err = ap_log_close(&s->log);
@@ -1085,7 +1347,11 @@ static const char *clock_name(uint32_t source)
 
 static void write_counts(struct ap_json *j, struct ap_session *s)
 {
-	const struct ap_drain_totals *t = &s->totals;
+	struct ap_drain_totals tt;
+	struct ap_span_counts sc;
+	const struct ap_drain_totals *t = &tt;
+
+	view_counts(s, &tt, &sc);
 
 	ap_json_obj(j, "counts");
 	ap_json_u64(j, "written", t->written);
@@ -1096,10 +1362,10 @@ static void write_counts(struct ap_json *j, struct ap_session *s)
 	ap_json_u64(j, "rejected", t->rejected);
 	ap_json_u64(j, "quarantined_lanes", t->quarantined_lanes);
 	ap_json_u64(j, "traces_sampled_out", t->sampled_out);
-	ap_json_u64(j, "spans_complete", s->span_counts.complete);
-	ap_json_u64(j, "spans_open", s->span_counts.open);
-	ap_json_u64(j, "spans_end_without_begin", s->span_counts.unmatched_end);
-	ap_json_u64(j, "spans_tokens_only", s->span_counts.tokens_only);
+	ap_json_u64(j, "spans_complete", sc.complete);
+	ap_json_u64(j, "spans_open", sc.open);
+	ap_json_u64(j, "spans_end_without_begin", sc.unmatched_end);
+	ap_json_u64(j, "spans_tokens_only", sc.tokens_only);
 	ap_json_u64(j, "duplicate_begin", s->as.duplicate_begin);
 	ap_json_u64(j, "duplicate_end", s->as.duplicate_end);
 	ap_json_u64(j, "spans_over_cap", s->as.over_cap);
@@ -1135,7 +1401,7 @@ int ap_session_json(struct ap_session *s, FILE *f)
 		ap_json_i64(&j, "exit_status", exit_code(s->main_status));
 	else
 		ap_json_null(&j, "exit_status");
-	ap_json_num(&j, "duration_ms", (double)(s->t1_ns - s->t0_ns) / 1e6, 3);
+	ap_json_num(&j, "duration_ms", (double)(s->t1_ns - view_t0(s)) / 1e6, 3);
 	ap_json_str(&j, "clock", clock_name(s->seg.clock.source));
 	ap_json_u64(&j, "clock_hz", s->seg.clock.hz);
 	ap_json_end_obj(&j);
@@ -1161,6 +1427,44 @@ int ap_session_json(struct ap_session *s, FILE *f)
 	ap_json_end_obj(&j);
 
 	write_counts(&j, s);
+
+	if (s->rendering_iv) {
+		ap_json_obj(&j, "interval");
+		ap_json_u64(&j, "seq", s->dumps);
+		ap_json_num(&j, "start_ms", (double)(s->iv_t0_ns - s->t0_ns) / 1e6, 3);
+		ap_json_num(&j, "end_ms", (double)(s->t1_ns - s->t0_ns) / 1e6, 3);
+		ap_json_end_obj(&j);
+	}
+	if (s->dumping) {
+		ap_json_obj(&j, "dumps");
+		ap_json_num(&j, "interval_s", (double)s->opts.interval_ns / 1e9, 3);
+		ap_json_str(&j, "io", s->dump.io);
+		if (s->dump.why_sync)
+			ap_json_str(&j, "io_note", s->dump.why_sync);
+		else
+			ap_json_null(&j, "io_note");
+		ap_json_u64(&j, "reports", s->dumps);
+		ap_json_u64(&j, "files_written", s->dump.written);
+		ap_json_u64(&j, "files_failed", s->dump.failed);
+		ap_json_u64(&j, "files_skipped_busy", s->dump.skipped_busy);
+		ap_json_u64(&j, "bytes", s->dump.bytes);
+		ap_json_num(&j, "render_ms", (double)s->render_ns / 1e6, 3);
+		if (s->dump.last_err) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "%s: %s", s->dump.last_err_file, strerror(-s->dump.last_err));
+			ap_json_str(&j, "last_error", msg);
+		} else {
+			ap_json_null(&j, "last_error");
+		}
+		ap_json_end_obj(&j);
+	}
+	if (s->took_over_from) {
+		ap_json_obj(&j, "takeover");
+		ap_json_u64(&j, "from_reader_pid", s->took_over_from);
+		ap_json_u64(&j, "lanes_adopted", s->lanes_adopted);
+		ap_json_end_obj(&j);
+	}
 
 	if (s->replayed) {
 		ap_json_obj(&j, "log");
@@ -1220,7 +1524,7 @@ int ap_session_json(struct ap_session *s, FILE *f)
 		struct ap_overhead ov;
 
 		overhead_of(s, &ov, NULL);
-		ap_report_json(&j, &s->analysis, &ov);
+		ap_report_json(&j, view_analysis(s), &ov);
 	}
 	ap_json_end_obj(&j);
 	return j.err;

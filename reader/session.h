@@ -14,6 +14,7 @@
 #include "analysis.h"
 #include "assemble.h"
 #include "drain.h"
+#include "dump.h"
 #include "evlog.h"
 #include "names.h"
 #include "segment.h"
@@ -36,10 +37,15 @@ struct ap_run_opts {
 	struct ap_model models[64];	/* model context windows */
 	uint32_t nmodels;
 	const char *log_path;		/* --log FILE: every drained event */
-	int log_sync;			/* force the writer-thread path (tests) */
+	int io_sync;			/* log and dumps: force the writer-thread path (tests) */
+	const char *segment_name;	/* serve: this segment, created or taken over from a
+					 * dead reader; NULL: a unique name (record) */
+	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
+	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
 	uint32_t log_block;		/* payload bytes per log block (tests) */
 };
 
+/* serve: spawn is NULL. */
 /* Start the workload with the segment named `segment` and return the pid
  * whose exit ends the run (its exit status becomes the run's). 0 or -errno;
  * *exec_errno is set when the command could not be executed at all. */
@@ -78,6 +84,18 @@ struct ap_session {
 	uint64_t events_not_logged;
 	char (*qreason)[48];
 	uint64_t passes, idle_sleeps;
+	/* --interval: the cumulative report and the interval's, dumped */
+	struct ap_dump dump;
+	int dumping;
+	struct ap_analysis iv;		/* traces completed in the current interval */
+	int iv_on;
+	int rendering_iv;		/* the report writers render the interval */
+	uint64_t iv_t0_ns, next_dump_ns, dumps, render_ns;
+	struct ap_drain_totals iv_base;	/* totals at the interval's start */
+	struct ap_span_counts iv_base_spans;
+	uint64_t iv_base_setup_ns;
+	/* serve: the segment was taken over from a reader that died */
+	uint32_t took_over_from, lanes_adopted;
 };
 
 /* Fill opts with defaults. */
