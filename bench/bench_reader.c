@@ -11,6 +11,13 @@
  *   reader_events_per_s           drain + tree rebuild (the assembler hands
  *                                 each complete trace to a counting sink)
  *   reader_analysis_events_per_s  drain + tree rebuild + the full analysis
+ * and then the same through a session (the `agentprof record` reader), with
+ * and without --interval dumps every 50 ms, rounds interleaved:
+ *   reader_session_events_per_s   drain + rebuild + analysis, in a session
+ *   reader_dumps_events_per_s     the same with the interval's analysis and
+ *                                 report.{json,txt} + interval.{json,txt}
+ *                                 rendered and dumped every 50 ms
+ *   dump_ms                       drain-thread time per dump (render + submit)
  * Each prints "NAME median min max" and the peak spans in flight; a second
  * argument NAME runs that stage only (instruction counts under callgrind).
  */
@@ -18,9 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "drain.h"
+#include "session.h"
 #include "analysis.h"
 #include "assemble.h"
 
@@ -130,6 +139,53 @@ static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64
 	return rate;
 }
 
+/* One round through a session: lane 0 filled, drained to the end, with
+ * dumps every interval_ns when it is not 0. Events/s, or -1. */
+static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir, double *dump_ms)
+{
+	struct ap_run_opts o;
+	struct ap_session *s = calloc(1, sizeof(*s));
+	uint64_t n, got = 0, t0, next;
+	double rate;
+
+	ap_run_opts_default(&o);
+	o.seg.lanes = 1;
+	o.seg.lane_events = (uint32_t)cap;
+	o.out_dir = dir;
+	o.interval_ns = interval_ns;
+	if (!s || ap_session_open(s, &o))
+		return -1;
+	n = fill(&s->seg, cap);
+	atomic_store(&s->seg.lanes[0].head, n);
+	t0 = now_ns();
+	next = t0 + interval_ns;
+	while (got < n) {
+		got += ap_drain_pass(&s->drain);
+		ap_asm_flush(&s->as);
+		if (s->dumping) {
+			uint64_t t = now_ns();
+
+			ap_dump_poll(&s->dump);
+			if (t >= next) {
+				ap_session_dump(s);
+				next = t + interval_ns;
+			}
+		}
+	}
+	rate = (double)n / ((double)(now_ns() - t0) / 1e9);
+	if (s->dumping) {
+		ap_dump_wait(&s->dump);
+		*dump_ms = s->dumps ? (double)s->render_ns / 1e6 / (double)s->dumps : 0;
+		if (s->dumps < 1 || s->dump.failed)
+			rate = -1;
+	}
+	if (s->analysis.spans_in_trees != s->as.begins)
+		rate = -1;
+	ap_session_close(s);
+	free(s);
+	return rate;
+}
+
 int main(int argc, char **argv)
 {
 	struct ap_seg_config cfg;
@@ -163,5 +219,33 @@ int main(int argc, char **argv)
 	}
 	printf("reader_peak_spans_in_flight %llu\n", (unsigned long long)peak);
 	ap_seg_unmap(&seg);
+	if (argc <= 2 || strcmp(argv[2], "reader_dumps_events_per_s") == 0) {
+		double plain[64], dumps[64], dms[64];
+		char dir[64];
+
+		snprintf(dir, sizeof(dir), "/tmp/agentprof-bench-dumps-%d", (int)getpid());
+		mkdir(dir, 0755);
+		for (int r = 0; r < rounds; r++) {
+			if ((plain[r] = session_round(cap, 0, dir, &dms[r])) < 0 ||
+			    (dumps[r] = session_round(cap, 50000000u, dir, &dms[r])) < 0) {
+				fprintf(stderr, "bench-reader: session round failed\n");
+				return 1;
+			}
+		}
+		qsort(plain, (size_t)rounds, sizeof(plain[0]), cmp);
+		qsort(dumps, (size_t)rounds, sizeof(dumps[0]), cmp);
+		qsort(dms, (size_t)rounds, sizeof(dms[0]), cmp);
+		printf("reader_session_events_per_s %.0f %.0f %.0f\n", plain[rounds / 2], plain[0], plain[rounds - 1]);
+		printf("reader_dumps_events_per_s %.0f %.0f %.0f\n", dumps[rounds / 2], dumps[0], dumps[rounds - 1]);
+		printf("dump_ms %.3f %.3f %.3f\n", dms[rounds / 2], dms[0], dms[rounds - 1]);
+		for (int i = 0; i < 4; i++) {
+			static const char *const names[] = { "report.json", "report.txt", "interval.json", "interval.txt" };
+			char path[128];
+
+			snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+			unlink(path);
+		}
+		rmdir(dir);
+	}
 	return 0;
 }

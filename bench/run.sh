@@ -93,6 +93,16 @@ r3 "$(mps "$(kv "$rd" reader_events_per_s)")" "reader: drain + tree rebuild, 1 c
 r3 "$(mps "$(kv "$rd" reader_analysis_events_per_s)")" "reader: the same + full analysis" "M ev/s"
 put3 reader_events_per_s "$(kv "$rd" reader_events_per_s)"
 put3 reader_analysis_events_per_s "$(kv "$rd" reader_analysis_events_per_s)"
+r3 "$(mps "$(kv "$rd" reader_session_events_per_s)")" "reader: the same in a session (record's reader)" "M ev/s"
+r3 "$(mps "$(kv "$rd" reader_dumps_events_per_s)")" "  with --interval: interval analysis + dumps/50 ms" "M ev/s"
+dratio=$(awk -v a="$(kv "$rd" reader_dumps_events_per_s | cut -d' ' -f1)" \
+	-v b="$(kv "$rd" reader_session_events_per_s | cut -d' ' -f1)" 'BEGIN { printf "%.3f", a / b }')
+row "  throughput with dumps / without (medians)" "${dratio}x" "" ">= 0.95"
+r3 "$(kv "$rd" dump_ms)" "  one dump: 4 reports rendered + submitted" ms
+put3 reader_session_events_per_s "$(kv "$rd" reader_session_events_per_s)"
+put3 reader_dumps_events_per_s "$(kv "$rd" reader_dumps_events_per_s)"
+put reader_dumps_ratio "$dratio"
+put3 dump_ms "$(kv "$rd" dump_ms)"
 
 # Highest total rate 2 writer processes and the reader sustain with nothing
 # dropped (default lanes): double until drops, then bisect; the rate the

@@ -655,16 +655,53 @@ void ap_session_finish(struct ap_session *s)
 	take_stock(s, 1);
 }
 
+static void dump_now(struct ap_session *s, int final);
+
+void ap_session_dump(struct ap_session *s)
+{
+	dump_now(s, 0);
+}
+
+/* A growable buffer behind a FILE (fopencookie): stdio buffers the report
+ * writers' many small writes and hands them over in large pieces, where an
+ * open_memstream would copy them byte by byte. */
+struct membuf {
+	char *p;
+	size_t len, cap;
+};
+
+static ssize_t membuf_write(void *c, const char *buf, size_t n)
+{
+	struct membuf *m = c;
+
+	if (m->len + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		char *p;
+
+		while (cap < m->len + n)
+			cap *= 2;
+		p = realloc(m->p, cap);
+		if (!p)
+			return -1;
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, n);
+	m->len += n;
+	return (ssize_t)n;
+}
+
 /* A report into a malloc'd buffer, for the dumper. NULL when out of memory. */
 static char *render(struct ap_session *s, int json, size_t *len)
 {
-	char *buf = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&buf, &n);
+	static const cookie_io_functions_t io = { .write = membuf_write };
+	struct membuf m = { NULL, 0, 0 };
+	FILE *f = fopencookie(&m, "w", io);
 	int err;
 
 	if (!f)
 		return NULL;
+	setvbuf(f, NULL, _IOFBF, 65536);
 	if (json) {
 		err = ap_session_json(s, f);
 	} else {
@@ -673,12 +710,12 @@ static char *render(struct ap_session *s, int json, size_t *len)
 		fill_text(f, &t);
 		err = ferror(f);
 	}
-	if (fclose(f) == EOF || err) {
-		free(buf);
+	if (fclose(f) == EOF || err || !m.p) {
+		free(m.p);
 		return NULL;
 	}
-	*len = n;
-	return buf;
+	*len = m.len;
+	return m.p;
 }
 
 static void dump_file(struct ap_session *s, uint32_t slot, const char *name, int json)
@@ -784,6 +821,12 @@ static void loop(struct ap_session *s)
 		}
 		if (s->dumping) {
 			ap_dump_poll(&s->dump);
+			if (s->dump.failed && !s->dump_failure_said) {
+				fprintf(stderr, "agentprof: a report dump failed (%s: %s); the previous file is kept "
+					"and later dumps try again (counted in dumps.files_failed)\n",
+					s->dump.last_err_file, strerror(-s->dump.last_err));
+				s->dump_failure_said = 1;
+			}
 			if (now >= s->next_dump_ns) {
 				dump_now(s, 0);
 				s->next_dump_ns = now + s->opts.interval_ns;

@@ -87,6 +87,7 @@ struct ap_session {
 	/* --interval: the cumulative report and the interval's, dumped */
 	struct ap_dump dump;
 	int dumping;
+	int dump_failure_said;		/* the first failure is said on stderr, once */
 	struct ap_analysis iv;		/* traces completed in the current interval */
 	int iv_on;
 	int rendering_iv;		/* the report writers render the interval */
@@ -113,6 +114,9 @@ void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
 int ap_session_write_report(struct ap_session *s, const char *path);
 /* report.json into f; 0 or the first write error. */
 int ap_session_json(struct ap_session *s, FILE *f);
+/* --interval: dump the run's report and the interval's now (the drain loop
+ * does it every interval_ns; the bench drives it). */
+void ap_session_dump(struct ap_session *s);
 /* Build the trees and the analysis (after finish). 0 or -ENOMEM. */
 int ap_session_analyze(struct ap_session *s);
 /* Write the text report to path (tmp + fsync + rename). 0 or -errno. */
