@@ -332,10 +332,12 @@ static int run(char *const argv[], char *err, size_t errsz)
 }
 
 /* report.json without its run metadata: the top-level "agentprof", "run",
- * "reader" and "log" objects (two-space indented lines up to their end). */
+ * "reader", "log" and "dumps" objects (two-space indented lines up to their
+ * end). */
 static char *strip_meta(char *json)
 {
-	static const char *meta[] = { "  \"agentprof\": {", "  \"run\": {", "  \"reader\": {", "  \"log\": {" };
+	static const char *meta[] = { "  \"agentprof\": {", "  \"run\": {", "  \"reader\": {", "  \"log\": {",
+				      "  \"dumps\": {" };
 	char *out = malloc(strlen(json) + 1), *o = out, *line = json;
 
 	while (out && *line) {
@@ -463,6 +465,43 @@ static void test_program_round_trip(void)
 	rmdir(live);
 	rmdir(off);
 	unlink(log);
+	/* With --interval the run's report is built across dumps (each
+	 * interval analysed, then folded into the run's): it must equal the
+	 * replay, which analyses every trace once. */
+	{
+		char *const argv[] = { (char *)agentprof(), "demo", "--workers", "3", "--traces", "2", "-q",
+				       "--interval", "0.05", "--log", log, "-o", live, NULL };
+		char *const rargv[] = { (char *)agentprof(), "report", "-q", "-o", off, log, NULL };
+		static const char *const files[] = { "report.json", "report.txt", "interval.json", "interval.txt" };
+
+		CU_ASSERT_EQUAL_FATAL(run(argv, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(run(rargv, err, sizeof(err)), 0);
+		snprintf(p1, sizeof(p1), "%s/report.json", live);
+		snprintf(p2, sizeof(p2), "%s/report.json", off);
+		a = slurp(p1, &la);
+		b = slurp(p2, &lb);
+		CU_ASSERT_FATAL(a && b);
+		a[la] = b[lb] = '\0';
+		CU_ASSERT(strstr((char *)a, "\"reports\": ") != NULL);
+		sa = strip_meta((char *)a);
+		sb = strip_meta((char *)b);
+		CU_ASSERT_FATAL(sa && sb);
+		CU_ASSERT(strlen(sa) > 1000);
+		CU_ASSERT_STRING_EQUAL(sa, sb);
+		free(sa);
+		free(sb);
+		free(a);
+		free(b);
+		for (int i = 0; i < 4; i++) {
+			snprintf(p1, sizeof(p1), "%s/%s", live, files[i]);
+			unlink(p1);
+			snprintf(p2, sizeof(p2), "%s/%s", off, files[i]);
+			unlink(p2);
+		}
+		rmdir(live);
+		rmdir(off);
+		unlink(log);
+	}
 	rmdir(dir);
 }
 
