@@ -94,7 +94,7 @@ r3 "$(mps "$(kv "$rd" reader_analysis_events_per_s)")" "reader: the same + full 
 put3 reader_events_per_s "$(kv "$rd" reader_events_per_s)"
 put3 reader_analysis_events_per_s "$(kv "$rd" reader_analysis_events_per_s)"
 r3 "$(mps "$(kv "$rd" reader_session_events_per_s)")" "reader: the same in a session (record's reader)" "M ev/s"
-r3 "$(mps "$(kv "$rd" reader_dumps_events_per_s)")" "  with --interval: interval analysis + dumps/50 ms" "M ev/s"
+r3 "$(mps "$(kv "$rd" reader_dumps_events_per_s)")" "  with --interval 0.1: dumps every 100 ms" "M ev/s"
 dratio=$(awk -v a="$(kv "$rd" reader_dumps_events_per_s | cut -d' ' -f1)" \
 	-v b="$(kv "$rd" reader_session_events_per_s | cut -d' ' -f1)" 'BEGIN { printf "%.3f", a / b }')
 row "  throughput with dumps / without (medians)" "${dratio}x" "" ">= 0.95"

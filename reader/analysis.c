@@ -1059,6 +1059,40 @@ static void keep(struct ap_analysis *a, uint32_t root)
 	offer_reservoir(a, rs, root);
 }
 
+/* dst decides whether to keep the trace src has just analysed, from src's
+ * per-trace arrays (only keep() reads them, and only for this call). */
+static void keep_for(struct ap_analysis *dst, const struct ap_analysis *src, uint32_t root)
+{
+	const struct ap_span *v = dst->v;
+	const uint32_t *parent = dst->parent;
+	uint32_t n = dst->n, *child_off = dst->child_off, *child_idx = dst->child_idx;
+	uint64_t *dur = dst->dur, *self = dst->self, tokens = dst->trace_tokens;
+	uint8_t *truncated = dst->truncated;
+	int trunc = dst->trace_truncated;
+
+	dst->v = src->v;
+	dst->parent = src->parent;
+	dst->n = src->n;
+	dst->child_off = src->child_off;
+	dst->child_idx = src->child_idx;
+	dst->dur = src->dur;
+	dst->self = src->self;
+	dst->truncated = src->truncated;
+	dst->trace_tokens = src->trace_tokens;
+	dst->trace_truncated = src->trace_truncated;
+	keep(dst, root);
+	dst->v = v;
+	dst->parent = parent;
+	dst->n = n;
+	dst->child_off = child_off;
+	dst->child_idx = child_idx;
+	dst->dur = dur;
+	dst->self = self;
+	dst->truncated = truncated;
+	dst->trace_tokens = tokens;
+	dst->trace_truncated = trunc;
+}
+
 void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_analysis *a = ctx;
@@ -1094,8 +1128,221 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
 	root = aggregates(a, len);
 	if (root != AP_NONE)
 		keep(a, root);
+	if (root != AP_NONE && a->retain_too)
+		keep_for(a->retain_too, a, root);
 	a->v = NULL;
 	a->parent = NULL;
+}
+
+/* Fold what src counted into dst, in src's order of first appearance, so
+ * that dst ends as if it had been fed src's traces itself. */
+static void merge_ops(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	for (uint32_t i = 0; i < src->nops; i++) {
+		const struct ap_op *s = &src->ops[i];
+		struct ap_op *d = op_of(dst, s->name, s->category);
+
+		if (!d) {
+			dst->ops_over_cap += s->count;
+			continue;
+		}
+		d->count += s->count;
+		d->total_ns += s->total_ns;
+		d->self_ns += s->self_ns;
+		d->input_tokens += s->input_tokens;
+		d->output_tokens += s->output_tokens;
+		d->slow_n += s->slow_n;
+		d->slow_over_ns += s->slow_over_ns;
+		ap_hist_merge(&d->hist, &s->hist);
+	}
+	dst->ops_over_cap += src->ops_over_cap;
+}
+
+static void merge_structure(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	for (uint32_t i = 0; i < src->ngroups; i++) {
+		const struct ap_group *s = &src->groups[i];
+		struct ap_group *g = NULL;
+
+		for (uint32_t k = 0; k < dst->ngroups && !g; k++)
+			if (dst->groups[k].parent_name == s->parent_name && dst->groups[k].nmembers == s->nmembers &&
+			    !memcmp(dst->groups[k].members, s->members, s->nmembers * sizeof(s->members[0])))
+				g = &dst->groups[k];
+		if (!g) {
+			if (dst->ngroups == GROUPS_MAX) {
+				dst->groups_over_cap += s->occurrences;
+				continue;
+			}
+			g = &dst->groups[dst->ngroups++];
+			*g = *s;
+			continue;
+		}
+		g->assumed |= s->assumed;
+		g->occurrences += s->occurrences;
+		g->seq_ns += s->seq_ns;
+		g->par_ns += s->par_ns;
+	}
+	dst->groups_over_cap += src->groups_over_cap;
+	for (uint32_t i = 0; i < src->nconcs; i++) {
+		const struct ap_conc *s = &src->concs[i];
+		struct ap_conc *c = NULL;
+
+		for (uint32_t k = 0; k < dst->nconcs && !c; k++)
+			if (dst->concs[k].parent_name == s->parent_name)
+				c = &dst->concs[k];
+		if (!c) {
+			if (dst->nconcs < CONCS_MAX)
+				dst->concs[dst->nconcs++] = *s;
+			continue;
+		}
+		c->occurrences += s->occurrences;
+		c->child_ns += s->child_ns;
+		c->union_ns += s->union_ns;
+	}
+	for (uint32_t i = 0; i < src->nchains; i++) {
+		const struct ap_chain *s = &src->chains[i];
+		struct ap_chain *c = NULL;
+
+		for (uint32_t k = 0; k < dst->nchains && !c; k++)
+			if (dst->chains[k].parent_name == s->parent_name)
+				c = &dst->chains[k];
+		if (!c) {
+			if (dst->nchains < CHAINS_MAX)
+				dst->chains[dst->nchains++] = *s;
+			continue;
+		}
+		if (s->run > c->run)
+			c->run = s->run;
+		c->occurrences += s->occurrences;
+		c->run_ns += s->run_ns;
+		c->shortest_ns += s->shortest_ns;
+	}
+}
+
+static void merge_tokens(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	uint32_t take = AP_CALLS_MAX - dst->ncalls;
+
+	dst->llm_calls += src->llm_calls;
+	dst->total_input += src->total_input;
+	dst->total_output += src->total_output;
+	if (take > src->ncalls)
+		take = src->ncalls;
+	memcpy(&dst->calls[dst->ncalls], src->calls, take * sizeof(src->calls[0]));
+	dst->ncalls += take;
+	dst->calls_over_cap += src->ncalls - take + src->calls_over_cap;
+	for (uint32_t i = 0; i < src->nmodels_used; i++) {
+		const struct ap_model_use *s = &src->models_used[i];
+		struct ap_model_use *m = NULL;
+
+		for (uint32_t k = 0; k < dst->nmodels_used && !m; k++)
+			if (dst->models_used[k].model == s->model)
+				m = &dst->models_used[k];
+		if (!m) {
+			if (dst->nmodels_used < MODELS_USED_MAX)
+				dst->models_used[dst->nmodels_used++] = *s;
+			continue;
+		}
+		m->calls += s->calls;
+		m->input += s->input;
+		m->output += s->output;
+		if (s->max_context_pct > m->max_context_pct)
+			m->max_context_pct = s->max_context_pct;
+	}
+	if (!dst->have_context_hit && src->have_context_hit) {
+		dst->have_context_hit = 1;
+		dst->context_hit = src->context_hit;
+		dst->context_window = src->context_window;
+	}
+}
+
+static void merge_threads(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	for (uint32_t i = 0; i < src->nthreads; i++) {
+		const struct ap_thread_row *s = &src->threads[i];
+		uint64_t key = ((uint64_t)s->pid << 32 | s->tid) ^ (UINT64_C(1) << 63);
+		uint64_t *idx = ap_map_get(&dst->thread_index, key);
+		struct ap_thread_row *t;
+
+		if (idx) {
+			t = &dst->threads[*idx];
+		} else {
+			if (dst->nthreads == THREADS_MAX || ap_map_put(&dst->thread_index, key, dst->nthreads)) {
+				dst->threads_over_cap += s->spans;
+				continue;
+			}
+			t = &dst->threads[dst->nthreads++];
+			memset(t, 0, sizeof(*t));
+			t->pid = s->pid;
+			t->tid = s->tid;
+		}
+		t->spans += s->spans;
+		t->busy_ns += s->busy_ns;
+	}
+	dst->threads_over_cap += src->threads_over_cap;
+}
+
+/* Paths are made parents first, so a parent's index is below its
+ * children's: one pass maps src's indexes to dst's. */
+static int merge_paths(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	uint32_t *map = malloc((src->npaths ? src->npaths : 1) * sizeof(*map));
+
+	if (!map)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < src->npaths; i++) {
+		const struct ap_path *s = &src->paths[i];
+		uint32_t pp = s->parent == AP_NONE ? AP_NONE : map[s->parent];
+		uint64_t key, *idx;
+
+		map[i] = AP_NONE;
+		if (s->parent != AP_NONE && pp == AP_NONE)
+			continue;
+		key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ s->name) ^ s->category;
+		key = key ? key : 1;
+		idx = ap_map_get(&dst->path_index, key);
+		if (!idx) {
+			if (dst->npaths == PATHS_MAX || ap_map_put(&dst->path_index, key, dst->npaths)) {
+				dst->paths_over_cap += s->count;
+				continue;
+			}
+			dst->paths[dst->npaths] = (struct ap_path){ .parent = pp, .name = s->name,
+								     .category = s->category };
+			map[i] = dst->npaths++;
+		} else {
+			map[i] = (uint32_t)*idx;
+		}
+		dst->paths[map[i]].total_ns += s->total_ns;
+		dst->paths[map[i]].count += s->count;
+	}
+	dst->paths_over_cap += src->paths_over_cap;
+	free(map);
+	return 0;
+}
+
+int ap_analysis_merge(struct ap_analysis *dst, const struct ap_analysis *src)
+{
+	dst->traces += src->traces;
+	dst->traces_complete += src->traces_complete;
+	dst->spans_in_trees += src->spans_in_trees;
+	dst->truncated_spans += src->truncated_spans;
+	dst->deps_ignored_own += src->deps_ignored_own;
+	if (src->largest_trace > dst->largest_trace)
+		dst->largest_trace = src->largest_trace;
+	dst->traces_incomplete_handed += src->traces_incomplete_handed;
+	dst->traces_recorded += src->traces_recorded;
+	dst->traces_skipped += src->traces_skipped;
+	dst->spans_skipped += src->spans_skipped;
+	for (int c = 0; c < AP_CAT_COUNT; c++)
+		dst->cat_self[c] += src->cat_self[c];
+	dst->total_self_ns += src->total_self_ns;
+	dst->total_trace_ns += src->total_trace_ns;
+	dst->critical_ns += src->critical_ns;
+	merge_ops(dst, src);
+	merge_structure(dst, src);
+	merge_tokens(dst, src);
+	merge_threads(dst, src);
+	return merge_paths(dst, src);
 }
 
 const struct ap_kept *ap_analysis_find(const struct ap_analysis *a, uint64_t id, uint32_t *idx)

@@ -176,6 +176,7 @@ struct ap_analysis {
 	const struct ap_model *models;
 	uint32_t nmodels;
 	struct ap_keep_cfg keep;	/* which traces are kept whole */
+	struct ap_analysis *retain_too;	/* also decides, for every trace, whether it keeps it */
 
 	/* The trace being folded in, and scratch for it, grown to the largest. */
 	const struct ap_span *v;
@@ -273,6 +274,13 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t);
  * bottleneck findings. */
 void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as);
 void ap_analysis_free(struct ap_analysis *a);
+
+/* Fold src's aggregates (not its kept traces) into dst, as if dst had been
+ * fed src's traces after its own: periodic reports analyse each interval
+ * and fold it into the run's analysis, which sets src->retain_too = dst so
+ * that the run's kept traces are chosen from every trace as they come.
+ * 0, or -ENOMEM (flame paths of src then missing from dst). */
+int ap_analysis_merge(struct ap_analysis *dst, const struct ap_analysis *src);
 
 /* The i-th slowest kept trace as of the last ap_analysis_end(), NULL past
  * the end. ap_analysis_end() may be called again after more traces (a

@@ -12,6 +12,18 @@ void ap_hist_add(struct ap_hist *h, uint64_t v)
 		h->max = v;
 }
 
+void ap_hist_merge(struct ap_hist *dst, const struct ap_hist *src)
+{
+	for (uint32_t i = 0; i < AP_HIST_BUCKETS; i++) {
+		uint64_t n = (uint64_t)dst->b[i] + src->b[i];
+
+		dst->b[i] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	}
+	dst->count += src->count;
+	if (src->max > dst->max)
+		dst->max = src->max;
+}
+
 /* Lowest value of bucket i, and its width. */
 static void bucket_range(uint32_t i, uint64_t *lo, uint64_t *width)
 {

@@ -35,6 +35,8 @@ static inline uint32_t ap_hist_index(uint64_t v)
 }
 
 void ap_hist_add(struct ap_hist *h, uint64_t v);
+/* dst += src: the histogram of both sets of values. */
+void ap_hist_merge(struct ap_hist *dst, const struct ap_hist *src);
 /* Value at quantile q in [0, 1] (bucket midpoint), 0 when empty. */
 uint64_t ap_hist_quantile(const struct ap_hist *h, double q);
 

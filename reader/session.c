@@ -298,21 +298,24 @@ static void log_totals(struct ap_session *s)
 	free(p);
 }
 
-/* The fan-out when reports are dumped by interval: every trace goes to the
- * run's analysis and to the interval's. */
-static void analyse_both(void *ctx, const struct ap_trace_view *t)
+/* With --interval each trace is analysed once, into the interval's
+ * analysis, which is folded into the run's at each dump; the run's analysis
+ * still chooses its kept traces from every trace as it comes (retain_too).
+ * Without an interval analysis (no memory for a fresh one) traces go to the
+ * run's analysis directly. */
+static void analyse(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_session *s = ctx;
 
-	ap_analysis_add(&s->analysis, t);
-	if (s->iv_on)
-		ap_analysis_add(&s->iv, t);
+	ap_analysis_add(s->iv_on ? &s->iv : &s->analysis, t);
 }
 
 static int iv_start(struct ap_session *s)
 {
 	s->iv_on = ap_analysis_init(&s->iv, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
 				    s->opts.nmodels, &s->opts.keep) == 0;
+	if (s->iv_on)
+		s->iv.retain_too = &s->analysis;
 	return s->iv_on ? 0 : -ENOMEM;
 }
 
@@ -383,7 +386,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	if (ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.rules, s->opts.models,
 			     s->opts.nmodels, &s->opts.keep) ||
 	    (o->interval_ns && iv_start(s)) ||
-	    (o->interval_ns ? ap_asm_init(&s->as, o->max_spans, analyse_both, s) :
+	    (o->interval_ns ? ap_asm_init(&s->as, o->max_spans, analyse, s) :
 			      ap_asm_init(&s->as, o->max_spans, ap_analysis_add, &s->analysis)) ||
 	    ap_names_init(&s->names) ||
 	    (o->log_path ? ap_drain_init(&s->drain, &s->seg, log_and_assemble, s) :
@@ -744,6 +747,8 @@ static void dump_now(struct ap_session *s, int final)
 
 	if (!final)
 		take_stock(s, 0);
+	if (s->iv_on && ap_analysis_merge(&s->analysis, &s->iv))
+		s->merge_failed++;
 	ap_session_analyze(s);
 	s->dumps++;
 	if (!final) {
@@ -1492,6 +1497,7 @@ int ap_session_json(struct ap_session *s, FILE *f)
 		ap_json_u64(&j, "files_skipped_busy", s->dump.skipped_busy);
 		ap_json_u64(&j, "bytes", s->dump.bytes);
 		ap_json_num(&j, "render_ms", (double)s->render_ns / 1e6, 3);
+		ap_json_u64(&j, "merges_failed", s->merge_failed);
 		if (s->dump.last_err) {
 			char msg[160];
 

@@ -90,6 +90,7 @@ struct ap_session {
 	int dump_failure_said;		/* the first failure is said on stderr, once */
 	struct ap_analysis iv;		/* traces completed in the current interval */
 	int iv_on;
+	uint64_t merge_failed;		/* intervals whose flame paths did not fit in memory */
 	int rendering_iv;		/* the report writers render the interval */
 	uint64_t iv_t0_ns, next_dump_ns, dumps, render_ns;
 	struct ap_drain_totals iv_base;	/* totals at the interval's start */

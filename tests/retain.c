@@ -9,11 +9,14 @@
  * Traces are handed to the analysis as the assembler would: a root and
  * n - 1 children, with a clock whose ticks are nanoseconds.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
 #include "helpers.h"
+#include "json.h"
+#include "report.h"
 
 struct gen {
 	struct ap_analysis a;
@@ -23,6 +26,7 @@ struct gen {
 	struct ap_span v[16];
 	uint32_t parent[16];
 	uint64_t next_id;
+	struct ap_analysis *feed;	/* where traces go; NULL: a */
 };
 
 static int gen_init(struct gen *g, const struct ap_keep_cfg *k)
@@ -72,7 +76,7 @@ static uint64_t trace(struct gen *g, uint64_t name, uint64_t dur, uint32_t n, ui
 	}
 	if (n > 1 && truncated)
 		g->v[n - 1].have &= (uint8_t)~AP_SPAN_HAVE_END;
-	ap_analysis_add(&g->a, &t);
+	ap_analysis_add(g->feed ? g->feed : &g->a, &t);
 	return root;
 }
 
@@ -324,6 +328,81 @@ static void test_keep_none_and_oversized(void)
 	CU_ASSERT(ap_analysis_init(&g.a, &g.names, &g.clock, &g.rules, NULL, 0, &k) == -EINVAL);
 }
 
+/* report.json's analysis part of a, ended, as a string. */
+static char *report_of(struct ap_analysis *a)
+{
+	static const struct ap_assembler as;
+	struct ap_overhead ov = { 0 };
+	struct ap_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	ap_analysis_end(a, &as);
+	ap_json_init(&j, f);
+	ap_json_obj(&j, NULL);
+	ap_report_json(&j, a, &ov);
+	ap_json_end_obj(&j);
+	fclose(f);
+	return buf;
+}
+
+/* Periodic reports: each interval analysed on its own and folded into the
+ * run's analysis. The run's report equals one pass over the same traces,
+ * with the run's kept traces chosen as they came; each interval's counts
+ * are its own. */
+static void test_intervals_fold_into_the_run(void)
+{
+	struct ap_keep_cfg k;
+	struct gen one, run;
+	struct ap_analysis iv;
+	uint64_t iv_traces = 0, iv_total = 0;
+	char *a, *b;
+	int ok;
+
+	ap_keep_default(&k);
+	k.max_traces = 30;
+	k.max_per_root = 8;
+	k.token_threshold = 5000;
+	CU_ASSERT_FATAL(gen_init(&one, &k) == 0 && gen_init(&run, &k) == 0);
+	ok = ap_analysis_init(&iv, &run.names, &run.clock, &run.rules, NULL, 0, &k) == 0;
+	CU_ASSERT_FATAL(ok);
+	iv.retain_too = &run.a;
+	run.feed = &iv;
+	for (uint32_t i = 0; i < 3000; i++) {
+		uint64_t name = 1000 + i % 7, dur = 1000000 + (i * 7919u) % 5000000;
+		uint32_t n = 2 + i % 9, tokens = i % 13 == 0 ? 6000 + i : (i % 3 ? 100 : 0);
+		int trunc = i % 97 == 0;
+
+		trace(&one, name, dur, n, tokens, trunc);
+		trace(&run, name, dur, n, tokens, trunc);
+		if (i % 211 == 210 || i == 2999) {
+			iv_traces += iv.traces;
+			iv_total += iv.spans_in_trees;
+			CU_ASSERT_EQUAL(ap_analysis_merge(&run.a, &iv), 0);
+			ap_analysis_free(&iv);
+			CU_ASSERT_FATAL(ap_analysis_init(&iv, &run.names, &run.clock, &run.rules, NULL, 0, &k) == 0);
+			iv.retain_too = &run.a;
+		}
+	}
+	CU_ASSERT_EQUAL(iv_traces, 3000);
+	CU_ASSERT_EQUAL(run.a.traces, 3000);
+	CU_ASSERT_EQUAL(run.a.spans_in_trees, iv_total);
+	CU_ASSERT(run.a.nkept > 0);
+	a = report_of(&one.a);
+	b = report_of(&run.a);
+	CU_ASSERT_FATAL(a && b);
+	CU_ASSERT(strlen(a) > 2000);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	free(a);
+	free(b);
+	ap_analysis_free(&iv);
+	gen_free(&one);
+	gen_free(&run);
+}
+
 void t_register_retain(void)
 {
 	CU_pSuite s = CU_add_suite("retain", NULL, NULL);
@@ -333,4 +412,5 @@ void t_register_retain(void)
 	CU_add_test(s, "reservoir is uniform (chi-square, fixed seed)", test_reservoir_uniform);
 	CU_add_test(s, "same seed, same kept set", test_same_seed_same_set);
 	CU_add_test(s, "keep none; oversized trace analysed, not kept", test_keep_none_and_oversized);
+	CU_add_test(s, "intervals folded into the run equal one pass", test_intervals_fold_into_the_run);
 }
