@@ -58,21 +58,26 @@ static inline uint64_t ticks(void)
 #endif
 }
 
-/* The floor's ring: same event size and alignment as a lane. */
+/* The floor's ring: same event size and alignment as a lane, and the same
+ * number of events as the lanes of the run (--ring, a power of two), so
+ * that both stream through the same amount of memory: on a host where
+ * first-touching memory is dear (a VM whose guest pages are reclaimed or
+ * backed lazily) a small floor ring would hide that cost from the floor
+ * alone. */
 struct fevent {
 	uint64_t w[8];
 } __attribute__((aligned(64)));
 
 static struct fevent *fring;
 static _Atomic uint64_t fhead;
-#define FRING_EVENTS (1u << 16)
+static uint64_t fring_events = 1u << 16;
 
 static double floor_round(uint64_t pairs)
 {
 	uint64_t t0 = now_ns(), h = atomic_load_explicit(&fhead, memory_order_relaxed);
 
 	for (uint64_t i = 0; i < pairs; i++) {
-		struct fevent *e = &fring[h & (FRING_EVENTS - 1)];
+		struct fevent *e = &fring[h & (fring_events - 1)];
 
 		e->w[0] = 1;
 		e->w[1] = ticks();
@@ -82,7 +87,7 @@ static double floor_round(uint64_t pairs)
 		e->w[5] = 0x5678;
 		e->w[6] = 42;
 		e->w[7] = 0;
-		e = &fring[(h + 1) & (FRING_EVENTS - 1)];
+		e = &fring[(h + 1) & (fring_events - 1)];
 		e->w[0] = 2;
 		e->w[1] = ticks();
 		e->w[2] = i;
@@ -178,15 +183,21 @@ int main(int argc, char **argv)
 			pairs = strtoull(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rounds") == 0)
 			rounds = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--ring") == 0)
+			fring_events = strtoull(argv[i + 1], NULL, 10);
 	}
 	if (rounds < 1 || rounds > MAX_ROUNDS || pairs == 0) {
 		fprintf(stderr, "bench-writer: --rounds 1..%d, --pairs > 0\n", MAX_ROUNDS);
 		return 2;
 	}
-	fring = aligned_alloc(64, FRING_EVENTS * sizeof(*fring));
+	if (fring_events < 2 || (fring_events & (fring_events - 1))) {
+		fprintf(stderr, "bench-writer: --ring takes a power of two\n");
+		return 2;
+	}
+	fring = aligned_alloc(64, fring_events * sizeof(*fring));
 	if (!fring)
 		return 1;
-	memset(fring, 0, FRING_EVENTS * sizeof(*fring));
+	memset(fring, 0, fring_events * sizeof(*fring));
 	name = ap_name("bench:span");
 	if (!ap_enabled()) {
 		fprintf(stderr, "bench-writer: run under agentprof record (AGENTPROF_SHM unset or bad)\n");

@@ -55,7 +55,7 @@ row "what" "median" "[min, max]" "goal"
 events=$(( (rounds + 1) * pairs * 2 ))
 lane=8; while [ $lane -lt $events ]; do lane=$((lane * 2)); done
 raw=$("$ap" record -q -o "$out/writer" --lanes 3 --lane-events $lane -- \
-	"$build/bench-writer" --pairs $pairs --rounds $rounds)
+	"$build/bench-writer" --pairs $pairs --rounds $rounds --ring $lane)
 clock=$(grep -o '"clock": "[a-z]*"' "$out/writer/report.json" | cut -d'"' -f4)
 r3 "$(kv "$raw" floor)" "floor: 2 rdtsc + 2 x 64 B stores + release" ns
 r3 "$(kv "$raw" on)" "span (begin + end), 1 thread, reader draining" ns
@@ -207,10 +207,11 @@ put scale_reader_rss_kib "$(js "$out/scale/report.json" peak_rss_kib)"
 put default_segment_bytes "$(js "$out/scale/report.json" bytes)"
 
 # 6b. Reader memory under a sustained load with the default caps: 1 M spans/s
-# (2 writer processes, every span a trace of its own) for 30 s; the reader's
-# RSS sampled each second (VmRSS counts the segment pages it touched).
+# (2 writer processes, every span a trace of its own) for 30 s, with reports
+# dumped every second as a fleet's reader would; the reader's RSS sampled
+# each second (VmRSS counts the segment pages it touched).
 secs=$([ "$quick" = 1 ] && echo 6 || echo 30)
-"$ap" record -q -o "$out/sustain" -- "$build/bench-rate" 2000000 "$secs" >/dev/null &
+"$ap" record -q --interval 1 -o "$out/sustain" -- "$build/bench-rate" 2000000 "$secs" >/dev/null &
 spid=$!
 rss_s=()
 while kill -0 "$spid" 2>/dev/null; do
@@ -225,10 +226,15 @@ if [ "$n_s" -ge 3 ]; then
 	rec=$(grep -o '"recorded": [0-9]*' "$out/sustain/report.json" | head -1 | awk '{ print $2 }')
 	kept=$(grep -o '"retained": [0-9]*' "$out/sustain/report.json" | head -1 | awk '{ print $2 }')
 	drop=$(js "$out/sustain/report.json" dropped_full)
-	row "reader at 1 M spans/s for $secs s, default caps" "" ""
+	row "reader at 1 M spans/s for $secs s, default caps, --interval 1" "" ""
 	row "  RSS at 2 s / middle / end" "$((early / 1024)) / $((mid / 1024)) / $((late / 1024)) MiB" "" "flat"
 	row "  peak RSS" "$((peak / 1024)) MiB" "" "<= 64"
 	row "  traces recorded / kept whole / events dropped" "$rec / $kept / $drop" ""
+	dumps=$(jsin "$out/sustain/report.json" dumps reports)
+	dfail=$(jsin "$out/sustain/report.json" dumps files_failed)
+	dskip=$(jsin "$out/sustain/report.json" dumps files_skipped_busy)
+	row "  dumps (every 1 s): reports / files failed / skipped" "$dumps / $dfail / $dskip" ""
+	put sustained_dumps "{\"reports\": $dumps, \"files_failed\": $dfail, \"files_skipped_busy\": $dskip}"
 	put sustained_rss_kib "{\"early\": $early, \"middle\": $mid, \"end\": $late, \"peak\": $peak}"
 	put sustained_traces "{\"recorded\": $rec, \"kept\": $kept, \"dropped\": $drop}"
 else
