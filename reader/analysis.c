@@ -958,6 +958,28 @@ static void keep_copy(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t r
 	rs->res_kept += rule == AP_KEEP_RESERVOIR;
 }
 
+/* A pool member pushed out by a better trace moves to the reservoir while
+ * the reservoir still takes every trace offered (nothing sampled out yet)
+ * and the caps leave room for the newcomer too: a short run keeps every
+ * trace that fits. 1 when it moved. */
+static int demote(struct ap_analysis *a, uint32_t i)
+{
+	const struct ap_keep_cfg *c = &a->keep;
+	struct ap_kept *k = &a->kept[i];
+	struct ap_root_stat *vs = root_stat(a, k->root_name);
+
+	if (a->res_full || !vs || a->nkept >= c->max_traces || a->kept_spans + a->n > c->max_spans)
+		return 0;
+	a->kept_by[k->rule]--;
+	vs->slowest -= k->rule == AP_KEEP_SLOWEST;
+	k->rule = AP_KEEP_RESERVOIR;
+	a->kept_by[AP_KEEP_RESERVOIR]++;
+	vs->res_kept++;
+	vs->res_seen++;
+	a->res_seen++;
+	return 1;
+}
+
 /* Offer the trace to a top-N pool (truncated, tokens, or the slowest of its
  * root name). 1 when the pool took it. */
 static int offer_pool(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t root, int rule, uint64_t key)
@@ -988,6 +1010,8 @@ static int offer_pool(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t r
 		if (key <= lo)
 			return 0;
 		victim = pool_victim(a, rule, rs->name);
+		if (victim != AP_NONE && demote(a, victim))
+			victim = AP_NONE;	/* it stays, in the reservoir */
 	}
 	if (make_room(a, rs, a->n, victim))
 		return 0;

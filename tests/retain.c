@@ -403,6 +403,22 @@ static void test_intervals_fold_into_the_run(void)
 	gen_free(&run);
 }
 
+/* Fewer traces than the caps: every one is kept, also those a slower trace
+ * pushed out of the slowest rule (they move to the reservoir). */
+static void test_short_run_keeps_all(void)
+{
+	struct gen g;
+
+	CU_ASSERT_FATAL(gen_init(&g, NULL) == 0);
+	for (uint32_t i = 0; i < 12; i++)
+		trace(&g, 500, 1000000 + 100000 * i, 3, 0, 0);	/* each slower than the last */
+	CU_ASSERT_EQUAL(g.a.nkept, 12);
+	CU_ASSERT_EQUAL(g.a.kept_by[AP_KEEP_SLOWEST], 5);
+	CU_ASSERT_EQUAL(g.a.kept_by[AP_KEEP_RESERVOIR], 7);
+	check_caps(&g);
+	gen_free(&g);
+}
+
 void t_register_retain(void)
 {
 	CU_pSuite s = CU_add_suite("retain", NULL, NULL);
@@ -413,4 +429,5 @@ void t_register_retain(void)
 	CU_add_test(s, "same seed, same kept set", test_same_seed_same_set);
 	CU_add_test(s, "keep none; oversized trace analysed, not kept", test_keep_none_and_oversized);
 	CU_add_test(s, "intervals folded into the run equal one pass", test_intervals_fold_into_the_run);
+	CU_add_test(s, "a run shorter than the caps keeps every trace", test_short_run_keeps_all);
 }
