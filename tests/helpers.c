@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,4 +147,36 @@ void t_sleep_ms(unsigned ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L + (ms ? 0 : 100000L) };
 
 	nanosleep(&ts, NULL);
+}
+
+struct full_disk {
+	const char *dir;
+	int (*fn)(void *dir);
+};
+
+static int full_disk_child(void *arg)
+{
+	const struct full_disk *fd = arg;
+
+	if (unshare(CLONE_NEWNS) || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", fd->dir, "tmpfs", 0, "size=64k"))
+		return 77;
+	return fd->fn((void *)fd->dir);
+}
+
+int t_on_full_disk(const char *tag, int (*fn)(void *dir))
+{
+	char dir[128];
+	struct full_disk fd = { dir, fn };
+	int code;
+
+	snprintf(dir, sizeof(dir), "/tmp/ap-test-%s-%d", tag, (int)getpid());
+	mkdir(dir, 0700);
+	code = t_wait(t_fork(full_disk_child, &fd));
+	rmdir(dir);
+	if (code == 77) {
+		fprintf(stderr, "\n    (cannot mount a tmpfs here: full-disk case not exercised)\n");
+		return 0;
+	}
+	return code;
 }

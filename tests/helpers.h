@@ -59,6 +59,10 @@ void t_collect(void *ctx, const struct ap_trace_view *t);
 pid_t t_fork(int (*fn)(void *), void *arg);
 /* Wait for pid; returns its exit code, or 128 + signal. */
 int t_wait(pid_t pid);
+/* Run fn(dir) in a forked child where dir is a 64 KiB tmpfs of a private
+ * mount namespace (a disk that fills up). Returns fn's result; 0 with a
+ * note on stderr when no tmpfs can be mounted here. */
+int t_on_full_disk(const char *tag, int (*fn)(void *dir));
 /* Sleep ms milliseconds. */
 void t_sleep_ms(unsigned ms);
 
