@@ -1083,38 +1083,30 @@ static void keep(struct ap_analysis *a, uint32_t root)
 	offer_reservoir(a, rs, root);
 }
 
-/* dst decides whether to keep the trace src has just analysed, from src's
- * per-trace arrays (only keep() reads them, and only for this call). */
-static void keep_for(struct ap_analysis *dst, const struct ap_analysis *src, uint32_t root)
+/* Exchange the trace being folded in (its per-trace arrays) between a and b. */
+static void swap_trace(struct ap_analysis *a, struct ap_analysis *b)
 {
-	const struct ap_span *v = dst->v;
-	const uint32_t *parent = dst->parent;
-	uint32_t n = dst->n, *child_off = dst->child_off, *child_idx = dst->child_idx;
-	uint64_t *dur = dst->dur, *self = dst->self, tokens = dst->trace_tokens;
-	uint8_t *truncated = dst->truncated;
-	int trunc = dst->trace_truncated;
+#define SWAP(f) do { __typeof__(a->f) t_ = a->f; a->f = b->f; b->f = t_; } while (0)
+	SWAP(v);
+	SWAP(parent);
+	SWAP(n);
+	SWAP(child_off);
+	SWAP(child_idx);
+	SWAP(dur);
+	SWAP(self);
+	SWAP(truncated);
+	SWAP(trace_tokens);
+	SWAP(trace_truncated);
+#undef SWAP
+}
 
-	dst->v = src->v;
-	dst->parent = src->parent;
-	dst->n = src->n;
-	dst->child_off = src->child_off;
-	dst->child_idx = src->child_idx;
-	dst->dur = src->dur;
-	dst->self = src->self;
-	dst->truncated = src->truncated;
-	dst->trace_tokens = src->trace_tokens;
-	dst->trace_truncated = src->trace_truncated;
+/* dst decides whether to keep the trace src has just analysed, from src's
+ * per-trace arrays: only keep() reads them, and only for this call. */
+static void keep_for(struct ap_analysis *dst, struct ap_analysis *src, uint32_t root)
+{
+	swap_trace(dst, src);
 	keep(dst, root);
-	dst->v = v;
-	dst->parent = parent;
-	dst->n = n;
-	dst->child_off = child_off;
-	dst->child_idx = child_idx;
-	dst->dur = dur;
-	dst->self = self;
-	dst->truncated = truncated;
-	dst->trace_tokens = tokens;
-	dst->trace_truncated = trunc;
+	swap_trace(dst, src);
 }
 
 void ap_analysis_add(void *ctx, const struct ap_trace_view *t)

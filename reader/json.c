@@ -66,13 +66,9 @@ static void put_str(struct ap_json *j, const char *s)
 		case '\n': put(j, "\\n"); break;
 		case '\r': put(j, "\\r"); break;
 		case '\t': put(j, "\\t"); break;
-		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				put(j, esc);
-			} else if (fputc_unlocked(*p, j->f) == EOF) {
-				j->err = -EIO;
-			}
+		default:	/* the other control bytes: plain_run() took the rest */
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			put(j, esc);
 		}
 	}
 	put(j, "\"");

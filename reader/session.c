@@ -516,18 +516,18 @@ static void overhead_of(struct ap_session *s, struct ap_overhead *ov, struct ap_
 }
 
 /* Write via tmp + fsync + rename, so a reader of path sees old or new. */
-static int write_atomically(const char *path, void (*fill)(FILE *f, void *ctx), void *ctx)
+static int write_atomically(const char *path, int (*fill)(FILE *f, void *ctx), void *ctx)
 {
 	char tmp[4300];
 	FILE *f;
-	int ret = 0;
+	int ret;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	fill(f, ctx);
-	if (ferror(f))
+	ret = fill(f, ctx);
+	if (!ret && ferror(f))
 		ret = -EIO;
 	if (fflush(f) == EOF && !ret)
 		ret = -errno;
@@ -547,7 +547,9 @@ struct text_ctx {
 	int color;
 };
 
-static void fill_text(FILE *f, void *ctx)
+/* The report writers, as write_atomically() and render() take them: ctx is a
+ * struct text_ctx; 0 or the first write error. */
+static int fill_text(FILE *f, void *ctx)
 {
 	struct text_ctx *t = ctx;
 	struct ap_session *s = t->s;
@@ -576,6 +578,12 @@ static void fill_text(FILE *f, void *ctx)
 	if (s->took_over_from)
 		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; spans begun before "
 			"are counted as END without BEGIN\n", s->took_over_from, s->lanes_adopted);
+	return ferror(f) ? -EIO : 0;
+}
+
+static int fill_json(FILE *f, void *ctx)
+{
+	return ap_session_json(((struct text_ctx *)ctx)->s, f);
 }
 
 int ap_session_write_text(struct ap_session *s, const char *path)
@@ -695,24 +703,18 @@ static ssize_t membuf_write(void *c, const char *buf, size_t n)
 }
 
 /* A report into a malloc'd buffer, for the dumper. NULL when out of memory. */
-static char *render(struct ap_session *s, int json, size_t *len)
+static char *render(struct ap_session *s, int (*fill)(FILE *f, void *ctx), size_t *len)
 {
 	static const cookie_io_functions_t io = { .write = membuf_write };
 	struct membuf m = { NULL, 0, 0 };
+	struct text_ctx t = { s, 0 };
 	FILE *f = fopencookie(&m, "w", io);
 	int err;
 
 	if (!f)
 		return NULL;
 	setvbuf(f, NULL, _IOFBF, 65536);
-	if (json) {
-		err = ap_session_json(s, f);
-	} else {
-		struct text_ctx t = { s, 0 };
-
-		fill_text(f, &t);
-		err = ferror(f);
-	}
+	err = fill(f, &t);
 	if (fclose(f) == EOF || err || !m.p) {
 		free(m.p);
 		return NULL;
@@ -721,10 +723,10 @@ static char *render(struct ap_session *s, int json, size_t *len)
 	return m.p;
 }
 
-static void dump_file(struct ap_session *s, uint32_t slot, const char *name, int json)
+static void dump_file(struct ap_session *s, uint32_t slot, const char *name, int (*fill)(FILE *f, void *ctx))
 {
 	size_t len = 0;
-	char *buf = render(s, json, &len);
+	char *buf = render(s, fill, &len);
 
 	if (!buf) {
 		s->dump.failed++;
@@ -752,15 +754,15 @@ static void dump_now(struct ap_session *s, int final)
 	ap_session_analyze(s);
 	s->dumps++;
 	if (!final) {
-		dump_file(s, 0, "report.json", 1);
-		dump_file(s, 1, "report.txt", 0);
+		dump_file(s, 0, "report.json", fill_json);
+		dump_file(s, 1, "report.txt", fill_text);
 	}
 	if (s->iv_on) {
 		ap_analysis_end(&s->iv, &s->as);
 		s->iv.traces_sampled_out = s->totals.sampled_out - s->iv_base.sampled_out;
 		s->rendering_iv = 1;
-		dump_file(s, 2, "interval.json", 1);
-		dump_file(s, 3, "interval.txt", 0);
+		dump_file(s, 2, "interval.json", fill_json);
+		dump_file(s, 3, "interval.txt", fill_text);
 		s->rendering_iv = 0;
 		ap_analysis_free(&s->iv);
 		iv_start(s);
@@ -1581,24 +1583,7 @@ int ap_session_json(struct ap_session *s, FILE *f)
 
 int ap_session_write_report(struct ap_session *s, const char *path)
 {
-	char tmp[4300];
-	FILE *f;
-	int ret;
+	struct text_ctx t = { s, 0 };
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	ret = ap_session_json(s, f);
-	if (fflush(f) == EOF && !ret)
-		ret = -errno;
-	if (!ret && fsync(fileno(f)) < 0)
-		ret = -errno;
-	if (fclose(f) == EOF && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
+	return write_atomically(path, fill_json, &t);
 }
