@@ -59,7 +59,7 @@ AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 
-.PHONY: all deps demo test check check-exports check-link bench bench-quick clean help
+.PHONY: all deps demo test check check-exports check-link check-golden golden bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
 
@@ -146,7 +146,14 @@ check-link: $(STATIC_LIB) ## a C program links with -Iwriter-lib/include libagen
 		{ echo "check-link: unexpected output '$$out'" >&2; exit 1; }
 	@echo "check-link: ok"
 
-test: all $(TESTS) $(TP_CHILD) check-exports check-link ## run every test suite
+# The golden event logs replay to the reports recorded with them.
+check-golden: $(AGENTPROF) ## the golden logs' reports are unchanged
+	$(Q)tests/golden/check.sh $(AGENTPROF)
+
+golden: $(AGENTPROF) ## regenerate the golden reports (a change that means to change them)
+	$(Q)GOLDEN_UPDATE=1 tests/golden/check.sh $(AGENTPROF)
+
+test: all $(TESTS) $(TP_CHILD) check-exports check-link check-golden ## run every test suite
 	$(Q)AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF)) timeout 900 $(TESTS) $(SUITES)
 
 check: test
