@@ -2,12 +2,19 @@
 #
 #   make            build build/libagentprof.a, build/libagentprof.so, build/agentprof
 #   make demo       run the multi-process demo through `agentprof`
-#   make test       run the test suites (CUnit) and the export and link checks
+#   make test       run the test suites (CUnit), the golden reports, the layer,
+#                   export and link checks
 #   make bench      writer and reader costs beside the physical floor
 #   make help       list targets
 #
 # SANITIZE=address,undefined | address | undefined | thread builds everything
 # with that sanitizer into build/san-<name>/. V=1 shows the commands.
+#
+# Layers: every folder is a floor that includes only the floors below it
+# (README, "Layout"). Each object is compiled with the include path of its
+# own folder's floor and nothing else (INC_<folder> below), so an include
+# from a floor above does not compile; `make check-layers` says the same in
+# words, and also refuses a folder's *_internal.h included from outside it.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -32,8 +39,7 @@ WARN := -Wall -Wextra -Wshadow -Wcast-align -Wstrict-prototypes -Wmissing-protot
 	-Wmissing-declarations -Wvla -Wformat=2 -Wpointer-arith -Wundef -Wwrite-strings \
 	-Wold-style-definition -Wredundant-decls -Wnested-externs -Wno-unused-parameter \
 	-Werror=implicit-function-declaration
-override CFLAGS += -std=c11 -D_GNU_SOURCE -pthread -fvisibility=hidden $(WARN) $(SAN_FLAGS) \
-	-MMD -MP -Ishm -Iwriter-lib/include -Iwriter-lib -Ireader
+override CFLAGS += -std=c11 -D_GNU_SOURCE -pthread -fvisibility=hidden $(WARN) $(SAN_FLAGS) -MMD -MP
 override LDFLAGS += -pthread $(SAN_FLAGS)
 
 ifeq ($(V),1)
@@ -42,9 +48,34 @@ else
 Q := @
 endif
 
-LIB_SRC    := shm/segment.c shm/clock.c writer-lib/writer.c
-READER_SRC := $(filter-out reader/main.c,$(wildcard reader/*.c))
-TEST_SRC   := $(filter-out tests/tp_child.c tests/link_example.c,$(wildcard tests/*.c))
+# The floors, bottom up, and what each may include (its own folder first).
+INC_shm             := -Ishm
+INC_writer-lib      := -Iwriter-lib -Iwriter-lib/include -Ishm
+INC_reader/common   := -Ireader/common -Ishm
+INC_reader/io       := -Ireader/io -Ireader/common -Ishm
+INC_reader/ingest   := -Ireader/ingest -Ireader/common -Iwriter-lib/include -Ishm
+INC_reader/analysis := -Ireader/analysis -Ireader/ingest -Ireader/common -Iwriter-lib/include -Ishm
+INC_reader/log      := -Ireader/log -Ireader/analysis -Ireader/ingest -Ireader/io -Ireader/common \
+	-Iwriter-lib/include -Ishm
+INC_reader/render   := -Ireader/render -Ireader/analysis -Ireader/ingest -Ireader/common \
+	-Iwriter-lib/include -Ishm
+INC_reader/session  := -Ireader/session -Ireader/log -Ireader/render -Ireader/analysis -Ireader/ingest \
+	-Ireader/io -Ireader/common -Iwriter-lib/include -Ishm
+INC_reader/cmd      := -Ireader/cmd $(INC_reader/session)
+INC_writer-lib/python := -Iwriter-lib/python -Iwriter-lib/include
+LAYERS := shm writer-lib writer-lib/python reader/common reader/io reader/ingest reader/analysis reader/log \
+	reader/render reader/session reader/cmd
+# Tests and benches see everything, writer internals included.
+INC_tests           := -Itests/support -Ireader/cmd $(INC_reader/session) -Iwriter-lib
+INC_bench           := $(INC_tests)
+# The include path of the folder a source file is in (tests/x/y.c: tests).
+inc_of = $(if $(filter tests/%,$(1)),$(INC_tests),$(if $(filter bench/%,$(1)),$(INC_bench),$(INC_$(patsubst %/,%,$(dir $(1))))))
+
+READER_DIRS := common io ingest analysis log render session cmd
+LIB_SRC    := $(wildcard shm/*.c) $(wildcard writer-lib/*.c)
+READER_SRC := $(filter-out reader/cmd/main.c,$(foreach d,$(READER_DIRS),$(wildcard reader/$(d)/*.c)))
+TEST_SRC   := $(wildcard tests/unit/*.c tests/multiproc/*.c tests/program/*.c) \
+	$(filter-out tests/support/tp_child.c tests/support/link_example.c,$(wildcard tests/support/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/lib/%.o)
@@ -59,7 +90,8 @@ AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 
-.PHONY: all deps demo test check check-exports check-link check-golden golden bench bench-quick clean help
+.PHONY: all deps demo test test-loop check check-exports check-link check-layers print-layers check-golden golden \
+	bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
 
@@ -81,23 +113,23 @@ deps: ## install missing Debian -dev packages (as root), or print the command
 $(BUILD)/obj/lib/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(call inc_of,$<) -c $< -o $@
 
 $(BUILD)/obj/pic/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC PIC  $<")
-	$(Q)$(CC) $(CFLAGS) -fPIC -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(call inc_of,$<) -fPIC -c $< -o $@
 
 $(BUILD)/obj/hook/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC HOOK $<")
-	$(Q)$(CC) $(CFLAGS) -DAP_TEST_HOOKS -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(call inc_of,$<) -DAP_TEST_HOOKS -c $< -o $@
 
 # Tests: the hook that forces a signal mid-write, and argv arrays of literals.
 $(BUILD)/obj/test/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC TEST $<")
-	$(Q)$(CC) $(CFLAGS) -DAP_TEST_HOOKS -Wno-write-strings -Itests -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -DAP_TEST_HOOKS -Wno-write-strings -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -111,7 +143,7 @@ $(SHARED_LIB): $(PIC_OBJ) writer-lib/libagentprof.map
 $(BUILD)/libagentprof.so: $(SHARED_LIB)
 	$(Q)ln -sf libagentprof.so.1 $@
 
-$(AGENTPROF): $(BUILD)/obj/lib/reader/main.o $(READER_OBJ) $(STATIC_LIB)
+$(AGENTPROF): $(BUILD)/obj/lib/reader/cmd/main.o $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -luring -ljansson -lm -o $@
 
@@ -119,8 +151,8 @@ $(TESTS): $(TEST_OBJ) $(READER_OBJ) $(HOOK_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -ljansson -lm -o $@
 
-$(TP_CHILD): tests/tp_child.c $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -o $@
+$(TP_CHILD): tests/support/tp_child.c $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
 demo: $(AGENTPROF) ## run the demo: 4 worker processes under `agentprof demo`
 	$(AGENTPROF) demo -o $(BUILD)/demo-out
@@ -138,13 +170,29 @@ check-exports: $(STATIC_LIB) $(SHARED_LIB) ## only ap_* symbols are exported
 	done; \
 	echo "check-exports: ok ($$(nm -D --defined-only $(SHARED_LIB) | grep -c ' ap_') symbols, all ap_*)"
 
-# A program links with nothing more than the header and the static library.
+# A program links with nothing more than the header and the static library;
+# compiled with -DAGENTPROF_DISABLE it links with no library at all.
 check-link: $(STATIC_LIB) ## a C program links with -Iwriter-lib/include libagentprof.a -lpthread
-	$(Q)$(CC) -std=c11 -O2 $(SAN_FLAGS) -Iwriter-lib/include tests/link_example.c $(STATIC_LIB) -lpthread \
+	$(Q)$(CC) -std=c11 -O2 $(SAN_FLAGS) -Iwriter-lib/include tests/support/link_example.c $(STATIC_LIB) -lpthread \
 		-o $(BUILD)/link_example
 	$(Q)out=$$(env -u AGENTPROF_SHM $(BUILD)/link_example) && [ "$$out" = "link ok" ] || \
 		{ echo "check-link: unexpected output '$$out'" >&2; exit 1; }
-	@echo "check-link: ok"
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -DAGENTPROF_DISABLE -Iwriter-lib/include \
+		tests/support/link_example.c -o $(BUILD)/link_example_off
+	$(Q)out=$$(AGENTPROF_SHM=/nonexistent $(BUILD)/link_example_off) && [ "$$out" = "link ok" ] || \
+		{ echo "check-link: AGENTPROF_DISABLE: unexpected output '$$out'" >&2; exit 1; }
+	$(Q)! nm $(BUILD)/link_example_off | grep -q ' U ap_' || \
+		{ echo "check-link: AGENTPROF_DISABLE still calls into the library" >&2; exit 1; }
+	@echo "check-link: ok (static library; AGENTPROF_DISABLE compiles every call out)"
+
+# Floors include only the floors below them (tests/layers/check.sh), and the
+# check itself fails on a planted upward include.
+check-layers: ## no include from a floor above, nor of another folder's internals
+	$(Q)tests/layers/check.sh .
+	$(Q)tests/layers/planted.sh
+
+print-layers: # the floors and the folders each may include, for check-layers
+	@$(foreach l,$(LAYERS),echo "$(l): $(patsubst -I%,%,$(INC_$(l)))";)
 
 # The golden event logs replay to the reports recorded with them.
 check-golden: $(AGENTPROF) ## the golden logs' reports are unchanged
@@ -153,26 +201,37 @@ check-golden: $(AGENTPROF) ## the golden logs' reports are unchanged
 golden: $(AGENTPROF) ## regenerate the golden reports (a change that means to change them)
 	$(Q)GOLDEN_UPDATE=1 tests/golden/check.sh $(AGENTPROF)
 
-test: all $(TESTS) $(TP_CHILD) check-exports check-link check-golden ## run every test suite
-	$(Q)AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF)) timeout 900 $(TESTS) $(SUITES)
+TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF))
+
+test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden ## run every test suite
+	$(Q)$(TEST_ENV) $(TESTS) -q $(SUITES)
+
+# Repeat the suites N times (default 20) to find flakes; stops at the first
+# failing round and says which.
+N ?= 20
+test-loop: all $(TESTS) $(TP_CHILD) ## run the suites N times (N=20), stop at the first failure
+	$(Q)for i in $$(seq 1 $(N)); do \
+	  $(TEST_ENV) $(TESTS) -q $(SUITES) || { echo "test-loop: round $$i of $(N) failed" >&2; exit 1; }; \
+	  echo "test-loop: round $$i of $(N) passed"; \
+	done
 
 check: test
 
 BENCH_BIN := $(BUILD)/bench-writer
 $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
 
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lm -o $@
 
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
 $(BUILD)/bench-scale: bench/bench_scale.c $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(STATIC_LIB) $(LDFLAGS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
-$(BUILD)/bench-fleet: bench/bench_fleet.c $(BUILD)/obj/lib/reader/demo.o $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $< $(BUILD)/obj/lib/reader/demo.o $(STATIC_LIB) $(LDFLAGS) -o $@
+$(BUILD)/bench-fleet: bench/bench_fleet.c $(BUILD)/obj/lib/reader/cmd/workload.o $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(BUILD)/obj/lib/reader/cmd/workload.o $(STATIC_LIB) $(LDFLAGS) -o $@
 
 # LTTng-UST's tracepoint macros are not clean under our warning set: plain flags.
 # bench/run.sh builds it once liblttng-ust-dev is there (installing it as root).

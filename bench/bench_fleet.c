@@ -23,7 +23,7 @@
 
 #include <agentprof.h>
 
-#include "demo.h"
+#include "workload.h"
 
 static uint64_t now_ns(void)
 {

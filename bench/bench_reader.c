@@ -167,7 +167,7 @@ static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir,
 
 			ap_dump_poll(&s->dump);
 			if (t >= next) {
-				ap_session_dump(s);
+				ap_session_dump(s, 0);
 				next = t + interval_ns;
 			}
 		}
@@ -175,7 +175,7 @@ static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir,
 	rate = (double)n / ((double)(now_ns() - t0) / 1e9);
 	if (s->dumping) {
 		ap_dump_wait(&s->dump);
-		ap_session_dump(s);	/* the last interval, untimed: for the check below */
+		ap_session_dump(s, 0);	/* the last interval, untimed: for the check below */
 		ap_dump_wait(&s->dump);
 		*dump_ms = s->dumps ? (double)s->render_ns / 1e6 / (double)s->dumps : 0;
 		if (s->dumps < 2 || s->dump.failed)

@@ -31,32 +31,12 @@
 
 #include <agentprof.h>
 
+#include "clock.h"
+
 #define MAX_ROUNDS 64
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline uint64_t ticks(void)
-{
-#if defined(__x86_64__)
-	uint32_t lo, hi;
-
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-#elif defined(__aarch64__)
-	uint64_t v;
-
-	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
-	return v;
-#else
-	return now_ns();
-#endif
-}
+#define now_ns ap_mono_ns
+#define ticks ap_counter_ticks
 
 /* The floor's ring: same event size and alignment as a lane, and the same
  * number of events as the lanes of the run (--ring, a power of two), so

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agentprof.h"
+#include "ap_atomic.h"
 #include "segment.h"
 
 #define HEADER_BYTES	((uint64_t)sizeof(struct ap_seg_header))
@@ -68,19 +68,19 @@ int ap_seg_name_check(const char *name)
 	size_t n;
 
 	if (!name || name[0] != '/')
-		return AP_E_NAME;
+		return AP_SEG_E_NAME;
 	n = strlen(name);
 	if (n < 2 || n > AP_SEG_NAME_MAX)
-		return AP_E_NAME;
+		return AP_SEG_E_NAME;
 	for (size_t i = 1; i < n; i++) {
 		char c = name[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return AP_E_NAME;
+			return AP_SEG_E_NAME;
 	}
 	if (strcmp(name, "/.") == 0 || strcmp(name, "/..") == 0)
-		return AP_E_NAME;
+		return AP_SEG_E_NAME;
 	return 0;
 }
 
@@ -114,7 +114,7 @@ int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_
 	if (ret)
 		return ret;
 	if (layout_of(cfg->lanes, cfg->lane_events, cfg->name_slots, &l))
-		return AP_E_GEOMETRY;
+		return AP_SEG_E_GEOMETRY;
 	if (l.total > (uint64_t)SIZE_MAX)
 		return -ENOMEM;
 
@@ -124,7 +124,7 @@ int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_
 	{
 		static _Atomic unsigned seq;
 
-		snprintf(tmp, sizeof(tmp), "/.agentprof-new-%d-%u", (int)getpid(), atomic_fetch_add(&seq, 1));
+		snprintf(tmp, sizeof(tmp), "/.agentprof-new-%d-%u", (int)getpid(), ap_add_relaxed(&seq, 1));
 	}
 	{
 		char path[AP_SEG_NAME_MAX + 16];
@@ -177,7 +177,7 @@ int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_
 	h->creator_pid = (uint32_t)getpid();
 	ap_proc_start_time(h->creator_pid, &h->creator_start);
 	/* Everything above is visible to whoever sees the magic. */
-	atomic_store_explicit(&h->magic, AP_SEG_MAGIC, memory_order_release);
+	ap_store_release(&h->magic, AP_SEG_MAGIC);
 	{
 		char from[80], to[AP_SEG_NAME_MAX + 16];
 
@@ -217,20 +217,20 @@ int ap_seg_attach(struct ap_segment *seg, const char *name)
 	fd = shm_open(name, O_RDWR | O_NONBLOCK, 0);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == EISDIR || errno == ENXIO || errno == EINVAL)
-			return AP_E_NOTSHM;
+			return AP_SEG_E_NOTSHM;
 		return -errno;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
 		goto err_close;
 	}
-	ret = AP_E_NOTSHM;
+	ret = AP_SEG_E_NOTSHM;
 	if (!S_ISREG(st.st_mode))
 		goto err_close;
-	ret = AP_E_OWNER;
+	ret = AP_SEG_E_OWNER;
 	if (st.st_uid != geteuid())
 		goto err_close;
-	ret = AP_E_MODE;
+	ret = AP_SEG_E_MODE;
 	if (st.st_mode & 077)
 		goto err_close;
 
@@ -240,28 +240,28 @@ int ap_seg_attach(struct ap_segment *seg, const char *name)
 		ret = -errno;
 		goto err_close;
 	}
-	ret = AP_E_MAGIC;
-	if ((size_t)n < sizeof(uint64_t) || atomic_load_explicit(&h.magic, memory_order_relaxed) != AP_SEG_MAGIC)
+	ret = AP_SEG_E_MAGIC;
+	if ((size_t)n < sizeof(uint64_t) || ap_load_relaxed(&h.magic) != AP_SEG_MAGIC)
 		goto err_close;
-	ret = AP_E_SIZE;
+	ret = AP_SEG_E_SIZE;
 	if ((size_t)n < sizeof(h))
 		goto err_close;
-	ret = AP_E_ABI;
+	ret = AP_SEG_E_ABI;
 	if (h.abi_version != AP_ABI_VERSION)
 		goto err_close;
-	ret = AP_E_LAYOUT;
+	ret = AP_SEG_E_LAYOUT;
 	if (h.fingerprint != ap_layout_fingerprint())
 		goto err_close;
-	ret = AP_E_SIZE;
+	ret = AP_SEG_E_SIZE;
 	if (h.total_size != (uint64_t)st.st_size)
 		goto err_close;
-	ret = AP_E_GEOMETRY;
+	ret = AP_SEG_E_GEOMETRY;
 	if (layout_of(h.lane_count, h.lane_capacity, h.name_slots, &l) ||
 	    l.lanes_offset != h.lanes_offset || l.rings_offset != h.rings_offset ||
 	    l.names_offset != h.names_offset || l.total != h.total_size ||
 	    h.clock_mult == 0)
 		goto err_close;
-	ret = AP_E_CLOCK;
+	ret = AP_SEG_E_CLOCK;
 	if (!ap_clock_usable(h.clock_source))
 		goto err_close;
 
@@ -333,22 +333,20 @@ int ap_proc_start_time(uint32_t pid, uint64_t *start)
 	return 0;
 }
 
-const char *ap_strerror(int err)
+const char *ap_seg_strerror(int err)
 {
 	switch (err) {
 	case 0:			return "success";
-	case AP_E_MAGIC:	return "not an agentprof segment (bad magic)";
-	case AP_E_ABI:		return "segment ABI version differs from this library's";
-	case AP_E_LAYOUT:	return "segment layout fingerprint differs (another build or architecture)";
-	case AP_E_SIZE:		return "segment size differs from the size in its header";
-	case AP_E_NOTSHM:	return "name is not a regular shared-memory file";
-	case AP_E_OWNER:	return "segment belongs to another user";
-	case AP_E_MODE:		return "segment is accessible to other users (mode is not 0600)";
-	case AP_E_GEOMETRY:	return "segment geometry out of bounds or inconsistent";
-	case AP_E_CLOCK:	return "segment clock cannot be read on this machine";
-	case AP_E_NAME:		return "bad segment name (want '/' and 1-199 of [A-Za-z0-9._-])";
-	case AP_E_OFF:		return "profiling is off in this process";
-	case AP_E_NOSPAN:	return "no current span";
+	case AP_SEG_E_MAGIC:	return "not an agentprof segment (bad magic)";
+	case AP_SEG_E_ABI:	return "segment ABI version differs from this library's";
+	case AP_SEG_E_LAYOUT:	return "segment layout fingerprint differs (another build or architecture)";
+	case AP_SEG_E_SIZE:	return "segment size differs from the size in its header";
+	case AP_SEG_E_NOTSHM:	return "name is not a regular shared-memory file";
+	case AP_SEG_E_OWNER:	return "segment belongs to another user";
+	case AP_SEG_E_MODE:	return "segment is accessible to other users (mode is not 0600)";
+	case AP_SEG_E_GEOMETRY:	return "segment geometry out of bounds or inconsistent";
+	case AP_SEG_E_CLOCK:	return "segment clock cannot be read on this machine";
+	case AP_SEG_E_NAME:	return "bad segment name (want '/' and 1-199 of [A-Za-z0-9._-])";
 	default:
 		break;
 	}

@@ -18,6 +18,29 @@
 
 #define AP_SEG_NAME_MAX 200	/* bytes of a segment name, leading '/' included */
 
+/*
+ * The segment's own errors, a range of their own below the -errno values.
+ * agentprof.h publishes the same numbers as AP_E_* (writer-lib/errors.c
+ * ties each to its twin with a _Static_assert), so the writer returns these
+ * unchanged; the reader prints them with ap_seg_strerror().
+ */
+#define AP_SEG_E_BASE		(-30800)
+#define AP_SEG_E_MAGIC		(AP_SEG_E_BASE - 0)	/* not an agentprof segment (bad magic) */
+#define AP_SEG_E_ABI		(AP_SEG_E_BASE - 1)	/* ABI version differs */
+#define AP_SEG_E_LAYOUT		(AP_SEG_E_BASE - 2)	/* layout fingerprint differs */
+#define AP_SEG_E_SIZE		(AP_SEG_E_BASE - 3)	/* file size differs from the header's */
+#define AP_SEG_E_NOTSHM		(AP_SEG_E_BASE - 4)	/* not a regular shared-memory file */
+#define AP_SEG_E_OWNER		(AP_SEG_E_BASE - 5)	/* belongs to another user */
+#define AP_SEG_E_MODE		(AP_SEG_E_BASE - 6)	/* accessible to other users */
+#define AP_SEG_E_GEOMETRY	(AP_SEG_E_BASE - 7)	/* geometry out of bounds or inconsistent */
+#define AP_SEG_E_CLOCK		(AP_SEG_E_BASE - 8)	/* clock cannot be read here */
+#define AP_SEG_E_NAME		(AP_SEG_E_BASE - 9)	/* bad segment name */
+#define AP_SEG_E_LAST		AP_SEG_E_NAME
+
+/* The message of an AP_SEG_E_* code, of 0 ("success") or of a -errno value;
+ * "unknown error" otherwise. */
+const char *ap_seg_strerror(int err);
+
 struct ap_seg_config {
 	uint32_t lanes;		/* AP_LANES_MIN..AP_LANES_MAX */
 	uint32_t lane_events;	/* power of two, AP_LANE_EVENTS_MIN..AP_LANE_EVENTS_MAX */
@@ -45,21 +68,21 @@ void ap_seg_config_default(struct ap_seg_config *cfg);
 /* Bytes a segment of this geometry takes, 0 when cfg is out of bounds. */
 uint64_t ap_seg_size(const struct ap_seg_config *cfg);
 
-/* 0 when `name` is "/" followed by 1..199 of [A-Za-z0-9._-], else AP_E_NAME. */
+/* 0 when `name` is "/" followed by 1..199 of [A-Za-z0-9._-], else AP_SEG_E_NAME. */
 int ap_seg_name_check(const char *name);
 
 /*
  * Create the segment `name`: O_CREAT|O_EXCL, mode 0600 whatever the umask,
  * memory reserved up front (posix_fallocate), header written, magic last.
  * Returns 0, or -EEXIST, -ENOSPC (no room in /dev/shm), -ENOMEM, -EACCES,
- * AP_E_NAME, AP_E_GEOMETRY. On error nothing is left behind.
+ * AP_SEG_E_NAME, AP_SEG_E_GEOMETRY. On error nothing is left behind.
  */
 int ap_seg_create(struct ap_segment *seg, const char *name, const struct ap_seg_config *cfg);
 
 /*
  * Map the existing segment `name` and validate it. Returns 0, or -ENOENT,
- * -EACCES, -ENOMEM, AP_E_NAME, AP_E_NOTSHM, AP_E_OWNER, AP_E_MODE, AP_E_MAGIC,
- * AP_E_ABI, AP_E_LAYOUT, AP_E_SIZE, AP_E_GEOMETRY, AP_E_CLOCK.
+ * -EACCES, -ENOMEM, or one of AP_SEG_E_NAME, _NOTSHM, _OWNER, _MODE, _MAGIC,
+ * _ABI, _LAYOUT, _SIZE, _GEOMETRY, _CLOCK.
  */
 int ap_seg_attach(struct ap_segment *seg, const char *name);
 

@@ -17,6 +17,10 @@
  *
  * Signal handlers may record spans. A span recorded by a handler that
  * interrupted a recording call of the same thread is dropped and counted.
+ *
+ * Compiled with -DAGENTPROF_DISABLE, every function and macro of this header
+ * becomes an empty inline that records nothing and needs no library at link
+ * time: ids are 0, ap_enabled() is 0, ap_traceparent() is AP_E_OFF.
  */
 #ifndef AGENTPROF_H
 #define AGENTPROF_H
@@ -26,6 +30,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The library's version, as `agentprof --version` and report.json say it. */
+#define AGENTPROF_VERSION_MAJOR	0
+#define AGENTPROF_VERSION_MINOR	2
+#define AGENTPROF_VERSION_PATCH	0
+#define AGENTPROF_VERSION	"0.2.0"
 
 #if defined(__GNUC__)
 #define AP_API __attribute__((visibility("default")))
@@ -42,7 +52,8 @@ enum {
 	AP_CAT_COUNT
 };
 
-/* agentprof's own errors: a range of their own below -errno values. */
+/* agentprof's own errors: a range of their own below -errno values. The
+ * first ten are the segment's refusals, the same numbers as shm/'s codes. */
 #define AP_E_BASE	(-30800)
 #define AP_E_MAGIC	(AP_E_BASE - 0)	/* not an agentprof segment (bad magic) */
 #define AP_E_ABI	(AP_E_BASE - 1)	/* segment ABI version differs from the library's */
@@ -57,6 +68,33 @@ enum {
 #define AP_E_OFF	(AP_E_BASE - 10)	/* profiling is off in this process */
 #define AP_E_NOSPAN	(AP_E_BASE - 11)	/* no current span */
 #define AP_E_LAST	(AP_E_BASE - 11)
+
+#if defined(AGENTPROF_DISABLE) && !defined(AP_BUILDING_LIBRARY)
+/* Compiled out: the same names, recording nothing, needing no library. */
+struct ap_stats {
+	uint64_t recorded, dropped_full, dropped_no_lane, dropped_reentrant, names_not_kept;
+};
+static inline int ap_attach(const char *segment) { (void)segment; return 0; }
+static inline void ap_detach(void) { }
+static inline const char *ap_strerror(int err) { (void)err; return "agentprof is compiled out"; }
+static inline int ap_enabled(void) { return 0; }
+static inline uint64_t ap_name(const char *name) { (void)name; return 0; }
+static inline uint64_t ap_begin(uint64_t name_id, int category) { (void)name_id; (void)category; return 0; }
+static inline uint64_t ap_begin_child(uint64_t parent, uint64_t name_id, int category)
+{ (void)parent; (void)name_id; (void)category; return 0; }
+static inline uint64_t ap_begin_async(uint64_t parent, uint64_t name_id, int category)
+{ (void)parent; (void)name_id; (void)category; return 0; }
+static inline void ap_end(uint64_t span) { (void)span; }
+static inline void ap_set_tokens(uint64_t span, uint64_t model, uint32_t in, uint32_t out)
+{ (void)span; (void)model; (void)in; (void)out; }
+static inline void ap_depends(uint64_t span, uint64_t on_span) { (void)span; (void)on_span; }
+static inline int ap_traceparent(char out[56]) { (void)out; return AP_E_OFF; }
+static inline uint64_t ap_current(void) { return 0; }
+static inline void ap_stats(struct ap_stats *out)
+{ out->recorded = out->dropped_full = out->dropped_no_lane = out->dropped_reentrant = out->names_not_kept = 0; }
+#define AP_SPAN(name_literal, category) ((void)0)
+#define AP_SPAN_REENTRANT	UINT64_MAX
+#else /* !AGENTPROF_DISABLE */
 
 /*
  * Attach to the segment `segment` (a POSIX shm name such as "/agentprof-1"),
@@ -97,12 +135,20 @@ AP_API uint64_t ap_name(const char *name);
 /*
  * Begin a span of `category` (AP_CAT_*) under the calling thread's innermost
  * open span (or, for a thread with none, under the span named by
- * $TRACEPARENT, or as a new root). Returns the span id, or 0 when the span is
- * not recorded (profiling off; a span of a trace not sampled gets an even id). A span whose begin event had to be dropped
- * (full lane) still gets an id, so its end and its children stay consistent;
- * the loss is counted.
+ * $TRACEPARENT, or as a new root). Returns the span id: 0 when profiling is
+ * off; an even id for a span of a trace not sampled (nothing of it is
+ * written); AP_SPAN_REENTRANT when the call interrupted a recording call of
+ * the same thread (a signal handler: its events are dropped and counted); an
+ * odd id otherwise. Pass whatever it returned to the other calls. A span
+ * whose begin event had to be dropped (full lane) still gets an id, so its
+ * end and its children stay consistent; the loss is counted.
  */
 AP_API uint64_t ap_begin(uint64_t name_id, int category);
+
+/* The id of a span begun in a signal handler that interrupted its thread's
+ * own recording call: ending it (or anything else done with it) records
+ * nothing and counts the event as dropped (dropped_reentrant). */
+#define AP_SPAN_REENTRANT	UINT64_MAX
 
 /* Begin a span under an explicit parent (async tasks, work handed to another
  * thread). The span becomes the calling thread's innermost open span. */
@@ -144,6 +190,9 @@ struct ap_stats {
 	uint64_t dropped_full;		/* lane full */
 	uint64_t dropped_no_lane;	/* no free lane */
 	uint64_t dropped_reentrant;	/* signal handler interrupted a write */
+	uint64_t names_not_kept;	/* ap_name calls whose name is interned into this
+					 * segment but not kept for a later one (the
+					 * process keeps 65,536 names) */
 };
 /* Sum of this process's threads that are alive or have exited; the counts of
  * a thread are added as it makes its calls, so read them from the thread that
@@ -217,6 +266,8 @@ static inline uint64_t ap_name_cached_(uint64_t *cache, const char *name)
 	}
 	return id;
 }
+
+#endif /* AGENTPROF_DISABLE */
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * diff.c - compare two runs. Each side is a report.json or an event log; a
+ * log is replayed into a report.json in memory first, so both kinds are read
+ * by one path. report.json is parsed with Jansson (strict RFC 8259, depth
+ * limited, duplicate keys refused): a file handed to diff is untrusted input.
+ *
+ * Operations are matched by name and category. An operation regressed when
+ * its P95 rose by at least threshold_pct percent and at least min_ms; it
+ * improved when it fell by as much. Categories compare self time per trace
+ * (runs differ in length) by the same rule.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "diff.h"
+#include "file.h"
+#include "json.h"
+#include "render.h"
+#include "replay.h"
+
+#define DIFF_FILE_MAX	(1ull << 32)	/* bytes read from one side */
+
+static const char *const cats[AP_CAT_COUNT] = { "internal", "llm", "tool", "memory" };
+
+struct dop {
+	char name[AP_NAME_MAX + 1];
+	char cat[16];
+	uint64_t count;
+	double p50, p95, p99, mean;
+	uint64_t tokens;	/* input + output */
+	int matched;
+};
+
+struct side {
+	const char *path;
+	uint64_t traces;
+	double cat_ms[AP_CAT_COUNT];
+	struct dop *ops;
+	size_t nops;
+	uint64_t total_input, total_output;
+};
+
+__attribute__((format(printf, 2, 3)))
+static int fail(const struct side *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "agentprof: diff: %s: ", s->path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+static int render_json(FILE *f, void *run)
+{
+	return ap_render_json(run, f);
+}
+
+/* An event log: replay it and render its report.json in memory. */
+static int log_to_json(struct side *sd, const uint8_t *buf, size_t len, const struct ap_settings *set,
+		       char **json, size_t *jlen)
+{
+	struct ap_replay *rp = calloc(1, sizeof(*rp));
+	struct ap_run run;
+	const char *why;
+	int ret;
+
+	if (!rp)
+		return fail(sd, "out of memory");
+	ret = ap_replay_open(rp, set, buf, len, &why);
+	if (ret) {
+		ap_replay_close(rp);
+		free(rp);
+		return fail(sd, "%s", ret == -EINVAL ? why : "out of memory");
+	}
+	if (!rp->complete || rp->scan.bytes_skipped || rp->scan.blocks_missing)
+		fprintf(stderr, "agentprof: diff: %s is damaged or incomplete; comparing its %" PRIu64 " intact blocks\n",
+			sd->path, rp->scan.blocks);
+	ap_replay_run(rp, sd->path, &run);
+	*json = ap_render_mem(render_json, &run, jlen, &ret);
+	ap_replay_close(rp);
+	free(rp);
+	return *json ? 0 : fail(sd, "cannot build its report: %s", strerror(-ret));
+}
+
+static int num(json_t *o, const char *key, double *v)
+{
+	json_t *x = json_object_get(o, key);
+
+	if (!json_is_number(x))
+		return -1;
+	*v = json_number_value(x);
+	return isfinite(*v) ? 0 : -1;
+}
+
+static int count(json_t *o, const char *key, uint64_t *v)
+{
+	json_t *x = json_object_get(o, key);
+
+	if (!json_is_integer(x) || json_integer_value(x) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(x);
+	return 0;
+}
+
+static int parse(struct side *sd, const char *text, size_t len)
+{
+	json_error_t err;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err), *x, *ops;
+	size_t i;
+	int ret = -1;
+
+	if (!root)
+		return fail(sd, "not an agentprof report.json or event log (line %d: %s)", err.line, err.text);
+	if (!json_is_object(root) || count(json_object_get(root, "structure"), "traces", &sd->traces)) {
+		fail(sd, "not an agentprof report.json (no structure.traces)");
+		goto out;
+	}
+	x = json_object_get(root, "by_category");
+	for (int c = 0; c < AP_CAT_COUNT; c++)
+		if (num(json_object_get(x, cats[c]), "self_ms", &sd->cat_ms[c])) {
+			fail(sd, "not an agentprof report.json (by_category.%s.self_ms)", cats[c]);
+			goto out;
+		}
+	x = json_object_get(root, "tokens");
+	if (count(x, "total_input", &sd->total_input) || count(x, "total_output", &sd->total_output)) {
+		fail(sd, "not an agentprof report.json (tokens.total_input, total_output)");
+		goto out;
+	}
+	ops = json_object_get(root, "operations");
+	if (!json_is_array(ops)) {
+		fail(sd, "not an agentprof report.json (operations)");
+		goto out;
+	}
+	sd->ops = calloc(json_array_size(ops) + 1, sizeof(*sd->ops));
+	if (!sd->ops) {
+		fail(sd, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(ops); i++) {
+		json_t *o = json_array_get(ops, i);
+		const char *name = json_string_value(json_object_get(o, "name"));
+		const char *cat = json_string_value(json_object_get(o, "category"));
+		struct dop *d = &sd->ops[sd->nops];
+		uint64_t in = 0, outk = 0;
+
+		if (!name || !cat || strlen(name) > AP_NAME_MAX || strlen(cat) >= sizeof(d->cat) ||
+		    count(o, "count", &d->count) || num(o, "p50_ms", &d->p50) || num(o, "p95_ms", &d->p95) ||
+		    num(o, "p99_ms", &d->p99) || num(o, "mean_ms", &d->mean)) {
+			fail(sd, "not an agentprof report.json (operations[%zu])", i);
+			goto out;
+		}
+		/* Token counts per operation are optional (older reports). */
+		count(o, "input_tokens", &in);
+		count(o, "output_tokens", &outk);
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		snprintf(d->cat, sizeof(d->cat), "%s", cat);
+		d->tokens = in + outk;
+		sd->nops++;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+static int load(struct side *sd, const char *path, const struct ap_settings *set)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint32_t magic = 0;
+	int ret;
+
+	memset(sd, 0, sizeof(*sd));
+	sd->path = path;
+	ret = ap_read_file(path, DIFF_FILE_MAX, &buf, &len);
+	if (ret)
+		return fail(sd, "%s", ret == -EINVAL ? "not a regular file" : strerror(-ret));
+	if (len >= sizeof(magic))
+		memcpy(&magic, buf, sizeof(magic));
+	if (magic == AP_LOG_MAGIC) {
+		char *json = NULL;
+		size_t jlen = 0;
+
+		ret = log_to_json(sd, buf, len, set, &json, &jlen);
+		if (!ret)
+			ret = parse(sd, json, jlen);
+		free(json);
+	} else {
+		ret = parse(sd, (const char *)buf, len);
+	}
+	free(buf);
+	return ret;
+}
+
+static double pct_change(double a, double b)
+{
+	if (a > 0)
+		return (b - a) / a * 100.0;
+	return b > 0 ? INFINITY : 0;
+}
+
+/* 1 regressed, -1 improved, 0 neither. */
+static int judge(double a, double b, const struct ap_diff_opts *o)
+{
+	double p = pct_change(a, b);
+
+	if (b - a >= o->min_ms && p >= o->threshold_pct)
+		return 1;
+	if (a - b >= o->min_ms && -p >= o->threshold_pct)
+		return -1;
+	return 0;
+}
+
+static const char *verdict(int v) { return v > 0 ? "regressed" : v < 0 ? "improved" : "same"; }
+
+static struct dop *find(struct side *s, const struct dop *d)
+{
+	for (size_t i = 0; i < s->nops; i++)
+		if (!strcmp(s->ops[i].name, d->name) && !strcmp(s->ops[i].cat, d->cat))
+			return &s->ops[i];
+	return NULL;
+}
+
+static double per_call(uint64_t tokens, uint64_t n) { return n ? (double)tokens / (double)n : 0; }
+
+static void print_pct(FILE *f, double p)
+{
+	if (isinf(p))
+		fprintf(f, "   (new)");
+	else
+		fprintf(f, " (%+5.1f%%)", p);
+}
+
+int ap_diff_main(const char *base_path, const char *new_path, const struct ap_diff_opts *o)
+{
+	struct side a, b;
+	int regressed = 0, improved = 0, v;
+	double ta, tb;
+
+	if (load(&a, base_path, o->set)) {
+		free(a.ops);
+		return 2;
+	}
+	if (load(&b, new_path, o->set)) {
+		free(a.ops);
+		free(b.ops);
+		return 2;
+	}
+	ta = a.traces ? (double)a.traces : 1;
+	tb = b.traces ? (double)b.traces : 1;
+	for (size_t i = 0; i < a.nops; i++) {
+		struct dop *m = find(&b, &a.ops[i]);
+
+		if (m) {
+			m->matched = a.ops[i].matched = 1;
+			v = judge(a.ops[i].p95, m->p95, o);
+			regressed += v > 0;
+			improved += v < 0;
+		}
+	}
+	for (int c = 0; c < AP_CAT_COUNT; c++) {
+		v = judge(a.cat_ms[c] / ta, b.cat_ms[c] / tb, o);
+		regressed += v > 0;
+		improved += v < 0;
+	}
+
+	if (o->json) {
+		struct ap_json j;
+
+		ap_json_init(&j, stdout);
+		ap_json_obj(&j, NULL);
+		ap_json_obj(&j, "base");
+		ap_json_str(&j, "path", a.path);
+		ap_json_u64(&j, "traces", a.traces);
+		ap_json_end_obj(&j);
+		ap_json_obj(&j, "new");
+		ap_json_str(&j, "path", b.path);
+		ap_json_u64(&j, "traces", b.traces);
+		ap_json_end_obj(&j);
+		ap_json_num(&j, "threshold_pct", o->threshold_pct, 2);
+		ap_json_num(&j, "min_ms", o->min_ms, 3);
+		ap_json_arr(&j, "operations");
+		for (int pass = 0; pass < 2; pass++) {
+			struct side *s = pass ? &b : &a;
+
+			for (size_t i = 0; i < s->nops; i++) {
+				struct dop *d = &s->ops[i], *x = pass ? NULL : find(&b, d);
+				const struct dop *pa = pass ? NULL : d, *pb = pass ? d : x;
+
+				if (pass && d->matched)
+					continue;
+				ap_json_obj(&j, NULL);
+				ap_json_str(&j, "name", d->name);
+				ap_json_str(&j, "category", d->cat);
+#define SIDE(k, f) do { if (pa) ap_json_num(&j, k "_base", pa->f, 3); else ap_json_null(&j, k "_base"); \
+			if (pb) ap_json_num(&j, k "_new", pb->f, 3); else ap_json_null(&j, k "_new"); } while (0)
+				if (pa)
+					ap_json_u64(&j, "count_base", pa->count);
+				else
+					ap_json_null(&j, "count_base");
+				if (pb)
+					ap_json_u64(&j, "count_new", pb->count);
+				else
+					ap_json_null(&j, "count_new");
+				SIDE("p50_ms", p50);
+				SIDE("p95_ms", p95);
+				SIDE("p99_ms", p99);
+#undef SIDE
+				if (pa)
+					ap_json_num(&j, "tokens_per_call_base", per_call(pa->tokens, pa->count), 1);
+				else
+					ap_json_null(&j, "tokens_per_call_base");
+				if (pb)
+					ap_json_num(&j, "tokens_per_call_new", per_call(pb->tokens, pb->count), 1);
+				else
+					ap_json_null(&j, "tokens_per_call_new");
+				if (pa && pb && !isinf(pct_change(pa->p95, pb->p95)))
+					ap_json_num(&j, "p95_change_pct", pct_change(pa->p95, pb->p95), 2);
+				else
+					ap_json_null(&j, "p95_change_pct");
+				ap_json_str(&j, "status", !pa ? "added" : !pb ? "removed" :
+					    verdict(judge(pa->p95, pb->p95, o)));
+				ap_json_end_obj(&j);
+			}
+		}
+		ap_json_end_arr(&j);
+		ap_json_arr(&j, "categories");
+		for (int c = 0; c < AP_CAT_COUNT; c++) {
+			ap_json_obj(&j, NULL);
+			ap_json_str(&j, "category", cats[c]);
+			ap_json_num(&j, "self_ms_per_trace_base", a.cat_ms[c] / ta, 3);
+			ap_json_num(&j, "self_ms_per_trace_new", b.cat_ms[c] / tb, 3);
+			ap_json_str(&j, "status", verdict(judge(a.cat_ms[c] / ta, b.cat_ms[c] / tb, o)));
+			ap_json_end_obj(&j);
+		}
+		ap_json_end_arr(&j);
+		ap_json_obj(&j, "tokens_per_trace");
+		ap_json_num(&j, "input_base", (double)a.total_input / ta, 1);
+		ap_json_num(&j, "input_new", (double)b.total_input / tb, 1);
+		ap_json_num(&j, "output_base", (double)a.total_output / ta, 1);
+		ap_json_num(&j, "output_new", (double)b.total_output / tb, 1);
+		ap_json_end_obj(&j);
+		ap_json_u64(&j, "regressions", (uint64_t)regressed);
+		ap_json_u64(&j, "improvements", (uint64_t)improved);
+		ap_json_end_obj(&j);
+		fputc('\n', stdout);
+	} else {
+		printf("agentprof diff: %s (%" PRIu64 " traces) -> %s (%" PRIu64 " traces)\n", a.path, a.traces,
+		       b.path, b.traces);
+		printf("regressed: P95 up by >= %.1f%% and >= %.1f ms; improved: down by as much\n\n",
+		       o->threshold_pct, o->min_ms);
+		printf("  %-28s %-8s %-14s %-18s %-27s %-18s %s\n", "operation", "category", "count", "p50 ms",
+		       "p95 ms", "p99 ms", "tokens/call");
+		for (size_t i = 0; i < a.nops; i++) {
+			const struct dop *pa = &a.ops[i], *pb = find(&b, pa);
+
+			if (!pb) {
+				printf("  %-28s %-8s removed (was %" PRIu64 " calls, p95 %.1f ms)\n", pa->name, pa->cat,
+				       pa->count, pa->p95);
+				continue;
+			}
+			printf("  %-28s %-8s %6" PRIu64 "->%-6" PRIu64 " %8.1f->%-8.1f %8.1f->%-8.1f", pa->name, pa->cat,
+			       pa->count, pb->count, pa->p50, pb->p50, pa->p95, pb->p95);
+			print_pct(stdout, pct_change(pa->p95, pb->p95));
+			printf(" %8.1f->%-8.1f %7.0f->%-7.0f %s\n", pa->p99, pb->p99, per_call(pa->tokens, pa->count),
+			       per_call(pb->tokens, pb->count),
+			       judge(pa->p95, pb->p95, o) > 0 ? "REGRESSED" :
+			       judge(pa->p95, pb->p95, o) < 0 ? "improved" : "");
+		}
+		for (size_t i = 0; i < b.nops; i++)
+			if (!b.ops[i].matched)
+				printf("  %-28s %-8s added (%" PRIu64 " calls, p95 %.1f ms)\n", b.ops[i].name, b.ops[i].cat,
+				       b.ops[i].count, b.ops[i].p95);
+		printf("\n  self time per trace by category:\n");
+		for (int c = 0; c < AP_CAT_COUNT; c++) {
+			double x = a.cat_ms[c] / ta, y = b.cat_ms[c] / tb;
+
+			v = judge(x, y, o);
+			printf("    %-8s %10.1f -> %-10.1f ms", cats[c], x, y);
+			print_pct(stdout, pct_change(x, y));
+			printf(" %s\n", v > 0 ? "REGRESSED" : v < 0 ? "improved" : "");
+		}
+		printf("  tokens per trace: input %.0f -> %.0f, output %.0f -> %.0f\n", (double)a.total_input / ta,
+		       (double)b.total_input / tb, (double)a.total_output / ta, (double)b.total_output / tb);
+		printf("\n%d regressed, %d improved\n", regressed, improved);
+	}
+	free(a.ops);
+	free(b.ops);
+	return regressed ? 1 : 0;
+}
+
+int ap_cmd_diff(int argc, char **argv)
+{
+	struct ap_cli c;
+	struct ap_diff_opts d = { .threshold_pct = 10, .min_ms = 5, .json = 0 };
+	const char *side[2] = { NULL, NULL };
+	int nside = 0;
+
+	ap_cli_default(&c);
+	d.set = &c.run.set;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		int is_pct = strcmp(a, "--threshold-pct") == 0;
+
+		if (is_pct || strcmp(a, "--min-ms") == 0) {
+			char *end = NULL;
+			double v = i + 1 < argc ? strtod(argv[i + 1], &end) : -1;
+
+			if (i + 1 >= argc || !end || *end || end == argv[i + 1] || !(v >= 0) || v > 1e9) {
+				fprintf(stderr, "agentprof: %s takes a number >= 0 (got '%s')\n", a,
+					i + 1 < argc ? argv[i + 1] : "");
+				return AP_EXIT_USAGE;
+			}
+			if (is_pct)
+				d.threshold_pct = v;
+			else
+				d.min_ms = v;
+			i++;
+		} else if (strcmp(a, "--json") == 0) {
+			d.json = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(ap_usage_text, stdout);
+			return 0;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "agentprof: diff: unknown option '%s'\n%s", a, ap_usage_text);
+			return AP_EXIT_USAGE;
+		} else if (nside < 2) {
+			side[nside++] = a;
+		} else {
+			fprintf(stderr, "agentprof: diff takes two files, BASE and NEW (got '%s' too)\n", a);
+			return AP_EXIT_USAGE;
+		}
+	}
+	if (nside != 2) {
+		fprintf(stderr, "agentprof: diff needs two files: agentprof diff BASE NEW\n");
+		return AP_EXIT_USAGE;
+	}
+	return ap_diff_main(side[0], side[1], &d);
+}

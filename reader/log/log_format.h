@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log_format.h - the bytes of an event log file (`--log FILE`).
+ *
+ * A log is a sequence of blocks, each
+ *   struct ap_log_block   32 bytes: magic, type, length, sequence number,
+ *                         XXH3-64 of the block (this header with sum = 0,
+ *                         then the payload)
+ *   payload               len bytes
+ * Block types:
+ *   HEADER  first: struct ap_log_geometry, struct ap_log_settings, then the
+ *           model table as text ("NAME WINDOW\n" lines)
+ *   DATA    records, each a struct ap_log_rec and its body, 8-byte aligned:
+ *             pid > 0, n > 0   n events of that process, 64 bytes each, in
+ *                              lane order
+ *             pid = 0, n = 0   flush point: the reader handed complete
+ *                              traces on here
+ *             pid = 0, n > 0   n bytes of NUL-terminated names (their ids
+ *                              are their hashes), padded to 8
+ *   TOTALS  last: geometry, settings, struct ap_log_totals, nprocs process
+ *           rows, nquarantined lanes, the model table as text
+ *
+ * Host byte order; the layout fingerprint in the geometry refuses a log from
+ * another layout. Nothing in a log is trusted when it is read back: the
+ * scanner checks every block's length and checksum, the codec every count
+ * and range (logcodec.c). Every field's offset is pinned below, so this
+ * file is also the key to a hex dump.
+ */
+#ifndef AP_LOG_FORMAT_H
+#define AP_LOG_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AP_LOG_MAGIC		0x424c5041u	/* "APLB" */
+#define AP_LOG_VERSION		1u
+#define AP_LOG_BLOCK_DEFAULT	(1u << 20)	/* payload bytes per block */
+#define AP_LOG_BLOCK_MIN	512u
+#define AP_LOG_BLOCK_MAX	(16u << 20)
+
+enum { AP_LOG_HEADER = 1, AP_LOG_DATA = 2, AP_LOG_TOTALS = 3 };
+
+struct ap_log_block {
+	uint32_t magic;		/* AP_LOG_MAGIC */
+	uint16_t type;		/* AP_LOG_HEADER, _DATA, _TOTALS */
+	uint16_t flags;		/* 0 */
+	uint32_t len;		/* payload bytes, <= AP_LOG_BLOCK_MAX */
+	uint32_t reserved;	/* 0 */
+	uint64_t seq;		/* 0, 1, 2, ... skips where a block was not written */
+	uint64_t sum;		/* XXH3-64 of this header (sum = 0) and the payload */
+};
+_Static_assert(sizeof(struct ap_log_block) == 32, "log block header");
+_Static_assert(offsetof(struct ap_log_block, magic) == 0, "ap_log_block.magic");
+_Static_assert(offsetof(struct ap_log_block, type) == 4, "ap_log_block.type");
+_Static_assert(offsetof(struct ap_log_block, flags) == 6, "ap_log_block.flags");
+_Static_assert(offsetof(struct ap_log_block, len) == 8, "ap_log_block.len");
+_Static_assert(offsetof(struct ap_log_block, reserved) == 12, "ap_log_block.reserved");
+_Static_assert(offsetof(struct ap_log_block, seq) == 16, "ap_log_block.seq");
+_Static_assert(offsetof(struct ap_log_block, sum) == 24, "ap_log_block.sum");
+
+struct ap_log_rec {
+	uint32_t pid;		/* 0: a flush point or names */
+	uint32_t n;		/* events, or bytes of names */
+};
+_Static_assert(sizeof(struct ap_log_rec) == 8, "log record header");
+_Static_assert(offsetof(struct ap_log_rec, pid) == 0, "ap_log_rec.pid");
+_Static_assert(offsetof(struct ap_log_rec, n) == 4, "ap_log_rec.n");
+
+/* HEADER payload; also the start of TOTALS. */
+struct ap_log_geometry {
+	uint32_t version;	/* AP_LOG_VERSION */
+	uint32_t fingerprint;	/* ap_layout_fingerprint() */
+	uint32_t abi;		/* AP_ABI_VERSION of the segment */
+	uint32_t lanes;
+	uint32_t lane_events;
+	uint32_t clock_source;	/* enum ap_clock_source */
+	uint64_t seg_bytes;
+	uint64_t clock_ref_ticks, clock_ref_ns, clock_mult, clock_hz;
+	char segment[64];	/* NUL-terminated within the field */
+};
+_Static_assert(sizeof(struct ap_log_geometry) == 128, "log geometry");
+_Static_assert(offsetof(struct ap_log_geometry, version) == 0, "geometry.version");
+_Static_assert(offsetof(struct ap_log_geometry, fingerprint) == 4, "geometry.fingerprint");
+_Static_assert(offsetof(struct ap_log_geometry, abi) == 8, "geometry.abi");
+_Static_assert(offsetof(struct ap_log_geometry, lanes) == 12, "geometry.lanes");
+_Static_assert(offsetof(struct ap_log_geometry, lane_events) == 16, "geometry.lane_events");
+_Static_assert(offsetof(struct ap_log_geometry, clock_source) == 20, "geometry.clock_source");
+_Static_assert(offsetof(struct ap_log_geometry, seg_bytes) == 24, "geometry.seg_bytes");
+_Static_assert(offsetof(struct ap_log_geometry, clock_ref_ticks) == 32, "geometry.clock_ref_ticks");
+_Static_assert(offsetof(struct ap_log_geometry, clock_ref_ns) == 40, "geometry.clock_ref_ns");
+_Static_assert(offsetof(struct ap_log_geometry, clock_mult) == 48, "geometry.clock_mult");
+_Static_assert(offsetof(struct ap_log_geometry, clock_hz) == 56, "geometry.clock_hz");
+_Static_assert(offsetof(struct ap_log_geometry, segment) == 64, "geometry.segment");
+
+/* HEADER and TOTALS payload after the geometry: the reader's settings, so
+ * that a replay analyses with what the run used. */
+struct ap_log_settings {
+	uint64_t max_spans;
+	uint32_t max_traces, max_per_root, keep_slowest, llm_chain;
+	uint64_t keep_tokens, max_kept_spans, seed;
+	double llm_self_pct, tool_pct, slow_tool_ms, context_pct;
+};
+_Static_assert(sizeof(struct ap_log_settings) == 80, "log settings");
+_Static_assert(offsetof(struct ap_log_settings, max_spans) == 0, "settings.max_spans");
+_Static_assert(offsetof(struct ap_log_settings, max_traces) == 8, "settings.max_traces");
+_Static_assert(offsetof(struct ap_log_settings, max_per_root) == 12, "settings.max_per_root");
+_Static_assert(offsetof(struct ap_log_settings, keep_slowest) == 16, "settings.keep_slowest");
+_Static_assert(offsetof(struct ap_log_settings, llm_chain) == 20, "settings.llm_chain");
+_Static_assert(offsetof(struct ap_log_settings, keep_tokens) == 24, "settings.keep_tokens");
+_Static_assert(offsetof(struct ap_log_settings, max_kept_spans) == 32, "settings.max_kept_spans");
+_Static_assert(offsetof(struct ap_log_settings, seed) == 40, "settings.seed");
+_Static_assert(offsetof(struct ap_log_settings, llm_self_pct) == 48, "settings.llm_self_pct");
+_Static_assert(offsetof(struct ap_log_settings, tool_pct) == 56, "settings.tool_pct");
+_Static_assert(offsetof(struct ap_log_settings, slow_tool_ms) == 64, "settings.slow_tool_ms");
+_Static_assert(offsetof(struct ap_log_settings, context_pct) == 72, "settings.context_pct");
+
+/* TOTALS payload after the settings: this, then nprocs struct ap_log_proc,
+ * then nquarantined struct ap_log_quarantined, then the model table. */
+struct ap_log_totals {
+	uint64_t written, read, dropped_full, dropped_no_lane, dropped_reentrant;
+	uint64_t rejected, claims, in_ring, quarantined_lanes, reclaimed_lanes;
+	uint64_t names_full, attaches, lost_quarantined, sampled_out;
+	uint64_t names_invalid, procs_over_cap;
+	uint64_t duration_ns, workload_cpu_ns;
+	double cost_ns;		/* writers' median cost per event */
+	uint64_t cost_measurements;
+	int64_t exit_status;	/* -1: none */
+	uint64_t events_not_logged;	/* counted by the log writer itself */
+	uint64_t setup_ns;	/* writers' time getting ready */
+	uint64_t cpus;		/* online CPUs of the machine */
+	uint32_t nprocs, nquarantined;
+};
+_Static_assert(sizeof(struct ap_log_totals) == 200, "log totals");
+_Static_assert(offsetof(struct ap_log_totals, written) == 0, "totals.written");
+_Static_assert(offsetof(struct ap_log_totals, read) == 8, "totals.read");
+_Static_assert(offsetof(struct ap_log_totals, dropped_full) == 16, "totals.dropped_full");
+_Static_assert(offsetof(struct ap_log_totals, dropped_no_lane) == 24, "totals.dropped_no_lane");
+_Static_assert(offsetof(struct ap_log_totals, dropped_reentrant) == 32, "totals.dropped_reentrant");
+_Static_assert(offsetof(struct ap_log_totals, rejected) == 40, "totals.rejected");
+_Static_assert(offsetof(struct ap_log_totals, claims) == 48, "totals.claims");
+_Static_assert(offsetof(struct ap_log_totals, in_ring) == 56, "totals.in_ring");
+_Static_assert(offsetof(struct ap_log_totals, quarantined_lanes) == 64, "totals.quarantined_lanes");
+_Static_assert(offsetof(struct ap_log_totals, reclaimed_lanes) == 72, "totals.reclaimed_lanes");
+_Static_assert(offsetof(struct ap_log_totals, names_full) == 80, "totals.names_full");
+_Static_assert(offsetof(struct ap_log_totals, attaches) == 88, "totals.attaches");
+_Static_assert(offsetof(struct ap_log_totals, lost_quarantined) == 96, "totals.lost_quarantined");
+_Static_assert(offsetof(struct ap_log_totals, sampled_out) == 104, "totals.sampled_out");
+_Static_assert(offsetof(struct ap_log_totals, names_invalid) == 112, "totals.names_invalid");
+_Static_assert(offsetof(struct ap_log_totals, procs_over_cap) == 120, "totals.procs_over_cap");
+_Static_assert(offsetof(struct ap_log_totals, duration_ns) == 128, "totals.duration_ns");
+_Static_assert(offsetof(struct ap_log_totals, workload_cpu_ns) == 136, "totals.workload_cpu_ns");
+_Static_assert(offsetof(struct ap_log_totals, cost_ns) == 144, "totals.cost_ns");
+_Static_assert(offsetof(struct ap_log_totals, cost_measurements) == 152, "totals.cost_measurements");
+_Static_assert(offsetof(struct ap_log_totals, exit_status) == 160, "totals.exit_status");
+_Static_assert(offsetof(struct ap_log_totals, events_not_logged) == 168, "totals.events_not_logged");
+_Static_assert(offsetof(struct ap_log_totals, setup_ns) == 176, "totals.setup_ns");
+_Static_assert(offsetof(struct ap_log_totals, cpus) == 184, "totals.cpus");
+_Static_assert(offsetof(struct ap_log_totals, nprocs) == 192, "totals.nprocs");
+_Static_assert(offsetof(struct ap_log_totals, nquarantined) == 196, "totals.nquarantined");
+
+struct ap_log_proc {
+	uint32_t pid, threads;
+	uint64_t spans, events, dropped, lanes_claimed;
+};
+_Static_assert(sizeof(struct ap_log_proc) == 40, "log process row");
+_Static_assert(offsetof(struct ap_log_proc, pid) == 0, "proc.pid");
+_Static_assert(offsetof(struct ap_log_proc, threads) == 4, "proc.threads");
+_Static_assert(offsetof(struct ap_log_proc, spans) == 8, "proc.spans");
+_Static_assert(offsetof(struct ap_log_proc, events) == 16, "proc.events");
+_Static_assert(offsetof(struct ap_log_proc, dropped) == 24, "proc.dropped");
+_Static_assert(offsetof(struct ap_log_proc, lanes_claimed) == 32, "proc.lanes_claimed");
+
+struct ap_log_quarantined {
+	uint32_t lane, reserved;
+	uint64_t events_read;
+	char reason[48];	/* NUL-terminated within the field */
+};
+_Static_assert(sizeof(struct ap_log_quarantined) == 64, "log quarantined lane");
+_Static_assert(offsetof(struct ap_log_quarantined, lane) == 0, "quarantined.lane");
+_Static_assert(offsetof(struct ap_log_quarantined, reserved) == 4, "quarantined.reserved");
+_Static_assert(offsetof(struct ap_log_quarantined, events_read) == 8, "quarantined.events_read");
+_Static_assert(offsetof(struct ap_log_quarantined, reason) == 16, "quarantined.reason");
+
+#endif /* AP_LOG_FORMAT_H */

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: MIT */
+/* logcodec.c - HEADER and TOTALS payloads, encoded and decoded side by side (logcodec.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logcodec.h"
+#include "name.h"
+
+/* ------------------------------------------------------------------------ */
+/* Geometry                                                                  */
+
+static void put_geometry(const struct ap_segment *seg, struct ap_log_geometry *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->version = AP_LOG_VERSION;
+	g->fingerprint = ap_layout_fingerprint();
+	g->abi = AP_ABI_VERSION;
+	g->lanes = seg->lane_count;
+	g->lane_events = seg->lane_capacity;
+	g->clock_source = seg->clock.source;
+	g->seg_bytes = seg->size;
+	g->clock_ref_ticks = seg->clock.ref_ticks;
+	g->clock_ref_ns = seg->clock.ref_ns;
+	g->clock_mult = seg->clock.mult;
+	g->clock_hz = seg->clock.hz;
+	memcpy(g->segment, seg->name, strnlen(seg->name, sizeof(g->segment) - 1));
+}
+
+static int take_geometry(const struct ap_log_geometry *g, struct ap_log_segment *seg)
+{
+	if (g->version != AP_LOG_VERSION || g->fingerprint != ap_layout_fingerprint() ||
+	    g->lanes < AP_LANES_MIN || g->lanes > AP_LANES_MAX || g->lane_events < AP_LANE_EVENTS_MIN ||
+	    g->lane_events > AP_LANE_EVENTS_MAX || (g->lane_events & (g->lane_events - 1)) ||
+	    g->clock_mult == 0 || g->clock_source > AP_CLOCK_CNTVCT)
+		return -EINVAL;
+	memset(seg, 0, sizeof(*seg));
+	seg->lanes = g->lanes;
+	seg->lane_events = g->lane_events;
+	seg->bytes = g->seg_bytes;
+	seg->clock.source = g->clock_source;
+	seg->clock.ref_ticks = g->clock_ref_ticks;
+	seg->clock.ref_ns = g->clock_ref_ns;
+	seg->clock.mult = g->clock_mult;
+	seg->clock.hz = g->clock_hz;
+	memcpy(seg->name, g->segment, strnlen(g->segment, sizeof(g->segment) - 1));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Settings                                                                  */
+
+static void put_settings(const struct ap_settings *set, struct ap_log_settings *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->max_spans = set->max_spans;
+	st->max_traces = set->keep.max_traces;
+	st->max_per_root = set->keep.max_per_root;
+	st->keep_slowest = set->keep.slowest;
+	st->keep_tokens = set->keep.token_threshold;
+	st->max_kept_spans = set->keep.max_spans;
+	st->seed = set->keep.seed;
+	st->llm_chain = set->rules.llm_chain;
+	st->llm_self_pct = set->rules.llm_self_pct;
+	st->tool_pct = set->rules.tool_pct;
+	st->slow_tool_ms = set->rules.slow_tool_ms;
+	st->context_pct = set->rules.context_pct;
+}
+
+static void take_settings(const struct ap_log_settings *st, struct ap_settings *set)
+{
+	if (st->max_spans >= 1 && st->max_spans <= UINT32_MAX / 2)
+		set->max_spans = (uint32_t)st->max_spans;
+	if (st->max_per_root >= 1 && st->max_traces <= (1u << 20)) {
+		set->keep.max_traces = st->max_traces;
+		set->keep.max_per_root = st->max_per_root;
+		set->keep.slowest = st->keep_slowest;
+		set->keep.token_threshold = st->keep_tokens;
+		set->keep.max_spans = st->max_kept_spans;
+		set->keep.seed = st->seed;
+	}
+	if (st->llm_chain >= 1 && st->llm_self_pct >= 0 && st->tool_pct >= 0 && st->slow_tool_ms >= 0 &&
+	    st->context_pct >= 0) {
+		set->rules.llm_chain = st->llm_chain;
+		set->rules.llm_self_pct = st->llm_self_pct;
+		set->rules.tool_pct = st->tool_pct;
+		set->rules.slow_tool_ms = st->slow_tool_ms;
+		set->rules.context_pct = st->context_pct;
+	}
+}
+
+/* The model table as "NAME WINDOW\n" lines; returns bytes written. */
+static size_t put_models(const struct ap_settings *set, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < set->nmodels; i++) {
+		int w = snprintf(out + n, cap - n, "%s %" PRIu64 "\n", set->models[i].name, set->models[i].window);
+
+		if (w < 0 || (size_t)w >= cap - n)
+			break;
+		n += (size_t)w;
+	}
+	return n;
+}
+
+static void take_models(const uint8_t *p, size_t len, struct ap_settings *set)
+{
+	char line[AP_NAME_MAX + 32];
+	size_t i = 0;
+
+	set->nmodels = 0;
+	while (i < len && set->nmodels < AP_MODELS_MAX) {
+		size_t e = i;
+		char *sp, *end;
+		unsigned long long w;
+
+		while (e < len && p[e] != '\n')
+			e++;
+		if (e - i < sizeof(line)) {
+			memcpy(line, p + i, e - i);
+			line[e - i] = '\0';
+			sp = strrchr(line, ' ');
+			if (sp && sp != line && strlen(line) - strlen(sp) <= AP_NAME_MAX) {
+				*sp = '\0';
+				errno = 0;
+				w = strtoull(sp + 1, &end, 10);
+				if (!errno && !*end && w > 0 && !memchr(line, '\0', (size_t)(sp - line))) {
+					struct ap_model *m = &set->models[set->nmodels++];
+					uint32_t l = (uint32_t)strlen(line);
+
+					memcpy(m->name, line, l + 1);
+					m->id = ap_name_hash(line, l);
+					m->window = w;
+				}
+			}
+		}
+		i = e + 1;
+	}
+}
+
+#define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings))
+
+#define MODELS_ROOM	65536u	/* room for the model table's text */
+
+uint8_t *ap_log_header(const struct ap_segment *seg, const struct ap_settings *set, size_t *len)
+{
+	size_t cap = GEO_SET + MODELS_ROOM;
+	uint8_t *p = calloc(1, cap);
+
+	if (!p)
+		return NULL;
+	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
+	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	*len = GEO_SET + put_models(set, (char *)p + GEO_SET, cap - GEO_SET);
+	return p;
+}
+
+int ap_log_take_header(const uint8_t *p, size_t len, int with_models, struct ap_log_segment *seg,
+		       struct ap_settings *set)
+{
+	struct ap_log_geometry geo;
+	struct ap_log_settings st;
+
+	if (len < GEO_SET)
+		return -EINVAL;
+	memcpy(&geo, p, sizeof(geo));
+	memcpy(&st, p + sizeof(geo), sizeof(st));
+	if (take_geometry(&geo, seg))
+		return -EINVAL;
+	take_settings(&st, set);
+	if (with_models)
+		take_models(p + GEO_SET, len - GEO_SET, set);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Totals                                                                    */
+
+uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *set, const struct ap_run *r,
+		       uint64_t events_not_logged, uint32_t block_cap, size_t *len)
+{
+	const struct ap_drain_totals *t = &r->totals;
+	uint32_t np = r->nprocs, nq = r->nquarantined;
+	struct ap_log_totals *lt;
+	size_t n, cap = GEO_SET + sizeof(*lt) + (size_t)np * sizeof(struct ap_log_proc) +
+			(size_t)nq * sizeof(struct ap_log_quarantined) + MODELS_ROOM;
+	uint8_t *p;
+
+	if (cap > block_cap) {
+		/* Too many processes for one block: keep the totals, drop rows. */
+		np = 0;
+		nq = 0;
+		cap = GEO_SET + sizeof(*lt) + MODELS_ROOM;
+	}
+	p = calloc(1, cap);
+	if (!p)
+		return NULL;
+	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
+	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	n = GEO_SET;
+	lt = (struct ap_log_totals *)(void *)(p + n);
+	lt->written = t->written;
+	lt->read = t->read;
+	lt->dropped_full = t->dropped_full;
+	lt->dropped_no_lane = t->dropped_no_lane;
+	lt->dropped_reentrant = t->dropped_reentrant;
+	lt->rejected = t->rejected;
+	lt->claims = t->claims;
+	lt->in_ring = t->in_ring;
+	lt->quarantined_lanes = t->quarantined_lanes;
+	lt->reclaimed_lanes = t->reclaimed_lanes;
+	lt->names_full = t->names_full;
+	lt->attaches = t->attaches;
+	lt->lost_quarantined = t->lost_quarantined;
+	lt->sampled_out = t->sampled_out;
+	lt->names_invalid = r->names_invalid;
+	lt->procs_over_cap = r->procs_over_cap + (r->nprocs - np);
+	lt->duration_ns = r->run_ns;
+	lt->workload_cpu_ns = r->ov.workload_cpu_ns;
+	lt->cost_ns = r->ov.ns_per_event;
+	lt->setup_ns = r->ov.setup_ns;
+	lt->cpus = r->ov.cpus;
+	lt->cost_measurements = r->ov.measurements;
+	lt->exit_status = r->exit_known ? r->exit_status : -1;
+	lt->events_not_logged = events_not_logged;
+	lt->nprocs = np;
+	lt->nquarantined = nq;
+	n += sizeof(*lt);
+	for (uint32_t i = 0; i < np; i++, n += sizeof(struct ap_log_proc)) {
+		const struct ap_proc_row *pr = &r->procs[i];
+		struct ap_log_proc lp = { .pid = pr->pid, .threads = pr->threads, .spans = pr->spans,
+					  .events = pr->events, .dropped = pr->dropped,
+					  .lanes_claimed = pr->lanes_claimed };
+
+		memcpy(p + n, &lp, sizeof(lp));
+	}
+	for (uint32_t i = 0; i < nq; i++, n += sizeof(struct ap_log_quarantined)) {
+		struct ap_log_quarantined q = { .lane = r->quarantined[i].lane,
+						.events_read = r->quarantined[i].events_read };
+
+		snprintf(q.reason, sizeof(q.reason), "%s", r->quarantined[i].reason);
+		memcpy(p + n, &q, sizeof(q));
+	}
+	*len = n + put_models(set, (char *)p + n, cap - n);
+	return p;
+}
+
+int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_settings *set,
+		       struct ap_log_end *end)
+{
+	size_t off = GEO_SET, need;
+	struct ap_log_totals lt;
+
+	memset(end, 0, sizeof(*end));
+	if (len < off + sizeof(lt))
+		return -EINVAL;
+	memcpy(&lt, p + off, sizeof(lt));
+	off += sizeof(lt);
+	need = (size_t)lt.nprocs * sizeof(struct ap_log_proc) + (size_t)lt.nquarantined * sizeof(struct ap_log_quarantined);
+	if (lt.nprocs > len || lt.nquarantined > lanes || need > len - off)
+		return -EINVAL;
+	end->procs = calloc(lt.nprocs ? lt.nprocs : 1, sizeof(*end->procs));
+	end->quarantined = calloc(lt.nquarantined ? lt.nquarantined : 1, sizeof(*end->quarantined));
+	end->reasons = calloc(lt.nquarantined ? lt.nquarantined : 1, sizeof(*end->reasons));
+	if (!end->procs || !end->quarantined || !end->reasons) {
+		ap_log_end_free(end);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < lt.nprocs; i++, off += sizeof(struct ap_log_proc)) {
+		struct ap_log_proc lp;
+		struct ap_proc_row *r = &end->procs[end->nprocs++];
+
+		memcpy(&lp, p + off, sizeof(lp));
+		r->pid = lp.pid;
+		r->threads = lp.threads;
+		r->spans = lp.spans;
+		r->events = lp.events;
+		r->dropped = lp.dropped;
+		r->lanes_claimed = lp.lanes_claimed;
+	}
+	for (uint32_t i = 0; i < lt.nquarantined; i++, off += sizeof(struct ap_log_quarantined)) {
+		struct ap_log_quarantined q;
+		struct ap_run_quarantine *rq;
+
+		memcpy(&q, p + off, sizeof(q));
+		if (q.lane >= lanes)
+			continue;
+		memcpy(end->reasons[end->nquarantined], q.reason, sizeof(q.reason));
+		end->reasons[end->nquarantined][sizeof(q.reason) - 1] = '\0';
+		rq = &end->quarantined[end->nquarantined];
+		rq->lane = q.lane;
+		rq->reason = end->reasons[end->nquarantined];
+		rq->events_read = q.events_read;
+		end->nquarantined++;
+	}
+	take_models(p + off, len - off, set);
+	end->totals.written = lt.written;
+	end->totals.read = lt.read;
+	end->totals.dropped_full = lt.dropped_full;
+	end->totals.dropped_no_lane = lt.dropped_no_lane;
+	end->totals.dropped_reentrant = lt.dropped_reentrant;
+	end->totals.rejected = lt.rejected;
+	end->totals.claims = lt.claims;
+	end->totals.in_ring = lt.in_ring;
+	end->totals.quarantined_lanes = lt.quarantined_lanes;
+	end->totals.reclaimed_lanes = lt.reclaimed_lanes;
+	end->totals.names_full = lt.names_full;
+	end->totals.attaches = lt.attaches;
+	end->totals.lost_quarantined = lt.lost_quarantined;
+	end->totals.sampled_out = lt.sampled_out;
+	end->names_invalid = lt.names_invalid;
+	end->procs_over_cap = lt.procs_over_cap;
+	end->duration_ns = lt.duration_ns;
+	end->workload_cpu_ns = lt.workload_cpu_ns;
+	end->cost_ns = lt.cost_ns >= 0 && lt.cost_ns < 1e9 ? lt.cost_ns : 0;
+	end->cost_measurements = lt.cost_measurements;
+	end->setup_ns = lt.setup_ns;
+	end->cpus = lt.cpus >= 1 && lt.cpus <= 1u << 20 ? lt.cpus : 1;
+	end->events_not_logged = lt.events_not_logged;
+	if (lt.exit_status >= 0 && lt.exit_status < 256) {
+		end->exit_known = 1;
+		end->exit_status = (int)lt.exit_status;
+	}
+	return 0;
+}
+
+void ap_log_end_free(struct ap_log_end *end)
+{
+	free(end->procs);
+	free(end->quarantined);
+	free(end->reasons);
+	memset(end, 0, sizeof(*end));
+}

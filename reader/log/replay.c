@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replay.c - an event log back into a run (replay.h).
+ *
+ * Two passes over the blocks: the first finds what the log is (its first
+ * HEADER, its last TOTALS), the second feeds the DATA records to the
+ * assembler in order. A log cut short (no TOTALS) still gives the report of
+ * its intact blocks; its counts are then what the log itself holds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "name.h"
+#include "replay.h"
+
+/* Records of one DATA block into the assembler and the names. */
+static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, struct ap_event *scratch,
+			uint64_t *events, uint64_t *rejected)
+{
+	uint32_t off = 0;
+
+	while (off + sizeof(struct ap_log_rec) <= len) {
+		struct ap_log_rec r;
+
+		memcpy(&r, p + off, sizeof(r));
+		off += sizeof(r);
+		if (r.pid == 0 && r.n == 0) {
+			ap_asm_flush(&rp->as);
+		} else if (r.pid == 0) {
+			uint32_t padded = (r.n + 7) & ~7u, i = 0;
+
+			if (r.n > len - off || padded > len - off) {
+				rp->scan.records_bad++;
+				return;
+			}
+			while (i < r.n) {
+				const char *str = (const char *)p + off + i;
+				size_t l = strnlen(str, r.n - i);
+
+				if (l == r.n - i || l > AP_NAME_MAX) {
+					rp->scan.records_bad++;
+					break;
+				}
+				if (l)
+					ap_names_add(&rp->names, ap_name_hash(str, (uint32_t)l), str, (uint32_t)l);
+				i += (uint32_t)l + 1;
+			}
+			off += padded;
+		} else {
+			struct ap_batch_result res = { 0, 0 };
+
+			if (r.pid > (1u << 22) || r.n > (len - off) / sizeof(struct ap_event) ||
+			    r.n > AP_LOG_BLOCK_MAX / sizeof(struct ap_event)) {
+				rp->scan.records_bad++;
+				return;
+			}
+			memcpy(scratch, p + off, (size_t)r.n * sizeof(struct ap_event));
+			ap_asm_events(&rp->as, r.pid, scratch, r.n, &res);
+			*events += r.n;
+			*rejected += res.rejected;
+			off += r.n * (uint32_t)sizeof(struct ap_event);
+		}
+	}
+	if (off != len)
+		rp->scan.records_bad++;
+}
+
+int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, const uint8_t *buf, size_t len,
+		   const char **why)
+{
+	struct ap_log_scan first = { 0 };
+	struct ap_log_block h;
+	const uint8_t *p, *header = NULL, *totals = NULL;
+	uint32_t header_len = 0, totals_len = 0;
+	struct ap_event *scratch;
+	uint64_t events = 0, rejected = 0;
+	size_t pos = 0;
+	int ret;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->set = *defaults;
+	*why = NULL;
+	/* Pass 1: what the log is (the first HEADER, the last TOTALS). */
+	while ((p = ap_log_next(buf, len, &pos, &first, &h))) {
+		if (h.type == AP_LOG_HEADER && !header) {
+			header = p;
+			header_len = h.len;
+		} else if (h.type == AP_LOG_TOTALS) {
+			totals = p;
+			totals_len = h.len;
+		}
+	}
+	if (!header && !totals) {
+		*why = first.blocks ? "no intact header or totals block" : "not an agentprof event log";
+		return -EINVAL;
+	}
+	ret = header ? ap_log_take_header(header, header_len, 1, &rp->seg, &rp->set) :
+		       ap_log_take_header(totals, totals_len, 0, &rp->seg, &rp->set);
+	if (ret) {
+		*why = (header ? header_len : totals_len) < sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) ?
+		       (first.blocks ? "no intact header or totals block" : "not an agentprof event log") :
+		       "log written by another version or architecture";
+		return -EINVAL;
+	}
+	scratch = malloc(AP_LOG_BLOCK_MAX);
+	if (!scratch || ap_names_init(&rp->names) ||
+	    ap_analysis_init(&rp->analysis, &rp->names, &rp->seg.clock, &rp->set.rules, rp->set.models,
+			     rp->set.nmodels, &rp->set.keep) ||
+	    ap_asm_init(&rp->as, rp->set.max_spans, ap_analysis_add, &rp->analysis)) {
+		free(scratch);
+		return -ENOMEM;
+	}
+	/* Pass 2: the events, in order, flushed where the live reader flushed. */
+	pos = 0;
+	while ((p = ap_log_next(buf, len, &pos, &rp->scan, &h)))
+		if (h.type == AP_LOG_DATA)
+			replay_data(rp, p, h.len, scratch, &events, &rejected);
+	free(scratch);
+	ap_asm_finish(&rp->as);
+	if (totals && (ret = ap_log_take_totals(totals, totals_len, rp->seg.lanes, &rp->set, &rp->end)) == 0) {
+		/* Models of the run (TOTALS) may differ from the defaults the
+		 * analysis started with only when HEADER was lost. */
+		rp->complete = 1;
+	} else {
+		if (totals && ret == -ENOMEM)
+			return -ENOMEM;
+		/* Cut short: the counts are what the log holds. */
+		memset(&rp->end, 0, sizeof(rp->end));
+		rp->end.totals.read = events;
+		rp->end.totals.written = events;
+		rp->end.totals.rejected = rejected;
+	}
+	return 0;
+}
+
+void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
+{
+	const struct ap_log_end *e = &rp->end;
+
+	if (!rp->ended) {
+		ap_analysis_end(&rp->analysis, &rp->as);
+		rp->analysis.traces_sampled_out = e->totals.sampled_out;
+		rp->ended = 1;
+	}
+	memset(r, 0, sizeof(*r));
+	r->label = path;
+	r->segment = rp->seg.name;
+	r->lanes = rp->seg.lanes;
+	r->lane_events = rp->seg.lane_events;
+	r->seg_bytes = rp->seg.bytes;
+	r->attaches = e->totals.attaches;
+	r->clock = rp->seg.clock;
+	r->exit_known = e->exit_known;
+	r->exit_status = e->exit_status;
+	r->duration_ns = r->run_ns = e->duration_ns;
+	r->totals = e->totals;
+	ap_run_assembler(r, &rp->as);
+	r->names_invalid = e->names_invalid;
+	r->procs_over_cap = e->procs_over_cap;
+	r->procs = e->procs;
+	r->nprocs = e->nprocs;
+	r->quarantined = e->quarantined;
+	r->nquarantined = e->nquarantined;
+	r->ov.events = e->totals.read;
+	r->ov.ns_per_event = e->cost_ns;
+	r->ov.measurements = e->cost_measurements;
+	r->ov.profiled_ns = rp->analysis.total_trace_ns;
+	r->ov.workload_cpu_ns = e->workload_cpu_ns;
+	r->ov.setup_ns = e->setup_ns;
+	r->ov.capacity_ns = e->duration_ns * e->cpus;
+	r->ov.cpus = e->cpus;
+	r->analysis = &rp->analysis;
+	rp->log.replayed = 1;
+	rp->log.path = path;
+	rp->log.complete = rp->complete;
+	rp->log.blocks = rp->scan.blocks;
+	rp->log.blocks_damaged = rp->scan.blocks_damaged;
+	rp->log.blocks_missing = rp->scan.blocks_missing;
+	rp->log.blocks_out_of_order = rp->scan.blocks_out_of_order;
+	rp->log.records_bad = rp->scan.records_bad;
+	rp->log.bytes_skipped = rp->scan.bytes_skipped;
+	rp->log.events_not_logged = e->events_not_logged;
+	r->log = &rp->log;
+	ap_run_reader_usage(r);
+}
+
+void ap_replay_close(struct ap_replay *rp)
+{
+	ap_asm_free(&rp->as);
+	ap_names_free(&rp->names);
+	ap_analysis_free(&rp->analysis);
+	ap_log_end_free(&rp->end);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * labels.h - how every renderer spells the same things: category names and
+ * fills, milliseconds, shares, names by id, clock names.
+ */
+#ifndef AP_LABELS_H
+#define AP_LABELS_H
+
+#include <stdint.h>
+
+#include "analysis.h"
+
+/* "internal", "llm", "tool", "memory"; "?" out of range. */
+const char *ap_cat_name(uint8_t c);
+/* The text flame chart's fill of a category: █ ▓ ▒ ░. */
+const char *ap_cat_fill(uint8_t c);
+/* "tsc", "cntvct", "monotonic". */
+const char *ap_clock_name(uint32_t source);
+
+static inline double ap_ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+/* 100 x part / whole, 0 for an empty whole. */
+static inline double ap_pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0;
+}
+
+/* The name of id in a's name table, or "name#<hex>" in buf. */
+static inline const char *ap_nm(const struct ap_analysis *a, uint64_t id, char buf[32])
+{
+	return ap_names_get(a->names, id, buf);
+}
+
+#endif /* AP_LABELS_H */

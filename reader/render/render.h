@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * render.h - a run as bytes. Every output format is one function from a
+ * const struct ap_run * to a stream, returning 0 or the first write error
+ * (-errno); the table of formats says which file each one writes.
+ */
+#ifndef AP_RENDER_H
+#define AP_RENDER_H
+
+#include <stdio.h>
+
+#include "run.h"
+
+/* report.json: the run's facts and counts, then the analysis sections. */
+int ap_render_json(const struct ap_run *r, FILE *f);
+
+/* report.txt (color: ANSI headings, for a terminal). */
+int ap_render_text(const struct ap_run *r, FILE *f, int color);
+
+/* The few lines record prints after the report: exit status, counts, where
+ * the report is (report_path NULL: not written). */
+void ap_render_summary(const struct ap_run *r, int code, const char *report_path, FILE *f);
+
+/* A file a report writes, and the function that renders it. */
+struct ap_format {
+	const char *name;	/* for --formats */
+	const char *file;	/* in the report directory */
+	int (*render)(const struct ap_run *r, FILE *f);
+};
+
+/* The formats every report writes, in order; *n gets their number. */
+const struct ap_format *ap_formats(unsigned *n);
+
+#endif /* AP_RENDER_H */

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* report.h - the analysis as report.json sections and as the text report's sections. */
+#ifndef AP_REPORT_H
+#define AP_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "analysis.h"
+#include "json.h"
+#include "run.h"
+
+/* Analysis sections, written into the open top-level object of j. */
+void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct ap_overhead *ov);
+/* The text report's analysis sections. color: ANSI headings. */
+void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhead *ov,
+		    const struct ap_loss *loss, int color);
+
+#endif /* AP_REPORT_H */

@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * session.h - one profiled run: create the segment (or take over a dead
+ * reader's), start the workload, drain until it and every process attached
+ * to the segment are gone (serve: until SIGINT or SIGTERM), write the
+ * reports, remove the segment.
+ *
+ * The folder: session.c (open, the loop, signals, takeover, the end),
+ * interval.c (--interval: the interval's analysis and the periodic dumps),
+ * emit.c (a run's final reports written and printed, shared with
+ * `agentprof report`).
+ */
+#ifndef AP_SESSION_H
+#define AP_SESSION_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "aio.h"
+#include "analysis.h"
+#include "assemble.h"
+#include "drain.h"
+#include "dump.h"
+#include "evlog.h"
+#include "fanout.h"
+#include "names.h"
+#include "run.h"
+#include "segment.h"
+
+struct ap_run_opts {
+	const char *out_dir;		/* report directory, default ./agentprof-out */
+	struct ap_seg_config seg;
+	struct ap_settings set;		/* what the analysis is configured with */
+	int quiet;			/* no summary on stdout */
+	int json_stdout;		/* print report.json instead of the summary */
+	char *const *argv;		/* the command (record), for the report */
+	const char *label;		/* what ran, for the summary */
+	const char *log_path;		/* --log FILE: every drained event */
+	int io_sync;			/* log and reports: force the writer-thread path (tests) */
+	const char *segment_name;	/* serve: this segment, created or taken over from a
+					 * dead reader; NULL: a unique name (record) */
+	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
+	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
+	uint32_t log_block;		/* payload bytes per log block (tests) */
+};
+
+/* Start the workload with the segment named `segment` and return the pid
+ * whose exit ends the run (its exit status becomes the run's). 0 or -errno;
+ * *exec_errno is set when the command could not be executed at all. serve
+ * has none. */
+typedef int (*ap_spawn_fn)(void *ctx, const char *segment, pid_t *pid, int *exec_errno);
+
+/* Report files a session replaces: the run's formats, then the interval's. */
+#define AP_REPORT_SLOTS	AP_DUMP_FILES_MAX
+
+struct ap_session {
+	struct ap_run_opts opts;
+	struct ap_segment seg;
+	struct ap_aio aio;		/* the one I/O engine: log, dumps, final report */
+	int aio_on;
+	struct ap_dump dump;		/* the report directory */
+	int dump_on;
+	struct ap_fanout fan;		/* drain -> log, assembler; assembler -> analysis */
+	struct ap_drain drain;
+	struct ap_assembler as;		/* events -> traces, handed to analysis */
+	struct ap_names names;
+	struct ap_drain_totals totals;
+	struct ap_span_counts span_counts;
+	struct ap_analysis analysis;	/* the run's */
+	int analysed;
+	pid_t main_pid;
+	int main_status;		/* wait status */
+	int main_done;
+	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
+	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
+	double cost_ns;			/* writers' median cost per event, 0: none */
+	uint64_t setup_ns;		/* writers' time getting ready (attach, lane claims) */
+	uint64_t cpus;			/* online CPUs: the machine's capacity is duration x cpus */
+	uint64_t cost_measurements;
+	struct ap_run_quarantine *quarantined;	/* the lanes quarantined so far */
+	uint32_t nquarantined;
+	/* --log */
+	struct ap_log log;
+	int logging;
+	int log_err;			/* the log's first write error, -errno */
+	size_t names_logged;		/* bytes of the name pool already logged */
+	uint32_t checks;
+	struct ap_run_log log_rec;
+	uint64_t passes, idle_sleeps;
+	/* --interval: the cumulative report and the interval's, dumped */
+	int dumping;
+	int dump_failure_said;		/* the first failure is said on stderr, once */
+	struct ap_analysis iv;		/* traces completed in the current interval */
+	int iv_on;
+	uint64_t merge_failed;		/* intervals whose flame paths did not fit in memory */
+	uint64_t iv_t0_ns, next_dump_ns, dumps, render_ns;
+	struct ap_drain_totals iv_base;	/* totals at the interval's start */
+	struct ap_span_counts iv_base_spans;
+	uint64_t iv_base_setup_ns;
+	struct ap_run_dumps dumps_rec;
+	struct ap_run_interval iv_rec;
+	/* serve: the segment was taken over from a reader that died */
+	struct ap_run_takeover takeover;
+	int took_over;
+};
+
+/* Fill opts with defaults. */
+void ap_run_opts_default(struct ap_run_opts *o);
+
+/* Run a session. Returns the exit status for agentprof: the workload's
+ * (128 + signal if it was killed), 126/127 when it could not be executed,
+ * AP_EXIT_INTERNAL when agentprof itself failed (message on stderr). */
+int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
+
+/* Pieces, for tests and the bench that drive a session step by step. */
+int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
+void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
+void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
+/* End the run's analysis for a report (after finish, or at a dump). */
+void ap_session_analyse(struct ap_session *s);
+/* The run so far as a run record (after ap_session_analyse). */
+void ap_session_run_view(struct ap_session *s, struct ap_run *r);
+/* What the run counted so far: totals, span counts, names, writers' cost. */
+void ap_session_take_stock(struct ap_session *s, int final);
+
+/* interval.c. --interval: set up the interval's analysis; dump the run's
+ * reports and the interval's now (`final`: the last interval only, the
+ * run's report is written by the caller). */
+int ap_session_interval_start(struct ap_session *s);
+void ap_session_dump(struct ap_session *s, int final);
+
+/* emit.c. Format fmt of run r rendered into memory (malloc'd, *len bytes);
+ * NULL with *err set when it failed. */
+struct ap_format;
+char *ap_render_format(const struct ap_format *fmt, const struct ap_run *r, size_t *len, int *err);
+
+/* emit.c. The run's final reports into the report directory through d, and
+ * the text, JSON or summary on stdout as opts say. Returns `code`, or
+ * AP_EXIT_INTERNAL when a report could not be written (said on stderr). */
+int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_run_opts *o, int code);
+
+/* CLOCK_MONOTONIC ns. */
+uint64_t ap_session_now(void);
+
+#endif /* AP_SESSION_H */

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * attach.c - turning profiling on and off in a process: attach (explicit or
+ * lazy, from $AGENTPROF_SHM on the first call), detach, fork, head sampling
+ * settings, and making a thread's state current.
+ *
+ * Fork: a child inherits the forking thread's state. The atfork child
+ * handler bumps the generation so that the child claims lanes of its own,
+ * and marks the open spans it inherited: they belong to the parent process;
+ * the child's spans nest under them and ending them in the child records
+ * nothing.
+ *
+ * Errors: an attach that fails leaves profiling off and returns the reason;
+ * nothing here prints, exits or blocks indefinitely.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "writer_internal.h"
+
+static void atfork_prepare(void) { pthread_mutex_lock(&ap_p.lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&ap_p.lock); }
+
+static void atfork_child(void)
+{
+	struct ap_thread *t = &ap_t;
+
+	pthread_mutex_unlock(&ap_p.lock);
+	ap_p.pid = (uint32_t)getpid();
+	if (ap_proc_start_time(ap_p.pid, &ap_p.start_time))
+		ap_p.start_time = 0;
+	ap_p.id_seed = ap_w_random64();
+	ap_store_relaxed(&ap_p.exited_recorded, 0);
+	ap_store_relaxed(&ap_p.exited_full, 0);
+	ap_store_relaxed(&ap_p.exited_no_lane, 0);
+	ap_store_relaxed(&ap_p.exited_reentrant, 0);
+	/* The lane belongs to the parent: forget it without releasing it. */
+	t->lane = NULL;
+	t->ring = NULL;
+	t->inherited = t->depth;
+	t->pid = 0;	/* re-initialised (ids, tid, counters) on the next call */
+	ap_add_relaxed(&ap_p.gen, 1);
+}
+
+void ap_w_once_init(void)
+{
+	ap_p.key_ok = pthread_key_create(&ap_p.key, ap_w_thread_exit) == 0;
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+/*
+ * Head sampling: $AGENTPROF_SAMPLE, a rate from 0 to 1 (default 1), decided
+ * once per trace when its root begins, from its trace id, so that every
+ * process the trace reaches decides alike (a child under $TRACEPARENT
+ * follows the sampled flag there). Spans of a trace not sampled get even
+ * ids (recorded spans have odd ones), so that every later call on them, and
+ * every span under them, knows without a lookup. 0 or -EINVAL.
+ */
+static int parse_sample(const char *v)
+{
+	char *end;
+	double r;
+
+	ap_p.sample_all = 1;
+	ap_p.sample_below = UINT64_MAX;
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	r = strtod(v, &end);
+	if (errno || end == v || *end != '\0' || !(r >= 0 && r <= 1))
+		return -EINVAL;
+	if (r < 1) {
+		ap_p.sample_all = 0;
+		ap_p.sample_below = (uint64_t)(r * 18446744073709551616.0);
+	}
+	return 0;
+}
+
+static void set_off(void)
+{
+	ap_store_release(&ap_p.state, ST_OFF);
+	ap_w_set_maybe_on(0);
+}
+
+static void detach_locked(void)
+{
+	if (ap_load_relaxed(&ap_p.state) == ST_ON)
+		ap_w_lane_release(&ap_t);
+	/* The mapping stays: other threads may be mid-write into their lanes.
+	 * They notice the new generation on their next call. */
+	set_off();
+	ap_add_relaxed(&ap_p.gen, 1);
+}
+
+static int attach_locked(const char *segment)
+{
+	struct ap_segment seg;
+	const char *name = segment ? segment : getenv("AGENTPROF_SHM");
+	const char *tp;
+	int ret;
+
+	if (ap_load_relaxed(&ap_p.state) == ST_ON)
+		detach_locked();
+	if (!name || !*name) {
+		set_off();
+		return 0;
+	}
+	ret = ap_seg_attach(&seg, name);
+	if (ret) {
+		set_off();
+		return ret;
+	}
+	ap_p.seg = seg;
+	ap_p.clock_source = seg.clock.source;
+	ap_p.pid = (uint32_t)getpid();
+	if (ap_proc_start_time(ap_p.pid, &ap_p.start_time))
+		ap_p.start_time = 0;
+	ap_p.id_seed = ap_w_random64();
+	ret = parse_sample(getenv("AGENTPROF_SAMPLE"));
+	if (ret) {
+		ap_seg_unmap(&seg);
+		set_off();
+		return ret;
+	}
+	tp = getenv("TRACEPARENT");
+	ap_p.have_remote = tp && ap_parse_traceparent(tp, &ap_p.remote_hi, &ap_p.remote_lo,
+						      &ap_p.remote_span, &ap_p.remote_flags) == 0;
+	ap_w_names_reintern_locked();
+	ap_add_relaxed(&seg.hdr->attaches, 1);
+	ap_add_relaxed(&ap_p.gen, 1);
+	/* Release: the segment view above is complete before a thread that
+	 * sees ST_ON uses it. */
+	ap_store_release(&ap_p.state, ST_ON);
+	ap_w_set_maybe_on(1);
+	return 0;
+}
+
+int ap_attach(const char *segment)
+{
+	struct ap_thread *t = &ap_t;
+	int ret;
+
+	if (t->busy)
+		return AP_E_OFF;	/* called from a handler that interrupted us */
+	pthread_once(&ap_w_once, ap_w_once_init);
+	guard_on(t);
+	pthread_mutex_lock(&ap_p.lock);
+	ret = attach_locked(segment);
+	pthread_mutex_unlock(&ap_p.lock);
+	guard_off(t);
+	return ret;
+}
+
+void ap_detach(void)
+{
+	struct ap_thread *t = &ap_t;
+
+	if (t->busy)
+		return;
+	guard_on(t);
+	pthread_mutex_lock(&ap_p.lock);
+	detach_locked();
+	pthread_mutex_unlock(&ap_p.lock);
+	guard_off(t);
+}
+
+int ap_enabled(void)
+{
+	return ap_load_relaxed(&ap_p.state) == ST_ON;
+}
+
+AP_COLD int ap_w_thread_ready(struct ap_thread *t)
+{
+	int st = ap_load_acquire(&ap_p.state);
+
+	t->ready_cpu0 = ap_w_thread_cpu_ns();	/* setup cost, sent with the CLAIM */
+	if (st == ST_UNINIT) {
+		pthread_once(&ap_w_once, ap_w_once_init);
+		pthread_mutex_lock(&ap_p.lock);
+		if (ap_load_relaxed(&ap_p.state) == ST_UNINIT)
+			attach_locked(NULL);
+		pthread_mutex_unlock(&ap_p.lock);
+		st = ap_load_acquire(&ap_p.state);
+	}
+	if (st != ST_ON)
+		return 0;
+
+	pthread_mutex_lock(&ap_p.lock);
+	if (ap_load_relaxed(&ap_p.state) != ST_ON) {
+		pthread_mutex_unlock(&ap_p.lock);
+		return 0;
+	}
+	if (t->pid != ap_p.pid) {	/* new thread, or first call after fork */
+		t->pid = ap_p.pid;
+		t->tid = (uint32_t)syscall(SYS_gettid);
+		t->next_id = ap_mix64(ap_p.id_seed ^ ((uint64_t)t->tid << 20) ^ ap_w_random64()) | 1;
+		t->trace_state = ap_w_random64();
+		t->lane = NULL;
+		t->ring = NULL;
+		t->claim_wait = 0;
+		t->recorded_base = t->claim_head = t->head = 0;
+		t->my_dropped_full = t->my_dropped_no_lane = 0;
+		ap_store_relaxed(&t->my_dropped_reentrant, 0);
+		if (ap_p.key_ok && !t->key_set && pthread_setspecific(ap_p.key, t) == 0)
+			t->key_set = 1;
+	}
+	if (t->gen != ap_load_relaxed(&ap_p.gen)) {
+		ap_w_lane_release(t);	/* detached or re-attached since */
+		t->gen = ap_load_relaxed(&ap_p.gen);
+		t->claim_wait = 0;
+	}
+	if (!t->ring) {
+		if (t->claim_wait)
+			t->claim_wait--;
+		else if (!ap_w_lane_claim(t))
+			t->claim_wait = AP_CLAIM_RETRY;
+	}
+	pthread_mutex_unlock(&ap_p.lock);
+	return 1;
+}

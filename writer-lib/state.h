@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * state.h - the writer's state, per thread and per process (internal to
+ * writer-lib/).
+ *
+ * The library is split by how often code runs. writer.c is the fast path:
+ * every span goes through it, and it touches only this thread's struct
+ * ap_thread and three words of the process state (gen, state, clock
+ * source). Everything else is a slow path, out of line, in its own file:
+ *
+ *   state.c        the state itself, ids, the clock, small helpers
+ *   lane.c         claiming and releasing a lane, prefault, cost measurement
+ *   attach.c       attach, detach, fork, lazy start, $AGENTPROF_SAMPLE
+ *   names.c        ap_name: the names a process keeps for re-attach
+ *   traceparent.c  W3C traceparent in and out
+ *   errors.c       ap_strerror
+ *
+ * Locking: ap_p.lock serialises attach, detach, lane claims and new names;
+ * the fast path never takes it. Per-thread state is touched only by its
+ * thread (and that thread's signal handlers, kept out by the guard word).
+ */
+#ifndef AP_WRITER_STATE_H
+#define AP_WRITER_STATE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#ifndef AP_BUILDING_LIBRARY
+#define AP_BUILDING_LIBRARY	/* the real functions, not the inline wrappers */
+#endif
+#include "agentprof.h"
+#include "ap_atomic.h"
+#include "clock.h"
+#include "mix.h"
+#include "segment.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define AP_COLD		__attribute__((cold, noinline))
+#define AP_HOT		__attribute__((hot))
+
+#define AP_STACK_MAX	256	/* open spans a thread tracks as implicit parents */
+#define AP_CLAIM_RETRY	256	/* calls between claim attempts of a thread with no lane */
+
+enum { ST_UNINIT = 0, ST_ON = 1, ST_OFF = 2 };
+
+struct frame {
+	uint64_t span;
+	uint64_t trace_hi;
+	uint64_t trace_lo;
+};
+
+/* Per-thread state. Hot fields first. */
+struct ap_thread {
+	struct ap_event *ring;		/* NULL: no lane */
+	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
+	struct ap_lane *lane;
+	uint64_t head;			/* private copy of lane->head */
+	uint64_t tail_cache;		/* last lane->tail seen (F) */
+	uint64_t mask;			/* lane capacity - 1 */
+	uint32_t gen;			/* ap_p.gen this state belongs to */
+	uint32_t tid;
+	uint32_t depth;			/* frames in stack */
+	uint32_t inherited;		/* frames [0, inherited) came from the parent at fork */
+	int busy;			/* reentrancy guard */
+	uint32_t claim_wait;		/* calls left before the next claim attempt */
+	uint64_t next_id;		/* odd, steps by 2: never 0 */
+	uint64_t trace_state;		/* trace id generator */
+	uint32_t pid;			/* process this state belongs to; 0 = fresh */
+	uint32_t key_set;
+	/* Counters of this thread. recorded = recorded_base + head - claim_head. */
+	uint64_t recorded_base;
+	uint64_t claim_head;
+	uint64_t dropped_full;		/* of the current lane, cumulative over its owners */
+	uint64_t my_dropped_full;
+	uint64_t my_dropped_no_lane;
+	_Atomic uint64_t my_dropped_reentrant;	/* atomic adds: handlers nest */
+	struct frame stack[AP_STACK_MAX];
+};
+
+/* The calling thread's state (state.c). */
+extern __thread struct ap_thread ap_t;
+
+/* A name the process keeps, to intern again into each segment it attaches. */
+struct ap_kept_name {
+	uint64_t id;
+	char *str;
+	uint32_t len;
+};
+
+/* The ids of the kept names, for a lookup without the lock: open addressing
+ * by id & mask (ids are hashes already). Only ever grown, under the lock, by
+ * publishing a larger copy; a reader still probing an older copy finds fewer
+ * names and takes the lock, which is correct, only slower. */
+struct ap_idset {
+	uint32_t mask;
+	uint32_t n;
+	_Atomic uint64_t ids[];
+};
+
+/* Process state. Read on the fast path: gen, state, clock_source. */
+struct ap_proc {
+	_Atomic uint32_t gen;		/* bumped by attach, detach and fork */
+	_Atomic int state;		/* ST_* */
+	uint32_t clock_source;
+	pthread_mutex_t lock;		/* attach, detach, claim, new names: never the fast path */
+	struct ap_segment seg;
+	uint32_t pid;
+	uint64_t start_time;
+	uint64_t id_seed;
+	uint64_t sample_below;		/* a new trace is recorded when its trace_lo < this */
+	int sample_all;			/* $AGENTPROF_SAMPLE 1 or unset: no decision */
+	int have_remote;		/* $TRACEPARENT parsed */
+	uint64_t remote_hi, remote_lo, remote_span;
+	uint8_t remote_flags;
+	pthread_key_t key;
+	int key_ok;
+	/* Counters of exited threads. */
+	_Atomic uint64_t exited_recorded, exited_full, exited_no_lane, exited_reentrant;
+	/* Scratch lane for measuring the write path at claim time. */
+	struct ap_event *scratch;
+	struct ap_lane scratch_lane;
+	/* Names kept: the strings (under the lock) and their ids (lock-free). */
+	struct ap_kept_name *names;
+	uint32_t names_n, names_cap;
+	_Atomic(struct ap_idset *) name_ids;
+	_Atomic uint64_t names_not_kept;	/* ap_name calls past NAMES_KEPT_MAX */
+};
+
+extern struct ap_proc ap_p;
+extern pthread_once_t ap_w_once;
+
+/* Write ap_maybe_on_, the flag agentprof.h's inline wrappers read. */
+void ap_w_set_maybe_on(int on);
+/* A 64-bit random number (getrandom, else the clock). */
+uint64_t ap_w_random64(void);
+/* This thread's CPU time, ns (a syscall: slow paths only). */
+uint64_t ap_w_thread_cpu_ns(void);
+
+/* lane.c: claim a drained free lane (caller holds the lock, attached);
+ * 1 when the thread owns one. Release this thread's lane. Thread exit. */
+int ap_w_lane_claim(struct ap_thread *t);
+void ap_w_lane_release(struct ap_thread *t);
+void ap_w_thread_exit(void *arg);
+
+/* attach.c: make the calling thread's state current (attach lazily,
+ * re-initialise after fork or re-attach, claim a lane). 0 when profiling
+ * is off, 1 when on (t->ring may still be NULL: no free lane). Guard on. */
+int ap_w_thread_ready(struct ap_thread *t);
+void ap_w_once_init(void);
+
+/* names.c: intern the kept names into the segment just attached (lock held). */
+void ap_w_names_reintern_locked(void);
+
+static inline void guard_on(struct ap_thread *t)
+{
+	t->busy = 1;
+	ap_signal_fence();
+}
+
+static inline void guard_off(struct ap_thread *t)
+{
+	ap_signal_fence();
+	t->busy = 0;
+}
+
+static inline uint64_t now_ticks(void)
+{
+	return ap_clock_read(ap_p.clock_source);
+}
+
+/* The part every event starts with, written in place with plain stores
+ * (A): building it elsewhere and copying it in stalls on store forwarding. */
+static inline void put_head(struct ap_event *e, uint8_t kind, uint8_t category, uint16_t flags,
+			    uint32_t tid, uint64_t ts, uint64_t span)
+{
+	e->kind = kind;
+	e->category = category;
+	e->flags = flags;
+	e->tid = tid;
+	e->ts = ts;
+	e->span_id = span;
+}
+
+/* Where a span of this thread nests when no parent is given: under its
+ * innermost open span (returns 1), else under the $TRACEPARENT the process
+ * started with (returns 2, a remote parent), else nowhere (0: a new root).
+ * *parent, *hi, *lo and *sampled are set when it returns 1 or 2. */
+static inline __attribute__((always_inline))
+int current_parent(const struct ap_thread *t, uint64_t *parent, uint64_t *hi, uint64_t *lo, int *sampled)
+{
+	if (likely(t->depth)) {
+		const struct frame *f = &t->stack[t->depth - 1];
+
+		*parent = f->span;
+		*hi = f->trace_hi;
+		*lo = f->trace_lo;
+		*sampled = f->span & 1;
+		return 1;
+	}
+	if (ap_p.have_remote) {
+		*parent = ap_p.remote_span;
+		*hi = ap_p.remote_hi;
+		*lo = ap_p.remote_lo;
+		*sampled = ap_p.remote_flags & 1;
+		return 2;
+	}
+	return 0;
+}
+
+/* The head-sampling decision reads the trace id's low half, already a mix64
+ * output: one hash on the way to a decision, not two. */
+static inline int sample_trace(uint64_t lo)
+{
+	return ap_p.sample_all || lo < ap_p.sample_below;
+}
+
+#endif /* AP_WRITER_STATE_H */
