@@ -9,8 +9,6 @@
 
 #include "state.h"
 
-__thread struct ap_thread ap_t;
-
 struct ap_proc ap_p = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 pthread_once_t ap_w_once = PTHREAD_ONCE_INIT;

@@ -8,7 +8,7 @@
  * ap_thread and three words of the process state (gen, state, clock
  * source). Everything else is a slow path, out of line, in its own file:
  *
- *   state.c        the state itself, ids, the clock, small helpers
+ *   state.c        the process state, ids, ap_stats
  *   lane.c         claiming and releasing a lane, prefault, cost measurement
  *   attach.c       attach, detach, fork, lazy start, $AGENTPROF_SAMPLE
  *   names.c        ap_name: the names a process keeps for re-attach
@@ -78,7 +78,7 @@ struct ap_thread {
 	struct frame stack[AP_STACK_MAX];
 };
 
-/* The calling thread's state (state.c). */
+/* The calling thread's state (defined in writer.c, the fast path). */
 extern __thread struct ap_thread ap_t;
 
 /* A name the process keeps, to intern again into each segment it attaches. */

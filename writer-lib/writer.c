@@ -29,6 +29,12 @@
 
 enum { M_IMPLICIT, M_CHILD, M_ASYNC };
 
+/* The calling thread's state is defined here, in the fast path's own file:
+ * the compiler then addresses it as %fs:offset (local-exec) in a program,
+ * where a definition in another file would cost a register and a load of
+ * its offset (initial-exec) in every call. */
+__thread struct ap_thread ap_t;
+
 #ifdef AP_TEST_HOOKS
 void (*ap_test_midwrite_hook)(void);
 #define MIDWRITE_HOOK() do { if (ap_test_midwrite_hook) ap_test_midwrite_hook(); } while (0)

@@ -4,7 +4,8 @@
  * another.
  *
  * Each table has one upsert (find the row of a key, or create it within the
- * table's cap), and both ways of filling a table go through it: one span at
+ * table's cap; the per-span ones static inline here, where the fold runs),
+ * and both ways of filling a table go through it: one span at
  * a time (ap_an_aggregates, tree.c's groups), and a whole analysis at once
  * (ap_analysis_merge, for periodic reports). So a key formula, a cap or a
  * first-seen order exists once, and an interval folded into the run lands in
@@ -25,7 +26,7 @@ static uint64_t op_key(uint64_t name, uint8_t cat)
 	return k ? k : 1;
 }
 
-struct ap_op *ap_an_op(struct ap_analysis *a, uint64_t name, uint8_t cat)
+static inline struct ap_op *op_upsert(struct ap_analysis *a, uint64_t name, uint8_t cat)
 {
 	uint64_t key = op_key(name, cat), *idx = ap_map_get(&a->op_index, key);
 	struct ap_op *op;
@@ -116,7 +117,7 @@ struct ap_model_use *ap_an_model(struct ap_analysis *a, uint64_t model)
 	return m;
 }
 
-struct ap_thread_row *ap_an_thread(struct ap_analysis *a, uint32_t pid, uint32_t tid)
+static inline struct ap_thread_row *thread_upsert(struct ap_analysis *a, uint32_t pid, uint32_t tid)
 {
 	uint64_t key = ((uint64_t)pid << 32 | tid) ^ (UINT64_C(1) << 63);
 	uint64_t *idx = ap_map_get(&a->thread_index, key);
@@ -135,7 +136,7 @@ struct ap_thread_row *ap_an_thread(struct ap_analysis *a, uint32_t pid, uint32_t
 
 /* A flame path is (its parent's path, name, category). Paths are made
  * parents first, so a parent's index is below its children's. */
-uint32_t ap_an_path(struct ap_analysis *a, uint32_t pp, uint64_t name, uint8_t cat)
+static inline uint32_t path_upsert(struct ap_analysis *a, uint32_t pp, uint64_t name, uint8_t cat)
 {
 	uint64_t key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ name) ^ cat, *idx;
 
@@ -191,7 +192,7 @@ static void add_tokens(struct ap_analysis *a, const struct ap_span *sp)
 
 static void add_thread(struct ap_analysis *a, const struct ap_span *sp, uint64_t self)
 {
-	struct ap_thread_row *t = ap_an_thread(a, sp->pid, sp->tid_begin);
+	struct ap_thread_row *t = thread_upsert(a, sp->pid, sp->tid_begin);
 
 	if (!t) {
 		a->threads_over_cap++;
@@ -209,7 +210,7 @@ static void add_path(struct ap_analysis *a, uint32_t i)
 	a->path_of[i] = AP_NONE;
 	if (a->parent[i] != AP_NONE && pp == AP_NONE)
 		return;		/* the parent's path did not fit (counted there) */
-	a->path_of[i] = ap_an_path(a, pp, sp->name, sp->category);
+	a->path_of[i] = path_upsert(a, pp, sp->name, sp->category);
 	if (a->path_of[i] == AP_NONE) {
 		a->paths_over_cap++;
 		return;
@@ -227,7 +228,7 @@ uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
 	for (uint32_t o = 0; o < len; o++) {
 		uint32_t i = a->order[o];
 		const struct ap_span *sp = &v[i];
-		struct ap_op *op = ap_an_op(a, sp->name, sp->category);
+		struct ap_op *op = op_upsert(a, sp->name, sp->category);
 
 		if (a->parent[i] == AP_NONE) {
 			if (o)
@@ -279,7 +280,7 @@ static void merge_ops(struct ap_analysis *dst, const struct ap_analysis *src)
 {
 	for (uint32_t i = 0; i < src->nops; i++) {
 		const struct ap_op *s = &src->ops[i];
-		struct ap_op *d = ap_an_op(dst, s->name, s->category);
+		struct ap_op *d = op_upsert(dst, s->name, s->category);
 
 		if (!d) {
 			dst->ops_over_cap += s->count;
@@ -381,7 +382,7 @@ static void merge_threads(struct ap_analysis *dst, const struct ap_analysis *src
 {
 	for (uint32_t i = 0; i < src->nthreads; i++) {
 		const struct ap_thread_row *s = &src->threads[i];
-		struct ap_thread_row *t = ap_an_thread(dst, s->pid, s->tid);
+		struct ap_thread_row *t = thread_upsert(dst, s->pid, s->tid);
 
 		if (!t) {
 			dst->threads_over_cap += s->spans;
@@ -408,7 +409,7 @@ static int merge_paths(struct ap_analysis *dst, const struct ap_analysis *src)
 		map[i] = AP_NONE;
 		if (s->parent != AP_NONE && pp == AP_NONE)
 			continue;
-		map[i] = ap_an_path(dst, pp, s->name, s->category);
+		map[i] = path_upsert(dst, pp, s->name, s->category);
 		if (map[i] == AP_NONE) {
 			dst->paths_over_cap += s->count;
 			continue;

@@ -36,21 +36,28 @@ static inline double ap_an_ms(uint64_t ns)
 /* tree.c. Scratch for a trace of n spans and nd dependencies: 0 or -ENOMEM. */
 int ap_an_grow(struct ap_analysis *a, uint32_t n, uint32_t nd);
 uint32_t ap_an_children(struct ap_analysis *a);		/* returns the number of roots */
-uint64_t ap_an_end_ticks(const struct ap_analysis *a, uint32_t i);
+/* Where span i ends: its END, or for a truncated span the last timestamp
+ * seen (and never before its own begin). */
+static inline uint64_t ap_an_end_ticks(const struct ap_analysis *a, uint32_t i)
+{
+	const struct ap_span *sp = &a->v[i];
+
+	if (sp->have & AP_SPAN_HAVE_END)
+		return sp->t_end;
+	return a->t_last > sp->t_begin ? a->t_last : sp->t_begin;
+}
 void ap_an_durations(struct ap_analysis *a);
 uint32_t ap_an_preorder(struct ap_analysis *a, uint32_t nroots);
 int ap_an_deps(struct ap_analysis *a, const struct ap_trace_view *t);
 void ap_an_parallelism(struct ap_analysis *a, uint32_t len);
 
-/* aggregate.c: find or create a row; NULL (AP_NONE for paths) when the
- * table is full, which the caller counts in the table's *_over_cap. */
-struct ap_op *ap_an_op(struct ap_analysis *a, uint64_t name, uint8_t cat);
+/* aggregate.c: find or create a row; NULL when the table is full, which the
+ * caller counts in the table's *_over_cap. (The per-span tables' upserts,
+ * operations, threads and flame paths, are static in aggregate.c.) */
 struct ap_group *ap_an_group(struct ap_analysis *a, uint64_t parent_name, const uint64_t *members, uint32_t k);
 struct ap_conc *ap_an_conc(struct ap_analysis *a, uint64_t parent_name);
 struct ap_chain *ap_an_chain(struct ap_analysis *a, uint64_t parent_name);
 struct ap_model_use *ap_an_model(struct ap_analysis *a, uint64_t model);
-struct ap_thread_row *ap_an_thread(struct ap_analysis *a, uint32_t pid, uint32_t tid);
-uint32_t ap_an_path(struct ap_analysis *a, uint32_t parent_path, uint64_t name, uint8_t cat);
 /* Per-span aggregates in pre-order; returns the slowest root. */
 uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len);
 

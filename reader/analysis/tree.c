@@ -109,15 +109,6 @@ uint32_t ap_an_children(struct ap_analysis *a)
 	return nroots;
 }
 
-uint64_t ap_an_end_ticks(const struct ap_analysis *a, uint32_t i)
-{
-	const struct ap_span *sp = &a->v[i];
-
-	if (sp->have & AP_SPAN_HAVE_END)
-		return sp->t_end;
-	return a->t_last > sp->t_begin ? a->t_last : sp->t_begin;
-}
-
 void ap_an_durations(struct ap_analysis *a)
 {
 	const struct ap_span *v = a->v;
