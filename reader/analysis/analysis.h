@@ -276,6 +276,16 @@ struct ap_analysis {
 
 void ap_rules_default(struct ap_rules *r);
 
+/* The ranges every threshold must be in, from the command line or from a
+ * log: percentages 0 to 100, slow_tool_ms 0 to a day, llm_chain 1 to 1,000.
+ * 0 or -EINVAL (NaN and infinities are out of every range). */
+#define AP_RULE_SLOW_MS_MAX	86400000.0
+#define AP_RULE_CHAIN_MAX	1000u
+int ap_rules_check(const struct ap_rules *r);
+/* Round the thresholds to what an event log keeps (1e-6 %, 1 ns), so that
+ * a replay compares exactly as the run did. */
+void ap_rules_round(struct ap_rules *r);
+
 /* Built-in model windows (gpt-4o, gpt-4o-mini, claude-sonnet-4-20250514, claude-haiku-3-5). */
 uint32_t ap_models_default(struct ap_model *out, uint32_t max);
 /* Add "NAME WINDOW" lines of a file to the table. Returns models added, or

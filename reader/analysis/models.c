@@ -4,6 +4,7 @@
  * windows of the models agentprof knows, and more from --models FILE.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,31 @@ static void set_model(struct ap_model *m, const char *name, uint64_t window)
 	m->name[len] = '\0';
 	m->id = ap_name_hash(name, len);
 	m->window = window;
+}
+
+/* The ranges --rule accepts, and a log's settings must keep. */
+int ap_rules_check(const struct ap_rules *r)
+{
+	if (!(r->llm_self_pct >= 0 && r->llm_self_pct <= 100) || !(r->tool_pct >= 0 && r->tool_pct <= 100) ||
+	    !(r->context_pct >= 0 && r->context_pct <= 100) ||
+	    !(r->slow_tool_ms >= 0 && r->slow_tool_ms <= AP_RULE_SLOW_MS_MAX) ||
+	    r->llm_chain < 1 || r->llm_chain > AP_RULE_CHAIN_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+/* A value to the nearest millionth: a percentage to 1e-6 %, ms to 1 ns. */
+static double micro(double v)
+{
+	return (double)llround(v * 1e6) / 1e6;
+}
+
+void ap_rules_round(struct ap_rules *r)
+{
+	r->llm_self_pct = micro(r->llm_self_pct);
+	r->tool_pct = micro(r->tool_pct);
+	r->context_pct = micro(r->context_pct);
+	r->slow_tool_ms = micro(r->slow_tool_ms);
 }
 
 uint32_t ap_models_default(struct ap_model *out, uint32_t max)

@@ -31,6 +31,8 @@
 struct ap_overhead {
 	uint64_t events;	/* events recorded (read) */
 	double ns_per_event;	/* median of the writers' measurements, 0: none */
+	uint64_t cost16;	/* the same in clock ticks x 16, as the writers sent it
+				 * (0: not known, e.g. a replay of a version 1 log) */
 	uint64_t measurements;	/* writer threads that measured */
 	uint64_t profiled_ns;	/* time the report covers: sum of trace durations */
 	uint64_t workload_cpu_ns; /* CPU time of the workload's processes, 0: unknown */
@@ -89,6 +91,8 @@ struct ap_run_log {
 	uint64_t blocks, bytes, events, blocks_dropped;
 	int err;			/* the log's first write error, -errno */
 	/* replayed */
+	uint32_t version;		/* of the log's format */
+	int settings_rejected;		/* settings out of range in it: the defaults were used */
 	int complete;			/* its TOTALS block was read */
 	uint64_t blocks_damaged, blocks_missing, blocks_out_of_order, records_bad, bytes_skipped;
 	/* both */

@@ -2,6 +2,7 @@
 /* options.c - the usage text and the options record, demo and serve share (cli.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,32 +90,38 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	return 0;
 }
 
-/* NAME=VALUE into the rule thresholds; 0 or -1. */
+/* NAME=VALUE into the rule thresholds, within the ranges ap_rules_check()
+ * holds every run to, rounded to what a log keeps; 0 or -1. */
 static int set_rule(struct ap_rules *r, const char *s)
 {
 	const char *eq = s ? strchr(s, '=') : NULL;
+	struct ap_rules t = *r;
 	char *end;
 	double v;
 
 	if (!eq || !eq[1])
 		return -1;
 	v = strtod(eq + 1, &end);
-	if (*end || v < 0 || v != v)
+	if (*end || !isfinite(v) || v < 0)
 		return -1;
 #define RULE(n) (strncmp(s, #n, (size_t)(eq - s)) == 0 && strlen(#n) == (size_t)(eq - s))
 	if (RULE(llm_self_pct))
-		r->llm_self_pct = v;
+		t.llm_self_pct = v;
 	else if (RULE(tool_pct))
-		r->tool_pct = v;
-	else if (RULE(llm_chain) && v >= 1 && v == (double)(uint32_t)v)
-		r->llm_chain = (uint32_t)v;
+		t.tool_pct = v;
+	else if (RULE(llm_chain) && v >= 1 && v <= AP_RULE_CHAIN_MAX && v == floor(v))
+		t.llm_chain = (uint32_t)v;
 	else if (RULE(slow_tool_ms))
-		r->slow_tool_ms = v;
+		t.slow_tool_ms = v;
 	else if (RULE(context_pct))
-		r->context_pct = v;
+		t.context_pct = v;
 	else
 		return -1;
 #undef RULE
+	if (ap_rules_check(&t))
+		return -1;
+	ap_rules_round(&t);
+	*r = t;
 	return 0;
 }
 
@@ -208,8 +215,9 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			i++;
 		} else if (strcmp(a, "--rule") == 0) {
 			if (set_rule(&c->run.set.rules, val)) {
-				*ret = ap_usage_error("--rule takes NAME=VALUE with NAME one of llm_self_pct, tool_pct, "
-						   "llm_chain, slow_tool_ms, context_pct (got '%s')", val ? val : "");
+				*ret = ap_usage_error("--rule takes NAME=VALUE: llm_self_pct, tool_pct or context_pct "
+						   "from 0 to 100, slow_tool_ms from 0 to 86400000, llm_chain from 1 "
+						   "to 1000 (got '%s')", val ? val : "");
 				return -1;
 			}
 			i++;

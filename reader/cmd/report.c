@@ -75,6 +75,11 @@ static int report_log(const struct ap_run_opts *o, const char *file)
 			rp->scan.bytes_skipped, rp->scan.blocks_damaged, rp->scan.blocks_missing, rp->scan.blocks);
 		code = 1;
 	}
+	if (rp->seg.settings_rejected) {
+		fprintf(stderr, "agentprof: %s: some of its settings are out of range; the defaults are used for "
+			"them (log.settings_rejected)\n", file);
+		code = 1;
+	}
 	ret = ap_aio_init(&aio, AP_REPORT_SLOTS, 0);
 	if (!ret && (ret = ap_dump_init(&dump, &aio, o->out_dir)))
 		ap_aio_close(&aio);

@@ -387,7 +387,7 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double ap_drain_cost_ns(const struct ap_drain *d)
+uint64_t ap_drain_cost16(const struct ap_drain *d)
 {
 	uint64_t *v, med;
 
@@ -400,5 +400,5 @@ double ap_drain_cost_ns(const struct ap_drain *d)
 	qsort(v, d->ncosts, sizeof(*v), cmp_u64);
 	med = v[d->ncosts / 2];
 	free(v);
-	return (double)ap_ticks_delta_ns(&d->seg->clock, 0, med) / 16.0;
+	return med;
 }

@@ -125,8 +125,15 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 /* Events published but not yet read, over the healthy lanes. */
 uint64_t ap_drain_pending(const struct ap_drain *d);
 
-/* Median of the writers' measured cost per event in ns, 0 when none. */
-double ap_drain_cost_ns(const struct ap_drain *d);
+/* Median of the writers' measured cost per event, clock ticks x 16 (as the
+ * CLAIM events carry it), 0 when none. */
+uint64_t ap_drain_cost16(const struct ap_drain *d);
+
+/* A cost in ticks x 16 as ns per event on clock c. */
+static inline double ap_cost16_ns(const struct ap_clock_cal *c, uint64_t cost16)
+{
+	return (double)ap_ticks_delta_ns(c, 0, cost16) / 16.0;
+}
 
 /* Totals now; attributes current owners' drops to their processes when
  * `final` is set (call once, at the end). */

@@ -21,7 +21,10 @@
  *           rows, nquarantined lanes, the model table as text
  *
  * Host byte order; the layout fingerprint in the geometry refuses a log from
- * another layout. Nothing in a log is trusted when it is read back: the
+ * another layout. Version 2 persists integers only (thresholds in
+ * micro-percent and nanoseconds, the writers' cost in clock ticks x 16);
+ * version 1 logs, which held doubles there, are still read (the _v1
+ * structs, read-only). Nothing in a log is trusted when it is read back: the
  * scanner checks every block's length and checksum, the codec every count
  * and range (logcodec.c). Every field's offset is pinned below, so this
  * file is also the key to a hex dump.
@@ -33,7 +36,7 @@
 #include <stdint.h>
 
 #define AP_LOG_MAGIC		0x424c5041u	/* "APLB" */
-#define AP_LOG_VERSION		1u
+#define AP_LOG_VERSION		2u	/* written; versions 1 and 2 are read */
 #define AP_LOG_BLOCK_DEFAULT	(1u << 20)	/* payload bytes per block */
 #define AP_LOG_BLOCK_MIN	512u
 #define AP_LOG_BLOCK_MAX	(16u << 20)
@@ -93,12 +96,15 @@ _Static_assert(offsetof(struct ap_log_geometry, clock_hz) == 56, "geometry.clock
 _Static_assert(offsetof(struct ap_log_geometry, segment) == 64, "geometry.segment");
 
 /* HEADER and TOTALS payload after the geometry: the reader's settings, so
- * that a replay analyses with what the run used. */
+ * that a replay analyses with what the run used. Thresholds are integers:
+ * percentages in millionths of a percent, the slow-tool threshold in ns
+ * (the command line rounds --rule values to these units, so a replay
+ * compares exactly as the run did). */
 struct ap_log_settings {
 	uint64_t max_spans;
 	uint32_t max_traces, max_per_root, keep_slowest, llm_chain;
 	uint64_t keep_tokens, max_kept_spans, seed;
-	double llm_self_pct, tool_pct, slow_tool_ms, context_pct;
+	uint64_t llm_self_upct, tool_upct, slow_tool_ns, context_upct;
 };
 _Static_assert(sizeof(struct ap_log_settings) == 80, "log settings");
 _Static_assert(offsetof(struct ap_log_settings, max_spans) == 0, "settings.max_spans");
@@ -109,10 +115,24 @@ _Static_assert(offsetof(struct ap_log_settings, llm_chain) == 20, "settings.llm_
 _Static_assert(offsetof(struct ap_log_settings, keep_tokens) == 24, "settings.keep_tokens");
 _Static_assert(offsetof(struct ap_log_settings, max_kept_spans) == 32, "settings.max_kept_spans");
 _Static_assert(offsetof(struct ap_log_settings, seed) == 40, "settings.seed");
-_Static_assert(offsetof(struct ap_log_settings, llm_self_pct) == 48, "settings.llm_self_pct");
-_Static_assert(offsetof(struct ap_log_settings, tool_pct) == 56, "settings.tool_pct");
-_Static_assert(offsetof(struct ap_log_settings, slow_tool_ms) == 64, "settings.slow_tool_ms");
-_Static_assert(offsetof(struct ap_log_settings, context_pct) == 72, "settings.context_pct");
+_Static_assert(offsetof(struct ap_log_settings, llm_self_upct) == 48, "settings.llm_self_upct");
+_Static_assert(offsetof(struct ap_log_settings, tool_upct) == 56, "settings.tool_upct");
+_Static_assert(offsetof(struct ap_log_settings, slow_tool_ns) == 64, "settings.slow_tool_ns");
+_Static_assert(offsetof(struct ap_log_settings, context_upct) == 72, "settings.context_upct");
+
+/* Version 1 of the same (read only): the four thresholds were doubles, in
+ * percent and ms. */
+struct ap_log_settings_v1 {
+	uint64_t max_spans;
+	uint32_t max_traces, max_per_root, keep_slowest, llm_chain;
+	uint64_t keep_tokens, max_kept_spans, seed;
+	double llm_self_pct, tool_pct, slow_tool_ms, context_pct;
+};
+_Static_assert(sizeof(struct ap_log_settings_v1) == sizeof(struct ap_log_settings), "v1 settings");
+_Static_assert(offsetof(struct ap_log_settings_v1, llm_self_pct) == 48, "settings_v1.llm_self_pct");
+_Static_assert(offsetof(struct ap_log_settings_v1, tool_pct) == 56, "settings_v1.tool_pct");
+_Static_assert(offsetof(struct ap_log_settings_v1, slow_tool_ms) == 64, "settings_v1.slow_tool_ms");
+_Static_assert(offsetof(struct ap_log_settings_v1, context_pct) == 72, "settings_v1.context_pct");
 
 /* TOTALS payload after the settings: this, then nprocs struct ap_log_proc,
  * then nquarantined struct ap_log_quarantined, then the model table. */
@@ -122,7 +142,8 @@ struct ap_log_totals {
 	uint64_t names_full, attaches, lost_quarantined, sampled_out;
 	uint64_t names_invalid, procs_over_cap;
 	uint64_t duration_ns, workload_cpu_ns;
-	double cost_ns;		/* writers' median cost per event */
+	uint64_t cost16;	/* writers' median cost per event, clock ticks x 16
+				 * (version 1: a double, ns) */
 	uint64_t cost_measurements;
 	int64_t exit_status;	/* -1: none */
 	uint64_t events_not_logged;	/* counted by the log writer itself */
@@ -149,7 +170,7 @@ _Static_assert(offsetof(struct ap_log_totals, names_invalid) == 112, "totals.nam
 _Static_assert(offsetof(struct ap_log_totals, procs_over_cap) == 120, "totals.procs_over_cap");
 _Static_assert(offsetof(struct ap_log_totals, duration_ns) == 128, "totals.duration_ns");
 _Static_assert(offsetof(struct ap_log_totals, workload_cpu_ns) == 136, "totals.workload_cpu_ns");
-_Static_assert(offsetof(struct ap_log_totals, cost_ns) == 144, "totals.cost_ns");
+_Static_assert(offsetof(struct ap_log_totals, cost16) == 144, "totals.cost16");
 _Static_assert(offsetof(struct ap_log_totals, cost_measurements) == 152, "totals.cost_measurements");
 _Static_assert(offsetof(struct ap_log_totals, exit_status) == 160, "totals.exit_status");
 _Static_assert(offsetof(struct ap_log_totals, events_not_logged) == 168, "totals.events_not_logged");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* logcodec.c - HEADER and TOTALS payloads, encoded and decoded side by side (logcodec.h). */
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,13 @@ static void put_geometry(const struct ap_segment *seg, struct ap_log_geometry *g
 
 static int take_geometry(const struct ap_log_geometry *g, struct ap_log_segment *seg)
 {
-	if (g->version != AP_LOG_VERSION || g->fingerprint != ap_layout_fingerprint() ||
+	if ((g->version != 1 && g->version != AP_LOG_VERSION) || g->fingerprint != ap_layout_fingerprint() ||
 	    g->lanes < AP_LANES_MIN || g->lanes > AP_LANES_MAX || g->lane_events < AP_LANE_EVENTS_MIN ||
 	    g->lane_events > AP_LANE_EVENTS_MAX || (g->lane_events & (g->lane_events - 1)) ||
 	    g->clock_mult == 0 || g->clock_source > AP_CLOCK_CNTVCT)
 		return -EINVAL;
 	memset(seg, 0, sizeof(*seg));
+	seg->version = g->version;
 	seg->lanes = g->lanes;
 	seg->lane_events = g->lane_events;
 	seg->bytes = g->seg_bytes;
@@ -52,6 +54,13 @@ static int take_geometry(const struct ap_log_geometry *g, struct ap_log_segment 
 /* ------------------------------------------------------------------------ */
 /* Settings                                                                  */
 
+/* A threshold in millionths of its unit, rounded: the command line has
+ * rounded it already, so this is exact. */
+static uint64_t to_micro(double v)
+{
+	return (uint64_t)llround(v * 1e6);
+}
+
 static void put_settings(const struct ap_settings *set, struct ap_log_settings *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -63,32 +72,54 @@ static void put_settings(const struct ap_settings *set, struct ap_log_settings *
 	st->max_kept_spans = set->keep.max_spans;
 	st->seed = set->keep.seed;
 	st->llm_chain = set->rules.llm_chain;
-	st->llm_self_pct = set->rules.llm_self_pct;
-	st->tool_pct = set->rules.tool_pct;
-	st->slow_tool_ms = set->rules.slow_tool_ms;
-	st->context_pct = set->rules.context_pct;
+	st->llm_self_upct = to_micro(set->rules.llm_self_pct);
+	st->tool_upct = to_micro(set->rules.tool_pct);
+	st->slow_tool_ns = to_micro(set->rules.slow_tool_ms);
+	st->context_upct = to_micro(set->rules.context_pct);
 }
 
-static void take_settings(const struct ap_log_settings *st, struct ap_settings *set)
+/* Settings of a log of `version` into set: each group only when every value
+ * of it is in range, else the group keeps its defaults and *rejected is
+ * set. The thresholds are held to exactly the ranges of --rule. */
+static void take_settings(const uint8_t *p, uint32_t version, struct ap_settings *set, int *rejected)
 {
-	if (st->max_spans >= 1 && st->max_spans <= UINT32_MAX / 2)
-		set->max_spans = (uint32_t)st->max_spans;
-	if (st->max_per_root >= 1 && st->max_traces <= (1u << 20)) {
-		set->keep.max_traces = st->max_traces;
-		set->keep.max_per_root = st->max_per_root;
-		set->keep.slowest = st->keep_slowest;
-		set->keep.token_threshold = st->keep_tokens;
-		set->keep.max_spans = st->max_kept_spans;
-		set->keep.seed = st->seed;
+	struct ap_log_settings st;
+	struct ap_rules r = set->rules;
+
+	memcpy(&st, p, sizeof(st));
+	if (st.max_spans >= 1 && st.max_spans <= UINT32_MAX / 2)
+		set->max_spans = (uint32_t)st.max_spans;
+	else
+		*rejected = 1;
+	if (st.max_per_root >= 1 && st.max_traces <= (1u << 20)) {
+		set->keep.max_traces = st.max_traces;
+		set->keep.max_per_root = st.max_per_root;
+		set->keep.slowest = st.keep_slowest;
+		set->keep.token_threshold = st.keep_tokens;
+		set->keep.max_spans = st.max_kept_spans;
+		set->keep.seed = st.seed;
+	} else {
+		*rejected = 1;
 	}
-	if (st->llm_chain >= 1 && st->llm_self_pct >= 0 && st->tool_pct >= 0 && st->slow_tool_ms >= 0 &&
-	    st->context_pct >= 0) {
-		set->rules.llm_chain = st->llm_chain;
-		set->rules.llm_self_pct = st->llm_self_pct;
-		set->rules.tool_pct = st->tool_pct;
-		set->rules.slow_tool_ms = st->slow_tool_ms;
-		set->rules.context_pct = st->context_pct;
+	r.llm_chain = st.llm_chain;
+	if (version == 1) {
+		struct ap_log_settings_v1 v1;
+
+		memcpy(&v1, p, sizeof(v1));
+		r.llm_self_pct = v1.llm_self_pct;
+		r.tool_pct = v1.tool_pct;
+		r.slow_tool_ms = v1.slow_tool_ms;
+		r.context_pct = v1.context_pct;
+	} else {
+		r.llm_self_pct = (double)st.llm_self_upct / 1e6;
+		r.tool_pct = (double)st.tool_upct / 1e6;
+		r.slow_tool_ms = (double)st.slow_tool_ns / 1e6;
+		r.context_pct = (double)st.context_upct / 1e6;
 	}
+	if (ap_rules_check(&r) == 0)
+		set->rules = r;
+	else
+		*rejected = 1;
 }
 
 /* The model table as "NAME WINDOW\n" lines; returns bytes written. */
@@ -162,15 +193,13 @@ int ap_log_take_header(const uint8_t *p, size_t len, int with_models, struct ap_
 		       struct ap_settings *set)
 {
 	struct ap_log_geometry geo;
-	struct ap_log_settings st;
 
 	if (len < GEO_SET)
 		return -EINVAL;
 	memcpy(&geo, p, sizeof(geo));
-	memcpy(&st, p + sizeof(geo), sizeof(st));
 	if (take_geometry(&geo, seg))
 		return -EINVAL;
-	take_settings(&st, set);
+	take_settings(p + sizeof(geo), seg->version, set, &seg->settings_rejected);
 	if (with_models)
 		take_models(p + GEO_SET, len - GEO_SET, set);
 	return 0;
@@ -220,7 +249,7 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 	lt->procs_over_cap = r->procs_over_cap + (r->nprocs - np);
 	lt->duration_ns = r->run_ns;
 	lt->workload_cpu_ns = r->ov.workload_cpu_ns;
-	lt->cost_ns = r->ov.ns_per_event;
+	lt->cost16 = r->ov.cost16;
 	lt->setup_ns = r->ov.setup_ns;
 	lt->cpus = r->ov.cpus;
 	lt->cost_measurements = r->ov.measurements;
@@ -248,7 +277,7 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 	return p;
 }
 
-int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_settings *set,
+int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end)
 {
 	size_t off = GEO_SET, need;
@@ -260,7 +289,7 @@ int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_s
 	memcpy(&lt, p + off, sizeof(lt));
 	off += sizeof(lt);
 	need = (size_t)lt.nprocs * sizeof(struct ap_log_proc) + (size_t)lt.nquarantined * sizeof(struct ap_log_quarantined);
-	if (lt.nprocs > len || lt.nquarantined > lanes || need > len - off)
+	if (lt.nprocs > len || lt.nquarantined > seg->lanes || need > len - off)
 		return -EINVAL;
 	end->procs = calloc(lt.nprocs ? lt.nprocs : 1, sizeof(*end->procs));
 	end->quarantined = calloc(lt.nquarantined ? lt.nquarantined : 1, sizeof(*end->quarantined));
@@ -286,7 +315,7 @@ int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_s
 		struct ap_run_quarantine *rq;
 
 		memcpy(&q, p + off, sizeof(q));
-		if (q.lane >= lanes)
+		if (q.lane >= seg->lanes)
 			continue;
 		memcpy(end->reasons[end->nquarantined], q.reason, sizeof(q.reason));
 		end->reasons[end->nquarantined][sizeof(q.reason) - 1] = '\0';
@@ -315,7 +344,15 @@ int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_s
 	end->procs_over_cap = lt.procs_over_cap;
 	end->duration_ns = lt.duration_ns;
 	end->workload_cpu_ns = lt.workload_cpu_ns;
-	end->cost_ns = lt.cost_ns >= 0 && lt.cost_ns < 1e9 ? lt.cost_ns : 0;
+	if (seg->version == 1) {
+		double ns;
+
+		memcpy(&ns, &lt.cost16, sizeof(ns));
+		end->cost_ns = ns >= 0 && ns < 1e9 ? ns : 0;
+	} else if (lt.cost16 < (UINT64_C(1) << 40)) {	/* under a few thousand seconds per event */
+		end->cost16 = lt.cost16;
+		end->cost_ns = ap_cost16_ns(&seg->clock, lt.cost16);
+	}
 	end->cost_measurements = lt.cost_measurements;
 	end->setup_ns = lt.setup_ns;
 	end->cpus = lt.cpus >= 1 && lt.cpus <= 1u << 20 ? lt.cpus : 1;

@@ -34,6 +34,8 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 
 /* The segment as a log describes it (geometry only: nothing is mapped). */
 struct ap_log_segment {
+	uint32_t version;		/* of the log */
+	int settings_rejected;		/* some of its settings were out of range: defaults used */
 	char name[sizeof(((struct ap_log_geometry *)0)->segment)];
 	uint32_t lanes, lane_events;
 	uint64_t bytes;
@@ -53,6 +55,7 @@ struct ap_log_end {
 	uint64_t names_invalid, procs_over_cap;
 	uint64_t duration_ns, workload_cpu_ns, setup_ns, cpus, cost_measurements, events_not_logged;
 	double cost_ns;
+	uint64_t cost16;			/* 0 for a version 1 log (it kept ns) */
 	int exit_known, exit_status;
 	struct ap_proc_row *procs;		/* malloc'd, nprocs */
 	uint32_t nprocs;
@@ -63,7 +66,7 @@ struct ap_log_end {
 
 /* TOTALS into end (models into set). 0, -EINVAL when it does not hold
  * together, -ENOMEM. Free with ap_log_end_free(). */
-int ap_log_take_totals(const uint8_t *p, size_t len, uint32_t lanes, struct ap_settings *set,
+int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end);
 void ap_log_end_free(struct ap_log_end *end);
 

@@ -118,7 +118,7 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 			replay_data(rp, p, h.len, scratch, &events, &rejected);
 	free(scratch);
 	ap_asm_finish(&rp->as);
-	if (totals && (ret = ap_log_take_totals(totals, totals_len, rp->seg.lanes, &rp->set, &rp->end)) == 0) {
+	if (totals && (ret = ap_log_take_totals(totals, totals_len, &rp->seg, &rp->set, &rp->end)) == 0) {
 		/* Models of the run (TOTALS) may differ from the defaults the
 		 * analysis started with only when HEADER was lost. */
 		rp->complete = 1;
@@ -164,6 +164,7 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	r->nquarantined = e->nquarantined;
 	r->ov.events = e->totals.read;
 	r->ov.ns_per_event = e->cost_ns;
+	r->ov.cost16 = e->cost16;
 	r->ov.measurements = e->cost_measurements;
 	r->ov.profiled_ns = rp->analysis.total_trace_ns;
 	r->ov.workload_cpu_ns = e->workload_cpu_ns;
@@ -181,6 +182,8 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	rp->log.records_bad = rp->scan.records_bad;
 	rp->log.bytes_skipped = rp->scan.bytes_skipped;
 	rp->log.events_not_logged = e->events_not_logged;
+	rp->log.version = rp->seg.version;
+	rp->log.settings_rejected = rp->seg.settings_rejected;
 	r->log = &rp->log;
 	ap_run_reader_usage(r);
 }

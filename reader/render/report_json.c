@@ -163,6 +163,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "llm_chains_over_cap", a->chains_over_cap);
 
 	ap_json_obj(j, "tokens");
 	ap_json_arr(j, "calls");
@@ -205,6 +206,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "models_over_cap", a->models_over_cap);
 	ap_json_u64(j, "calls_total", a->llm_calls);
 	ap_json_u64(j, "total_input", a->total_input);
 	ap_json_u64(j, "total_output", a->total_output);
@@ -230,6 +232,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "parallelism_over_cap", a->groups_over_cap);
 	ap_json_arr(j, "concurrency");
 	for (uint32_t i = 0; i < a->nconcs; i++) {
 		const struct ap_conc *c = &a->concs[i];
@@ -243,6 +246,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "concurrency_over_cap", a->concs_over_cap);
 	ap_json_obj(j, "critical_path");
 	ap_json_num(j, "traces_ms", ap_ms(a->total_trace_ns), 3);
 	ap_json_num(j, "bound_ms", ap_ms(a->critical_ns), 3);
@@ -259,6 +263,8 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
+	ap_json_u64(j, "threads_over_cap", a->threads_over_cap);
+	ap_json_u64(j, "flame_paths_over_cap", a->paths_over_cap);
 
 	ap_json_obj(j, "overhead");
 	ap_json_u64(j, "events", ov->events);

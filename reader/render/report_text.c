@@ -275,6 +275,13 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		   ", end without begin %" PRIu64 ", duplicate ids %" PRIu64 ", over cap %" PRIu64 "\n",
 		a->truncated_spans, a->orphans, a->self_parents, a->cycles, loss->end_without_begin,
 		loss->duplicates, loss->over_cap);
+	if (a->ops_over_cap || a->groups_over_cap || a->concs_over_cap || a->chains_over_cap ||
+	    a->models_over_cap || a->threads_over_cap || a->paths_over_cap || a->calls_over_cap)
+		fprintf(f, "  not kept, tables full: operations %" PRIu64 " spans, parallel groups %" PRIu64
+			   ", concurrency %" PRIu64 ", LLM chains %" PRIu64 ", models %" PRIu64 " calls, threads %" PRIu64
+			   " spans, flame paths %" PRIu64 " spans, LLM calls listed %" PRIu64 " (all in the totals)\n",
+			a->ops_over_cap, a->groups_over_cap, a->concs_over_cap, a->chains_over_cap, a->models_over_cap,
+			a->threads_over_cap, a->paths_over_cap, a->calls_over_cap);
 	fprintf(f, "  traces: %" PRIu64 " recorded (all in the figures above), %" PRIu64 " sampled out by the "
 		   "writers; %u kept whole (truncated %" PRIu64 ", tokens %" PRIu64 ", slowest %" PRIu64
 		   ", reservoir %" PRIu64 "), %" PRIu64 " capped out\n",

@@ -76,6 +76,8 @@ static void write_log(struct ap_json *j, const struct ap_run_log *l)
 	ap_json_obj(j, "log");
 	if (l->replayed) {
 		ap_json_str(j, "replayed_from", l->path);
+		ap_json_u64(j, "format_version", l->version);
+		ap_json_bool(j, "settings_rejected", l->settings_rejected);
 		ap_json_bool(j, "complete", l->complete);
 		ap_json_u64(j, "blocks", l->blocks);
 		ap_json_u64(j, "blocks_damaged", l->blocks_damaged);

@@ -313,6 +313,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	r->nquarantined = s->nquarantined;
 	r->ov.events = s->totals.read;
 	r->ov.ns_per_event = s->cost_ns;
+	r->ov.cost16 = s->cost16;
 	r->ov.measurements = s->cost_measurements;
 	r->ov.profiled_ns = s->analysed ? s->analysis.total_trace_ns : 0;
 	r->ov.workload_cpu_ns = s->workload_cpu_ns;
@@ -382,7 +383,8 @@ void ap_session_take_stock(struct ap_session *s, int final)
 		log_names(s);
 	else
 		ap_names_load(&s->names, &s->seg);
-	s->cost_ns = ap_drain_cost_ns(&s->drain);
+	s->cost16 = ap_drain_cost16(&s->drain);
+	s->cost_ns = ap_cost16_ns(&s->seg.clock, s->cost16);
 	s->cost_measurements = s->drain.ncosts;
 	s->setup_ns = s->drain.setup_ns;
 	s->nquarantined = 0;

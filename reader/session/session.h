@@ -74,7 +74,8 @@ struct ap_session {
 	int main_done;
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
 	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
-	double cost_ns;			/* writers' median cost per event, 0: none */
+	uint64_t cost16;		/* writers' median cost per event, ticks x 16, 0: none */
+	double cost_ns;			/* the same in ns */
 	uint64_t setup_ns;		/* writers' time getting ready (attach, lane claims) */
 	uint64_t cpus;			/* online CPUs: the machine's capacity is duration x cpus */
 	uint64_t cost_measurements;

@@ -66,10 +66,10 @@ static int write_log(const char *path, int sync_only, int with_totals)
 	st->keep_slowest = 2;
 	st->seed = 1;
 	st->llm_chain = 2;
-	st->llm_self_pct = 80;
-	st->tool_pct = 30;
-	st->slow_tool_ms = 500;
-	st->context_pct = 50;
+	st->llm_self_upct = 80000000;	/* 80 % */
+	st->tool_upct = 30000000;
+	st->slow_tool_ns = 500000000;	/* 500 ms */
+	st->context_upct = 50000000;
 	memcpy(head + sizeof(*g) + sizeof(*st), models, strlen(models));
 	ap_log_block(&l, AP_LOG_HEADER, head, (uint32_t)(sizeof(*g) + sizeof(*st) + strlen(models)));
 	ap_log_names(&l, names, sizeof(names) - 1);
@@ -98,7 +98,7 @@ static int write_log(const char *path, int sync_only, int with_totals)
 		memset(lt, 0, sizeof(*lt));
 		lt->written = lt->read = TRACES * 6;
 		lt->exit_status = 0;
-		lt->cost_ns = 10;
+		lt->cost16 = 160;	/* 10 ns: the log's clock is ns */
 		memcpy(tot + sizeof(*g) + sizeof(*st) + sizeof(*lt), models, strlen(models));
 		ap_log_block(&l, AP_LOG_TOTALS, tot,
 			     (uint32_t)(sizeof(*g) + sizeof(*st) + sizeof(*lt) + strlen(models)));

@@ -201,6 +201,35 @@ static void test_usage_errors(void)
 	CU_ASSERT_EQUAL(run_agentprof(bad_sub, out, sizeof(out), err, sizeof(err)), 2);
 }
 
+/* --rule holds every threshold to its range: no infinity, no NaN, no
+ * percentage over 100, no fractional or huge chain (a log's settings are
+ * held to the same ranges when it is replayed). */
+static void test_rule_ranges(void)
+{
+	static char out[8192], err[8192];
+	static const char *const bad[] = { "slow_tool_ms=inf", "slow_tool_ms=nan", "tool_pct=101", "llm_self_pct=-1",
+					   "llm_chain=0", "llm_chain=2.5", "llm_chain=1e30", "context_pct=1e308",
+					   "slow_tool_ms=86400001", "nosuch=1", "tool_pct=" };
+	static const char *const good[] = { "slow_tool_ms=86400000", "tool_pct=100", "llm_chain=1000",
+					    "context_pct=0", "llm_self_pct=33.3333333" };
+
+	if (!have_programs())
+		return;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *const argv[] = { (char *)agentprof(), "record", "-q", "-o", out_dir, "--rule", (char *)bad[i],
+				       "--", "true", NULL };
+
+		CU_ASSERT_EQUAL(run_agentprof(argv, out, sizeof(out), err, sizeof(err)), 2);
+		CU_ASSERT(strstr(err, "--rule takes NAME=VALUE") != NULL);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char *const argv[] = { (char *)agentprof(), "record", "-q", "-o", out_dir, "--rule", (char *)good[i],
+				       "--", "true", NULL };
+
+		CU_ASSERT_EQUAL(run_agentprof(argv, out, sizeof(out), err, sizeof(err)), 0);
+	}
+}
+
 static void test_unwritable_output(void)
 {
 	static char out[8192], err[8192];
@@ -254,6 +283,7 @@ void t_register_record(void)
 	T_ADD(s, test_record_exit_status_passed);
 	T_ADD(s, test_record_sigint_passed_to_cmd);
 	T_ADD(s, test_usage_errors);
+	T_ADD(s, test_rule_ranges);
 	T_ADD(s, test_unwritable_output);
 	T_ADD(s, test_full_disk);
 }
