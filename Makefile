@@ -90,7 +90,7 @@ AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 
-.PHONY: all deps demo test test-loop check check-exports check-link check-layers print-layers check-golden golden \
+.PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden golden \
 	bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
@@ -98,7 +98,7 @@ all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries 
 # Debian packages the build needs. As root, missing ones are installed; else
 # the exact apt-get line is printed and the build stops.
 DEPS := /usr/include/liburing.h:liburing-dev /usr/include/xxhash.h:libxxhash-dev \
-	/usr/include/CUnit/Basic.h:libcunit1-dev /usr/include/jansson.h:libjansson-dev
+	/usr/include/CUnit/Basic.h:libcunit1-dev /usr/include/jansson.h:libjansson-dev /usr/include/zlib.h:zlib1g-dev
 deps: ## install missing Debian -dev packages (as root), or print the command
 	@missing=""; for d in $(DEPS); do [ -f "$${d%%:*}" ] || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -145,11 +145,11 @@ $(BUILD)/libagentprof.so: $(SHARED_LIB)
 
 $(AGENTPROF): $(BUILD)/obj/lib/reader/cmd/main.o $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -luring -ljansson -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -luring -ljansson -lz -lm -o $@
 
 $(TESTS): $(TEST_OBJ) $(READER_OBJ) $(HOOK_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -ljansson -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -ljansson -lz -lm -o $@
 
 $(TP_CHILD): tests/support/tp_child.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
@@ -217,12 +217,21 @@ test-loop: all $(TESTS) $(TP_CHILD) ## run the suites N times (N=20), stop at th
 
 check: test
 
+# The real consumers of the exports (Chromium, xmllint, pprof, the npm
+# packages pinned in tests/consumers/package-lock.json), installed where
+# they can be; the export tests skip, counted, where they are missing.
+consumers: ## install the consumers of the exports (Debian packages as root, npm ci, pprof)
+	$(Q)tests/consumers/setup.sh
+
+consumers-selftest: consumers ## the consumer scripts accept good samples and refuse broken ones
+	$(Q)tests/consumers/test_all.sh
+
 BENCH_BIN := $(BUILD)/bench-writer
 $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
 
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
 
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
