@@ -100,12 +100,18 @@ static uint32_t proc_row(struct ap_drain *d, uint32_t pid)
 	return d->nprocs++;
 }
 
-/* Drops of the current owner since its claim, up to counters (full, reent). */
+/* Drops of the current owner not yet attributed to it, up to counters
+ * (full, reent): what they grew by since the last settlement (its claim, or
+ * an earlier call). Idempotent: settling twice at the same counters adds
+ * nothing. */
 static void settle_owner(struct ap_drain *d, struct ap_lane_view *v, uint64_t full, uint64_t reent)
 {
-	if (v->owner_pid && v->owner_proc != UINT32_MAX && full >= v->claim_full &&
-	    reent >= v->claim_reentrant)
-		d->procs[v->owner_proc].dropped += (full - v->claim_full) + (reent - v->claim_reentrant);
+	if (full < v->settled_full || reent < v->settled_reentrant)
+		return;
+	if (v->owner_pid && v->owner_proc != UINT32_MAX)
+		d->procs[v->owner_proc].dropped += (full - v->settled_full) + (reent - v->settled_reentrant);
+	v->settled_full = full;
+	v->settled_reentrant = reent;
 }
 
 static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap_event *ev)
@@ -114,8 +120,8 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	uint32_t row;
 
 	settle_owner(d, v, ev->u.claim.dropped_full, ev->u.claim.dropped_reentrant);
-	v->claim_full = ev->u.claim.dropped_full;
-	v->claim_reentrant = ev->u.claim.dropped_reentrant;
+	v->claim_full = v->settled_full = ev->u.claim.dropped_full;
+	v->claim_reentrant = v->settled_reentrant = ev->u.claim.dropped_reentrant;
 	v->owner_pid = (uint32_t)pid;
 	/* Cost per event (ticks x 16) and the thread's setup (CPU us). */
 	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
@@ -258,8 +264,8 @@ uint32_t ap_drain_adopt(struct ap_drain *d)
 		uint32_t pid = AP_OWNER_PID(o), row;
 
 		read_counters(d, v, lane);
-		v->base_full = v->claim_full = v->dropped_full;
-		v->base_reentrant = v->claim_reentrant = v->dropped_reentrant;
+		v->base_full = v->claim_full = v->settled_full = v->dropped_full;
+		v->base_reentrant = v->claim_reentrant = v->settled_reentrant = v->dropped_reentrant;
 		v->base_sampled_out = v->sampled_out;
 		/* A lane read from 0 gets its CLAIM in band; one the previous
 		 * reader read into belongs to the owner its word names. */
@@ -350,7 +356,7 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 	return alive;
 }
 
-void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final)
+void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t)
 {
 	struct ap_seg_header *h = d->seg->hdr;
 
@@ -360,7 +366,7 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final)
 
 		if (!v->quarantined) {
 			read_counters(d, v, &d->seg->lanes[i]);
-			if (final && !v->quarantined)
+			if (!v->quarantined)
 				settle_owner(d, v, v->dropped_full, v->dropped_reentrant);
 		}
 		t->read += v->events;

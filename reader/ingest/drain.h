@@ -26,6 +26,8 @@ struct ap_lane_view {
 	uint64_t base_full, base_reentrant, base_sampled_out;	/* at a takeover: the previous reader's */
 	uint64_t claim_full;		/* counters at the current owner's claim */
 	uint64_t claim_reentrant;
+	uint64_t settled_full;		/* counters up to which drops were attributed to owners */
+	uint64_t settled_reentrant;
 	uint64_t owner_checked_ns;	/* last liveness check */
 	uint32_t owner_pid;		/* from the last valid CLAIM, 0: none */
 	uint32_t owner_proc;		/* index in ap_drain.procs */
@@ -135,13 +137,13 @@ static inline double ap_cost16_ns(const struct ap_clock_cal *c, uint64_t cost16)
 	return (double)ap_ticks_delta_ns(c, 0, cost16) / 16.0;
 }
 
-/* Totals now; attributes current owners' drops to their processes when
- * `final` is set (call once, at the end). */
 /* Taking over the segment of a reader that died: lanes it read into are
  * attributed to the owner in their owner word (their CLAIM was read), and the
  * drop counters start from their present values. Returns lanes adopted. */
 uint32_t ap_drain_adopt(struct ap_drain *d);
 
-void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t, int final);
+/* Totals now, and the drops of every lane's owner attributed to its process
+ * row as far as they go (any number of calls: each adds only what is new). */
+void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t);
 
 #endif /* AP_DRAIN_H */

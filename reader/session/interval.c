@@ -105,7 +105,7 @@ void ap_session_dump(struct ap_session *s, int final)
 
 	ap_formats(&nformats);
 	if (!final)
-		ap_session_take_stock(s, 0);
+		ap_session_take_stock(s);
 	if (s->iv_on && ap_analysis_merge(&s->analysis, &s->iv))
 		s->merge_failed++;
 	ap_session_analyse(s);

@@ -375,9 +375,9 @@ static void reap(struct ap_session *s)
 	}
 }
 
-void ap_session_take_stock(struct ap_session *s, int final)
+void ap_session_take_stock(struct ap_session *s)
 {
-	ap_drain_totals(&s->drain, &s->totals, final);
+	ap_drain_totals(&s->drain, &s->totals);
 	ap_asm_span_counts(&s->as, &s->span_counts);
 	if (s->logging)
 		log_names(s);
@@ -427,9 +427,9 @@ void ap_session_finish(struct ap_session *s)
 		total += got;
 	} while (got && total < limit);
 	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
-	ap_drain_totals(&s->drain, &s->totals, 1);
+	ap_drain_totals(&s->drain, &s->totals);
 	ap_asm_finish(&s->as);
-	ap_session_take_stock(s, 1);
+	ap_session_take_stock(s);
 }
 
 static void note_stragglers(struct ap_session *s)

@@ -123,7 +123,7 @@ void ap_session_analyse(struct ap_session *s);
 /* The run so far as a run record (after ap_session_analyse). */
 void ap_session_run_view(struct ap_session *s, struct ap_run *r);
 /* What the run counted so far: totals, span counts, names, writers' cost. */
-void ap_session_take_stock(struct ap_session *s, int final);
+void ap_session_take_stock(struct ap_session *s);
 
 /* interval.c. --interval: set up the interval's analysis; dump the run's
  * reports and the interval's now (`final`: the last interval only, the

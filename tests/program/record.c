@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "helpers.h"
 
 static char out_dir[128];
@@ -135,6 +137,38 @@ static void test_record_counts_exact(void)
 	CU_ASSERT_STRING_EQUAL(err, "");
 	unlink(path);
 	rmdir(out_dir);
+}
+
+/* A writer that drops events (a 16-event lane it fills faster than the
+ * reader drains): the report's process row says exactly the drops the
+ * writer counted itself, once each (they were counted twice once: settled
+ * at both of the run's final totals). */
+static void test_process_drops_exact(void)
+{
+	static char out[8192], err[8192], path[256];
+	unsigned long long recorded = 0, dropped = 0;
+	json_t *j, *p;
+
+	if (!have_programs())
+		return;
+	{
+		char *const argv[] = { (char *)agentprof(), "record", "-q", "-o", out_dir, "--lanes", "2",
+				       "--lane-events", "16", "--", (char *)child(), "flood", "200000", NULL };
+
+		CU_ASSERT_EQUAL_FATAL(run_agentprof(argv, out, sizeof(out), err, sizeof(err)), 0);
+	}
+	CU_ASSERT_FATAL(sscanf(out, "recorded %llu dropped %llu", &recorded, &dropped) == 2);
+	CU_ASSERT(dropped > 0);		/* else the case is not exercised */
+	snprintf(path, sizeof(path), "%s/report.json", out_dir);
+	j = json_load_file(path, 0, NULL);
+	CU_ASSERT_FATAL(j != NULL);
+	p = json_array_get(json_object_get(j, "processes"), 0);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(j, "processes")), 1);
+	CU_ASSERT_EQUAL((unsigned long long)json_integer_value(json_object_get(p, "dropped")), dropped);
+	CU_ASSERT_EQUAL((unsigned long long)json_integer_value(json_object_get(p, "events")), recorded);
+	CU_ASSERT_EQUAL((unsigned long long)json_integer_value(json_object_get(json_object_get(j, "counts"),
+									       "dropped_full")), dropped);
+	json_decref(j);
 }
 
 static void test_record_exit_status_passed(void)
@@ -282,6 +316,7 @@ void t_register_record(void)
 	T_ADD(s, test_record_counts_exact);
 	T_ADD(s, test_record_exit_status_passed);
 	T_ADD(s, test_record_sigint_passed_to_cmd);
+	T_ADD(s, test_process_drops_exact);
 	T_ADD(s, test_usage_errors);
 	T_ADD(s, test_rule_ranges);
 	T_ADD(s, test_unwritable_output);

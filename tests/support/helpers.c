@@ -70,7 +70,7 @@ void t_reader_finish(struct t_reader *r)
 	while (ap_drain_pass(&r->drain))
 		ap_asm_flush(&r->as);
 	ap_drain_check_owners(&r->drain, ap_mono_ns(), 0);
-	ap_drain_totals(&r->drain, &r->tot, 1);
+	ap_drain_totals(&r->drain, &r->tot);
 	ap_asm_finish(&r->as);
 	ap_asm_span_counts(&r->as, &r->counts);
 	ap_names_load(&r->names, &r->seg);

@@ -7,6 +7,8 @@
  *   tp_child spans N      record N spans (2N events), each with tokens
  *   tp_child wait         begin a span, print "ready", wait for a signal
  *   tp_child exit CODE    record one span and exit with CODE
+ *   tp_child flood N      record N spans as fast as it can (a small lane drops
+ *                         some); print "recorded R dropped D" from ap_stats
  */
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +50,18 @@ int main(int argc, char **argv)
 			ap_set_tokens(s, model, 7, 3);
 			ap_end(s);
 		}
+		return 0;
+	}
+	if (strcmp(argv[1], "flood") == 0) {
+		long n = atol(argv[2]);
+		uint64_t name = ap_name("child:flood");
+		struct ap_stats st;
+
+		for (long i = 0; i < n; i++)
+			ap_end(ap_begin(name, AP_CAT_TOOL));
+		ap_stats(&st);
+		printf("recorded %llu dropped %llu\n", (unsigned long long)st.recorded,
+		       (unsigned long long)(st.dropped_full + st.dropped_reentrant + st.dropped_no_lane));
 		return 0;
 	}
 	if (strcmp(argv[1], "exit") == 0) {
