@@ -74,6 +74,14 @@ static inline uint64_t ap_ticks_delta_ns(const struct ap_clock_cal *c, uint64_t 
 	return (uint64_t)(((unsigned __int128)(to - from) * c->mult) >> 32);
 }
 
+/* ns of duration as ticks of one clock (the inverse of ap_ticks_delta_ns). */
+static inline uint64_t ap_ns_to_ticks(const struct ap_clock_cal *c, uint64_t ns)
+{
+	unsigned __int128 t = ((unsigned __int128)ns << 32) / (c->mult ? c->mult : 1);
+
+	return t > UINT64_MAX ? UINT64_MAX : (uint64_t)t;
+}
+
 /* Best clock source usable here; $AGENTPROF_CLOCK=monotonic forces the
  * fallback (tests, or machines whose TSC is known to be bad). */
 uint32_t ap_clock_detect(void);

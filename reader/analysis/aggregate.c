@@ -248,7 +248,13 @@ uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
 		a->spans_in_trees++;
 		a->cat_self[sp->category] += a->self[i];
 		a->total_self_ns += a->self[i];
-		if (op) {
+		if (op && a->truncated[i]) {
+			/* Its length is only a lower bound: out of every figure
+			 * of the operation (percentiles, regressions), counted. */
+			op->truncated++;
+			op->input_tokens += sp->input_tokens;
+			op->output_tokens += sp->output_tokens;
+		} else if (op) {
 			op->count++;
 			op->total_ns += a->dur[i];
 			op->self_ns += a->self[i];
@@ -283,10 +289,11 @@ static void merge_ops(struct ap_analysis *dst, const struct ap_analysis *src)
 		struct ap_op *d = op_upsert(dst, s->name, s->category);
 
 		if (!d) {
-			dst->ops_over_cap += s->count;
+			dst->ops_over_cap += s->count + s->truncated;
 			continue;
 		}
 		d->count += s->count;
+		d->truncated += s->truncated;
 		d->total_ns += s->total_ns;
 		d->self_ns += s->self_ns;
 		d->input_tokens += s->input_tokens;

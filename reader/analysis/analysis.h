@@ -43,7 +43,8 @@ struct ap_model {
 struct ap_op {
 	uint64_t name;
 	uint8_t category;
-	uint64_t count;
+	uint64_t count;		/* spans that ended; the figures below are theirs */
+	uint64_t truncated;	/* spans that never ended: counted apart, in no figure */
 	uint64_t total_ns;	/* sum of durations */
 	uint64_t self_ns;
 	uint64_t input_tokens, output_tokens;

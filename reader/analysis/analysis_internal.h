@@ -36,14 +36,18 @@ static inline double ap_an_ms(uint64_t ns)
 /* tree.c. Scratch for a trace of n spans and nd dependencies: 0 or -ENOMEM. */
 int ap_an_grow(struct ap_analysis *a, uint32_t n, uint32_t nd);
 uint32_t ap_an_children(struct ap_analysis *a);		/* returns the number of roots */
-/* Where span i ends: its END, or for a truncated span the last timestamp
- * seen (and never before its own begin). */
+/* Where span i ends: its END; for a truncated span the point the assembler
+ * gave it (its process's last timestamp), or, for a trace that did not come
+ * through the assembler, the latest timestamp of the trace; never before
+ * its own begin. */
 static inline uint64_t ap_an_end_ticks(const struct ap_analysis *a, uint32_t i)
 {
 	const struct ap_span *sp = &a->v[i];
 
 	if (sp->have & AP_SPAN_HAVE_END)
 		return sp->t_end;
+	if (sp->t_end)
+		return sp->t_end > sp->t_begin ? sp->t_end : sp->t_begin;
 	return a->t_last > sp->t_begin ? a->t_last : sp->t_begin;
 }
 void ap_an_durations(struct ap_analysis *a);

@@ -13,6 +13,8 @@ void ap_run_assembler(struct ap_run *r, const struct ap_assembler *as)
 	r->duplicate_end = as->duplicate_end;
 	r->spans_over_cap = as->over_cap;
 	r->spans_in_flight_peak = as->peak_nodes;
+	r->rejected_time = as->ts_rejected;
+	r->ends_before_begin = as->ends_before_begin;
 }
 
 void ap_run_loss(const struct ap_run *r, struct ap_loss *loss)

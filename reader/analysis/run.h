@@ -118,6 +118,8 @@ struct ap_run {
 	struct ap_drain_totals totals;
 	struct ap_span_counts spans;
 	uint64_t duplicate_begin, duplicate_end, spans_over_cap, spans_in_flight_peak;
+	uint64_t rejected_time, ends_before_begin;	/* events outside the clock window;
+							 * ENDs before their BEGIN */
 	uint64_t names_invalid, procs_over_cap;
 	const struct ap_proc_row *procs;
 	uint32_t nprocs;

@@ -42,6 +42,7 @@ struct ap_node {
  * is a fast path, the map keeps lookups correct whatever the ids.
  */
 #define DIRECT_BITS	14
+#define PIDS_MAX	(1u << 20)	/* processes whose last timestamp is kept */
 
 static inline uint32_t *direct_slot(const struct ap_assembler *as, uint64_t id)
 {
@@ -114,10 +115,13 @@ int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, voi
 	as->free_dep = AP_NONE;
 	as->on_trace = fn;
 	as->ctx = ctx;
+	as->ts_hi = UINT64_MAX;
 	as->direct = malloc(sizeof(uint32_t) << DIRECT_BITS);
 	if (!as->direct)
 		return -ENOMEM;
 	memset(as->direct, 0xff, sizeof(uint32_t) << DIRECT_BITS);	/* AP_NONE */
+	if (ap_map_init(&as->pid_last, 64, PIDS_MAX))
+		return -ENOMEM;
 	return ap_map_init(&as->index, 1024, as->max_nodes);
 }
 
@@ -133,6 +137,7 @@ void ap_asm_free(struct ap_assembler *as)
 	free(as->out_fix);
 	free(as->out_deps);
 	ap_map_free(&as->index);
+	ap_map_free(&as->pid_last);
 	free(as->direct);
 	memset(as, 0, sizeof(*as));
 }
@@ -386,6 +391,14 @@ static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_
 	}
 	ti = n->trace;
 	as->traces[ti].pending--;	/* a placeholder until now (new nodes start pending too) */
+	if ((n->sp.have & AP_SPAN_HAVE_END) && n->sp.t_end < ev->ts) {
+		/* Its END came first and is earlier than this BEGIN: not a
+		 * time this span can have ended; it is open, so truncated. */
+		as->ends_before_begin++;
+		as->ends--;
+		n->sp.have &= (uint8_t)~AP_SPAN_HAVE_END;
+		n->sp.t_end = 0;
+	}
 	if (!(n->sp.have & AP_SPAN_HAVE_END))
 		as->traces[ti].open++;
 	set_begin(&n->sp, pid, ev);
@@ -433,6 +446,10 @@ static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 	if (n->sp.have & AP_SPAN_HAVE_END) {
 		as->duplicate_end++;
 		return 0;
+	}
+	if ((n->sp.have & AP_SPAN_HAVE_BEGIN) && ev->ts < n->sp.t_begin) {
+		as->ends_before_begin++;	/* the span stays open: truncated */
+		return -1;
 	}
 	n->sp.have |= AP_SPAN_HAVE_END;
 	n->sp.t_end = ev->ts;
@@ -505,12 +522,17 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 	return 0;
 }
 
-/* One event: checked as ap_event_ok() does, in the same dispatch on its
- * kind that handles it. Returns 0 when it failed the check. */
+/* One event: checked as ap_event_ok() does, and against the clock window,
+ * in the same dispatch on its kind that handles it. Returns 0 when it failed
+ * a check. */
 static inline int one_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
 {
 	if (ev->span_id - 1 >= UINT64_MAX - 1)	/* 0 or UINT64_MAX */
 		return 0;
+	if (__builtin_expect(ev->ts < as->ts_lo || ev->ts > as->ts_hi, 0)) {
+		as->ts_rejected++;
+		return 0;
+	}
 	switch (ev->kind) {
 	case AP_EV_BEGIN:
 		if (ev->category >= AP_CAT_COUNT || (ev->flags & ~AP_EVF_ALL))
@@ -519,8 +541,7 @@ static inline int one_event(struct ap_assembler *as, uint32_t pid, const struct 
 			on_begin_slow(as, pid, ev);
 		return 1;
 	case AP_EV_END:
-		on_end(as, ev);
-		return 1;
+		return on_end(as, ev) == 0;
 	case AP_EV_TOKENS:
 		on_tokens(as, ev);
 		return 1;
@@ -534,21 +555,45 @@ static inline int one_event(struct ap_assembler *as, uint32_t pid, const struct 
 	}
 }
 
+/* The latest timestamp of pid's accepted events: where its truncated spans
+ * end. One lookup per batch (a batch is one process's). */
+static void note_last(struct ap_assembler *as, uint32_t pid, uint64_t ts)
+{
+	uint64_t *v = ap_map_get(&as->pid_last, (uint64_t)pid + 1);
+
+	if (v) {
+		if (ts > *v)
+			*v = ts;
+	} else {
+		ap_map_put(&as->pid_last, (uint64_t)pid + 1, ts);	/* full: such spans end at their begin */
+	}
+}
+
 void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 		   struct ap_batch_result *res)
 {
 	struct ap_assembler *as = ctx;
 	uint32_t rejected = 0, begins = 0;
+	uint64_t last = 0;
 
 	for (uint32_t k = 0; k < n; k++) {
 		int ok = one_event(as, pid, &ev[k]);
 
 		rejected += !ok;
 		begins += ok & (ev[k].kind == AP_EV_BEGIN);
+		if (ok && ev[k].ts > last)
+			last = ev[k].ts;
 	}
+	if (last)
+		note_last(as, pid, last);
 	as->invalid += rejected;
 	res->rejected = rejected;
 	res->begins = begins;
+}
+
+void ap_asm_seen(struct ap_assembler *as, uint32_t pid, uint64_t ticks)
+{
+	note_last(as, pid, ticks);
 }
 
 int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev)
@@ -557,7 +602,17 @@ int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *e
 		as->invalid++;
 		return -1;
 	}
+	note_last(as, pid, ev->ts);
 	return 0;
+}
+
+/* Where an open span of an incomplete trace ends: the last moment its
+ * process was known running, and never before its own begin. */
+static uint64_t truncation_point(const struct ap_assembler *as, const struct ap_span *sp)
+{
+	uint64_t *v = ap_map_get(&as->pid_last, (uint64_t)sp->pid + 1);
+
+	return v && *v > sp->t_begin ? *v : sp->t_begin;
 }
 
 static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
@@ -637,6 +692,8 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 
 			n->local = k;
 			as->out_v[k] = n->sp;
+			if (!(n->sp.have & AP_SPAN_HAVE_END))
+				as->out_v[k].t_end = truncation_point(as, &n->sp);
 			if (n->sp.t_begin > as->t_max)
 				as->t_max = n->sp.t_begin;
 			if (n->sp.t_end > as->t_max)

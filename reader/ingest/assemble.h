@@ -20,6 +20,15 @@
  * open spans are truncated, placeholders never begun are counted (ends
  * without a begin, tokens for a span never begun), and children of a parent
  * never begun are orphans.
+ *
+ * Timestamps come from other processes and are checked: an event whose
+ * timestamp is outside the run's clock window (ap_asm_window()) is rejected
+ * and counted (ts_rejected), and so is an END before its own BEGIN
+ * (ends_before_begin; the span stays open, so truncated). A truncated span
+ * ends at the last moment its own process was known to be running: its last
+ * event, or the last time the reader saw it alive (ap_asm_seen), whichever
+ * is later, and never before its begin; not at the run's end: a span of a
+ * process killed early keeps its length whatever the run does after it.
  */
 #ifndef AP_ASSEMBLE_H
 #define AP_ASSEMBLE_H
@@ -81,15 +90,36 @@ struct ap_assembler {
 	uint64_t peak_nodes;
 	uint64_t t_max;			/* latest BEGIN or END timestamp of the spans handed
 					 * on, and at finish() of all spans */
+	uint64_t ts_lo, ts_hi;		/* the clock window events must fall in (ticks) */
+	uint64_t ts_rejected;		/* events outside it */
+	uint64_t ends_before_begin;	/* ENDs earlier than their span's BEGIN: rejected */
+	struct ap_map pid_last;		/* pid + 1 -> the latest moment it was known running:
+					 * its events' timestamps, ap_asm_seen() */
 };
 
 /* max_nodes caps the spans in flight. Returns 0 or -ENOMEM. */
 int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx);
 void ap_asm_free(struct ap_assembler *as);
+/* The clock window, in the segment's ticks: events outside [lo, hi] are
+ * rejected. The live reader sets it from the segment's creation to now, and
+ * moves hi with the clock; a replay sets it once, from the log's start to
+ * its end. AP_CLOCK_SLACK_NS is allowed on either side (counters of two
+ * CPUs, a reader that took its clock reading a moment early). Initially
+ * every timestamp passes. */
+#define AP_CLOCK_SLACK_NS	1000000000u	/* 1 s */
+#define AP_LOG_SPAN_MAX_NS	(30ull * 86400 * 1000000000ull)	/* a log cut short: its events within 30 days */
+static inline void ap_asm_window(struct ap_assembler *as, uint64_t lo, uint64_t hi)
+{
+	as->ts_lo = lo;
+	as->ts_hi = hi;
+}
 /* Drain callback (ap_event_fn): checks each event as ap_event_ok() does
  * and takes those that pass. */
 void ap_asm_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 		   struct ap_batch_result *res);
+/* Process pid was running at `ticks` (its owner seen alive then): its open
+ * spans are truncated no earlier (ap_seen_fn, converted to ticks). */
+void ap_asm_seen(struct ap_assembler *as, uint32_t pid, uint64_t ticks);
 /* One event from elsewhere (tests, tools): validated here; 0, or -1 when
  * rejected (counted in invalid). */
 int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *ev);

@@ -123,6 +123,8 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->claim_full = v->settled_full = ev->u.claim.dropped_full;
 	v->claim_reentrant = v->settled_reentrant = ev->u.claim.dropped_reentrant;
 	v->owner_pid = (uint32_t)pid;
+	v->owner_alive_ns = 0;
+	v->owner_gone_said = 0;
 	/* Cost per event (ticks x 16) and the thread's setup (CPU us). */
 	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
 		d->costs[d->ncosts++] = (uint32_t)ev->u.claim.cost;
@@ -338,6 +340,7 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 		 * owner word naming some live pid cannot hold the run open. */
 		if (ret == 0 && ((uint32_t)start == AP_OWNER_START(owner) ||
 				 (AP_OWNER_START(owner) == 0 && v->owner_pid == pid))) {
+			v->owner_alive_ns = now_ns;
 			alive++;
 			continue;
 		}
@@ -345,8 +348,14 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 			alive++;	/* cannot tell (e.g. /proc unreadable): keep waiting */
 			continue;
 		}
-		/* Owner gone (or the pid was reused by another process): release
-		 * the lane once we have read everything it published. */
+		/* Owner gone (or the pid was reused by another process): say when
+		 * it was last seen running, once; release the lane once we have
+		 * read everything it published. */
+		if (!v->owner_gone_said) {
+			v->owner_gone_said = 1;
+			if (d->on_seen && v->owner_alive_ns && v->owner_pid == pid)
+				d->on_seen(d->seen_ctx, pid, v->owner_alive_ns);
+		}
 		head = ap_load_acquire(&lane->head);
 		if (head != v->tail)
 			continue;
@@ -354,6 +363,16 @@ uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t int
 			d->reclaimed_lanes++;
 	}
 	return alive;
+}
+
+void ap_drain_report_running(struct ap_drain *d)
+{
+	for (uint32_t i = 0; i < d->seg->lane_count && d->on_seen; i++) {
+		const struct ap_lane_view *v = &d->lanes[i];
+
+		if (v->owner_pid && v->owner_alive_ns && !v->owner_gone_said && !v->quarantined)
+			d->on_seen(d->seen_ctx, v->owner_pid, v->owner_alive_ns);
+	}
 }
 
 void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t)

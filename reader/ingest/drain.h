@@ -29,6 +29,8 @@ struct ap_lane_view {
 	uint64_t settled_full;		/* counters up to which drops were attributed to owners */
 	uint64_t settled_reentrant;
 	uint64_t owner_checked_ns;	/* last liveness check */
+	uint64_t owner_alive_ns;	/* last check that found the owner alive, 0: none yet */
+	int owner_gone_said;		/* its death was reported (on_seen) */
 	uint32_t owner_pid;		/* from the last valid CLAIM, 0: none */
 	uint32_t owner_proc;		/* index in ap_drain.procs */
 	const char *quarantined;	/* reason, NULL while healthy */
@@ -88,6 +90,12 @@ struct ap_batch_result {
 typedef void (*ap_event_fn)(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 			    struct ap_batch_result *res);
 
+/* The latest moment (CLOCK_MONOTONIC ns) a process was known to be running:
+ * told when the drain finds it gone (its last check alive) and, through
+ * ap_drain_report_running(), for every process still running. Its open
+ * spans are truncated there (assemble.h). */
+typedef void (*ap_seen_fn)(void *ctx, uint32_t pid, uint64_t alive_ns);
+
 #define AP_DRAIN_CHUNK	64u		/* events copied out of the ring at once */
 
 struct ap_drain {
@@ -96,6 +104,8 @@ struct ap_drain {
 	uint32_t batch;			/* events per lane per pass */
 	ap_event_fn on_event;
 	void *ctx;
+	ap_seen_fn on_seen;		/* optional */
+	void *seen_ctx;
 	uint64_t quarantined_lanes;
 	uint64_t reclaimed_lanes;
 	uint64_t lost_quarantined;
@@ -123,6 +133,10 @@ uint64_t ap_drain_pass(struct ap_drain *d);
  * `interval_ns` unless interval_ns is 0. Returns the number of lanes whose
  * owner is alive. */
 uint32_t ap_drain_check_owners(struct ap_drain *d, uint64_t now_ns, uint64_t interval_ns);
+
+/* Tell on_seen, for every lane whose owner the last check found alive, that
+ * its process was running then (the end of a run). */
+void ap_drain_report_running(struct ap_drain *d);
 
 /* Events published but not yet read, over the healthy lanes. */
 uint64_t ap_drain_pending(const struct ap_drain *d);

@@ -221,6 +221,18 @@ void ap_log_mark(struct ap_log *l)
 	l->since_mark = 0;
 }
 
+void ap_log_seen(struct ap_log *l, uint32_t pid, uint64_t ticks)
+{
+	struct ap_log_seen r = { pid, 0, ticks };
+	uint8_t *p = room(l, (uint32_t)(sizeof(struct ap_log_rec) + sizeof(r)));
+
+	if (!p)
+		return;
+	put_rec(p, 0, AP_LOG_REC_SEEN);
+	memcpy(p + sizeof(struct ap_log_rec), &r, sizeof(r));
+	l->buf[l->cur].used += (uint32_t)(sizeof(struct ap_log_rec) + sizeof(r));
+}
+
 void ap_log_names(struct ap_log *l, const char *pool, size_t len)
 {
 	/* Whole strings per record, each record padded to 8 bytes. */

@@ -60,6 +60,7 @@ int ap_log_open(struct ap_log *l, struct ap_aio *aio, const char *path, uint32_t
 void ap_log_events(struct ap_log *l, uint32_t pid, const struct ap_event *ev, uint32_t n);
 void ap_log_mark(struct ap_log *l);
 void ap_log_names(struct ap_log *l, const char *pool, size_t len);
+void ap_log_seen(struct ap_log *l, uint32_t pid, uint64_t ticks);
 /* ap_log_events as a drain consumer (ap_event_fn; ctx is the log). */
 void ap_log_consume(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 		    struct ap_batch_result *res);

@@ -17,6 +17,9 @@
  *                              traces on here
  *             pid = 0, n > 0   n bytes of NUL-terminated names (their ids
  *                              are their hashes), padded to 8
+ *             pid = 0, n = AP_LOG_REC_SEEN   a struct ap_log_seen: a process
+ *                              was last known running at a time (its open
+ *                              spans are truncated there)
  *   TOTALS  last: geometry, settings, struct ap_log_totals, nprocs process
  *           rows, nquarantined lanes, the model table as text
  *
@@ -68,6 +71,18 @@ struct ap_log_rec {
 _Static_assert(sizeof(struct ap_log_rec) == 8, "log record header");
 _Static_assert(offsetof(struct ap_log_rec, pid) == 0, "ap_log_rec.pid");
 _Static_assert(offsetof(struct ap_log_rec, n) == 4, "ap_log_rec.n");
+
+#define AP_LOG_REC_SEEN	0xffffffffu	/* n of a "last seen running" record */
+
+struct ap_log_seen {
+	uint32_t pid;
+	uint32_t reserved;	/* 0 */
+	uint64_t ticks;		/* segment clock */
+};
+_Static_assert(sizeof(struct ap_log_seen) == 16, "log seen record");
+_Static_assert(offsetof(struct ap_log_seen, pid) == 0, "seen.pid");
+_Static_assert(offsetof(struct ap_log_seen, reserved) == 4, "seen.reserved");
+_Static_assert(offsetof(struct ap_log_seen, ticks) == 8, "seen.ticks");
 
 /* HEADER payload; also the start of TOTALS. */
 struct ap_log_geometry {

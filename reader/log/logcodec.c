@@ -277,6 +277,17 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 	return p;
 }
 
+int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
+{
+	struct ap_log_totals lt;
+
+	if (len < GEO_SET + sizeof(lt))
+		return -EINVAL;
+	memcpy(&lt, p + GEO_SET, sizeof(lt));
+	*ns = lt.duration_ns;
+	return 0;
+}
+
 int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end)
 {

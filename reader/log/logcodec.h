@@ -64,6 +64,9 @@ struct ap_log_end {
 	uint32_t nquarantined;
 };
 
+/* The run's duration a TOTALS payload gives (ns): 0, or -EINVAL. */
+int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns);
+
 /* TOTALS into end (models into set). 0, -EINVAL when it does not hold
  * together, -ENOMEM. Free with ap_log_end_free(). */
 int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,

@@ -27,6 +27,19 @@ static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, st
 		off += sizeof(r);
 		if (r.pid == 0 && r.n == 0) {
 			ap_asm_flush(&rp->as);
+		} else if (r.pid == 0 && r.n == AP_LOG_REC_SEEN) {
+			struct ap_log_seen seen;
+
+			if (len - off < sizeof(seen)) {
+				rp->scan.records_bad++;
+				return;
+			}
+			memcpy(&seen, p + off, sizeof(seen));
+			off += sizeof(seen);
+			if (seen.pid >= 1 && seen.pid <= (1u << 22) && seen.reserved == 0)
+				ap_asm_seen(&rp->as, seen.pid, seen.ticks);
+			else
+				rp->scan.records_bad++;
 		} else if (r.pid == 0) {
 			uint32_t padded = (r.n + 7) & ~7u, i = 0;
 
@@ -110,6 +123,20 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 	    ap_asm_init(&rp->as, rp->set.max_spans, ap_analysis_add, &rp->analysis)) {
 		free(scratch);
 		return -ENOMEM;
+	}
+	/* The clock window (assemble.h): from the log's start to its end as
+	 * TOTALS gives it, or within AP_LOG_SPAN_MAX_NS of its start when it
+	 * was cut short. */
+	{
+		const struct ap_clock_cal *c = &rp->seg.clock;
+		uint64_t slack = ap_ns_to_ticks(c, AP_CLOCK_SLACK_NS), span_ns = AP_LOG_SPAN_MAX_NS, d;
+		uint64_t lo = c->ref_ticks > slack ? c->ref_ticks - slack : 0, hi;
+
+		if (totals && ap_log_peek_duration(totals, totals_len, &d) == 0 && d < span_ns)
+			span_ns = d;
+		hi = c->ref_ticks + ap_ns_to_ticks(c, span_ns);
+		hi = hi < c->ref_ticks || hi > UINT64_MAX - slack ? UINT64_MAX : hi + slack;
+		ap_asm_window(&rp->as, lo, hi);
 	}
 	/* Pass 2: the events, in order, flushed where the live reader flushed. */
 	pos = 0;

@@ -135,6 +135,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_str(j, "name", ap_nm(a, op->name, buf));
 		ap_json_str(j, "category", ap_cat_name(op->category));
 		ap_json_u64(j, "count", op->count);
+		ap_json_u64(j, "truncated", op->truncated);
 		ap_json_num(j, "total_ms", ap_ms(op->total_ns), 3);
 		ap_json_num(j, "self_ms", ap_ms(op->self_ns), 3);
 		ap_json_num(j, "mean_ms", op->count ? ap_ms(op->total_ns) / (double)op->count : 0, 3);

@@ -27,7 +27,13 @@ static void heading(FILE *f, int color, const char *title)
 
 static void bar(FILE *f, const char *fill, double frac, int width)
 {
-	int n = (int)(frac * width + 0.5);
+	int n;
+
+	if (!(frac > 0))	/* NaN too */
+		frac = 0;
+	if (frac > 1)
+		frac = 1;
+	n = (int)(frac * width + 0.5);
 
 	for (int k = 0; k < n && k < width; k++)
 		fputs(fill, f);
@@ -44,7 +50,20 @@ static void flame_line(FILE *f, const char *label, int depth, uint8_t cat, doubl
 		       double dur_ms, const char *note)
 {
 	char lab[40];
-	int o = (int)(off * FLAME_W + 0.5), w = (int)(width * FLAME_W + 0.5);
+	int o, w;
+
+	/* Offsets and widths are shares of the chart: whatever the spans say
+	 * (a child longer than its root), a line is FLAME_W wide. */
+	if (!(off > 0))
+		off = 0;
+	if (off > 1)
+		off = 1;
+	if (!(width > 0))
+		width = 0;
+	if (width > 1)
+		width = 1;
+	o = (int)(off * FLAME_W + 0.5);
+	w = (int)(width * FLAME_W + 0.5);
 
 	snprintf(lab, sizeof(lab), "%*s%s", depth * 2, "", label);
 	fprintf(f, "  %-34.34s ", lab);
@@ -179,7 +198,7 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 
 		fprintf(f, "  %-24.24s %-8s %6" PRIu64 " %11.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f\n",
 			ap_nm(a, op->name, buf), ap_cat_name(op->category), op->count, ap_ms(op->total_ns),
-			ap_ms(op->total_ns) / (double)op->count, ap_ms(ap_hist_quantile(&op->hist, 0.5)),
+			op->count ? ap_ms(op->total_ns) / (double)op->count : 0, ap_ms(ap_hist_quantile(&op->hist, 0.5)),
 			ap_ms(ap_hist_quantile(&op->hist, 0.95)), ap_ms(ap_hist_quantile(&op->hist, 0.99)),
 			ap_ms(op->hist.max), ap_pct(op->total_ns, a->total_self_ns));
 	}

@@ -23,6 +23,8 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "dropped_no_lane", t->dropped_no_lane);
 	ap_json_u64(j, "dropped_reentrant", t->dropped_reentrant);
 	ap_json_u64(j, "rejected", t->rejected);
+	ap_json_u64(j, "rejected_time", r->rejected_time);
+	ap_json_u64(j, "ends_before_begin", r->ends_before_begin);
 	ap_json_u64(j, "quarantined_lanes", t->quarantined_lanes);
 	ap_json_u64(j, "traces_sampled_out", t->sampled_out);
 	ap_json_u64(j, "spans_complete", sc->complete);

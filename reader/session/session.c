@@ -123,6 +123,21 @@ static void log_totals(struct ap_session *s)
 	free(p);
 }
 
+/* The drain found a process gone, or the run ends with it running: its open
+ * spans end no earlier than that (assemble.h), and a replay learns the same
+ * moment from the log. */
+static void on_seen(void *ctx, uint32_t pid, uint64_t alive_ns)
+{
+	struct ap_session *s = ctx;
+	const struct ap_clock_cal *c = &s->seg.clock;
+	uint64_t ticks = alive_ns >= c->ref_ns ? c->ref_ticks + ap_ns_to_ticks(c, alive_ns - c->ref_ns) :
+			 c->ref_ticks - ap_ns_to_ticks(c, c->ref_ns - alive_ns);
+
+	ap_asm_seen(&s->as, pid, ticks);
+	if (s->logging)
+		ap_log_seen(&s->log, pid, ticks);
+}
+
 /* With --interval each trace is analysed once, into the interval's
  * analysis, which is folded into the run's at each dump; the run's analysis
  * still chooses its kept traces from every trace as it comes (retain_too).
@@ -238,6 +253,8 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 		ap_session_close(s);
 		return -ENOMEM;
 	}
+	s->drain.on_seen = on_seen;
+	s->drain.seen_ctx = s;
 	if (s->took_over)
 		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
 	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s)))) {
@@ -413,6 +430,17 @@ void ap_session_take_stock(struct ap_session *s)
 	}
 }
 
+/* Events must carry a time between the segment's creation and now
+ * (assemble.h): the window moves with the clock. */
+static void move_window(struct ap_session *s)
+{
+	const struct ap_clock_cal *c = &s->seg.clock;
+	uint64_t slack = ap_ns_to_ticks(c, AP_CLOCK_SLACK_NS);
+	uint64_t lo = c->ref_ticks > slack ? c->ref_ticks - slack : 0;
+
+	ap_asm_window(&s->as, lo, ap_clock_read(c->source) + slack);
+}
+
 void ap_session_finish(struct ap_session *s)
 {
 	/* Bounded: a live straggler could publish forever. */
@@ -420,6 +448,7 @@ void ap_session_finish(struct ap_session *s)
 	uint64_t got, total = 0;
 
 	do {
+		move_window(s);
 		got = ap_drain_pass(&s->drain);
 		if (s->logging)
 			ap_log_mark(&s->log);
@@ -427,6 +456,7 @@ void ap_session_finish(struct ap_session *s)
 		total += got;
 	} while (got && total < limit);
 	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
+	ap_drain_report_running(&s->drain);
 	ap_drain_totals(&s->drain, &s->totals);
 	ap_asm_finish(&s->as);
 	ap_session_take_stock(s);
@@ -455,6 +485,7 @@ static void loop(struct ap_session *s)
 	for (;;) {
 		uint64_t now;
 
+		move_window(s);
 		ap_drain_pass(&s->drain);
 		now = ap_mono_ns();
 

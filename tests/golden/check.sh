@@ -4,7 +4,10 @@
 #
 # Each NAME.log was recorded by `agentprof ... --log` (demo; demo with
 # --interval 0.5; demo with a worker killed by SIGKILL mid-trace, so its spans
-# are truncated; demo under small retention caps). NAME.report.json and
+# are truncated; demo under small retention caps). Those four are event log
+# format 1 and stay, to prove old logs are still read; killed-v2.log is the
+# killed demo again in format 2, which records when a dead process was last
+# seen running (its truncated spans end there). NAME.report.json and
 # NAME.report.txt are what `agentprof report NAME.log` printed when the log was
 # recorded. A change that means to change a report regenerates them with
 # `make golden` and says why in its commit; any other difference is a

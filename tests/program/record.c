@@ -171,6 +171,39 @@ static void test_process_drops_exact(void)
 	json_decref(j);
 }
 
+/* A process killed with a span open: the span ends when the process was
+ * last seen running (the reader checks every 20 ms), not when the run ends
+ * a second later; it is truncated and in no operation figure. */
+static void test_killed_span_ends_at_death(void)
+{
+	static char out[8192], err[8192], path[256], script[512];
+	json_t *j, *ops, *t;
+	json_int_t dur = -1;
+
+	if (!have_programs())
+		return;
+	snprintf(script, sizeof(script), "%s wait & p=$!; sleep 0.3; kill -9 $p; wait $p; sleep 1", child());
+	{
+		char *const argv[] = { (char *)agentprof(), "record", "-q", "-o", out_dir, "--", "sh", "-c", script, NULL };
+
+		CU_ASSERT_EQUAL_FATAL(run_agentprof(argv, out, sizeof(out), err, sizeof(err)), 0);
+	}
+	snprintf(path, sizeof(path), "%s/report.json", out_dir);
+	j = json_load_file(path, 0, NULL);
+	CU_ASSERT_FATAL(j != NULL);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(j, "counts"), "spans_open")), 1);
+	t = json_array_get(json_object_get(j, "traces"), 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(t, "name")), "child:waiting");
+	CU_ASSERT(json_is_true(json_object_get(t, "truncated")));
+	dur = json_integer_value(json_object_get(t, "dur_ns"));
+	CU_ASSERT(dur >= 150 * 1000000LL);	/* it ran until it was killed, about 0.3 s */
+	CU_ASSERT(dur <= 800 * 1000000LL);	/* not until the run ended, 1.3 s */
+	ops = json_array_get(json_object_get(j, "operations"), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(ops, "count")), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(ops, "truncated")), 1);
+	json_decref(j);
+}
+
 static void test_record_exit_status_passed(void)
 {
 	static char out[8192], err[8192];
@@ -317,6 +350,7 @@ void t_register_record(void)
 	T_ADD(s, test_record_exit_status_passed);
 	T_ADD(s, test_record_sigint_passed_to_cmd);
 	T_ADD(s, test_process_drops_exact);
+	T_ADD(s, test_killed_span_ends_at_death);
 	T_ADD(s, test_usage_errors);
 	T_ADD(s, test_rule_ranges);
 	T_ADD(s, test_unwritable_output);
