@@ -90,7 +90,7 @@ AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 
-.PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden golden \
+.PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden check-hostile golden \
 	bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
@@ -201,9 +201,13 @@ check-golden: $(AGENTPROF) ## the golden logs' reports are unchanged
 golden: $(AGENTPROF) ## regenerate the golden reports (a change that means to change them)
 	$(Q)GOLDEN_UPDATE=1 tests/golden/check.sh $(AGENTPROF)
 
+# Hostile inputs (tests/hostile/): well-formed files with hostile values.
+check-hostile: $(AGENTPROF) $(STATIC_LIB) ## hostile logs, report.json files and names get what they should
+	$(Q)tests/hostile/check.sh $(BUILD)
+
 TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF))
 
-test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden ## run every test suite
+test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden check-hostile ## run every test suite
 	$(Q)$(TEST_ENV) $(TESTS) -q $(SUITES)
 
 # Repeat the suites N times (default 20) to find flakes; stops at the first

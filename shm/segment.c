@@ -9,6 +9,7 @@
  * of a SIGBUS. Memory is reserved at create with posix_fallocate(), so a
  * /dev/shm without room fails there, never later in a worker's store.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -353,4 +354,79 @@ const char *ap_seg_strerror(int err)
 	if (err < 0 && err > -4096)
 		return strerror(-err);
 	return "unknown error";
+}
+
+/* Whether process pid with start time `start` (AP_OWNER's 32 bits, or the
+ * full value when full is set) is alive now. */
+static int alive(uint32_t pid, uint64_t start, int full)
+{
+	uint64_t now = 0;
+
+	if (!pid || ap_proc_start_time(pid, &now))
+		return 0;
+	return full ? now == start : (uint32_t)now == (uint32_t)start;
+}
+
+/* Whether the segment /dev/shm/<file> is a dead record's. */
+static int stale(int dirfd, const char *file, uint64_t *size)
+{
+	struct ap_seg_header h;
+	struct stat st;
+	uint64_t r;
+	int fd = openat(dirfd, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW), dead = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || ap_load_relaxed(&h.magic) != AP_SEG_MAGIC ||
+	    h.total_size != (uint64_t)st.st_size || h.lane_count > AP_LANES_MAX ||
+	    h.lanes_offset + (uint64_t)h.lane_count * sizeof(struct ap_lane) > h.total_size)
+		goto out;
+	r = ap_load_relaxed(&h.reader);
+	if (alive(h.creator_pid, h.creator_start, 1) || (r && alive(AP_OWNER_PID(r), AP_OWNER_START(r), 0)))
+		goto out;
+	for (uint32_t i = 0; i < h.lane_count; i++) {
+		struct ap_lane lane;
+		uint64_t o;
+
+		if (pread(fd, &lane, sizeof(lane), (off_t)(h.lanes_offset + (uint64_t)i * sizeof(lane))) !=
+		    (ssize_t)sizeof(lane))
+			goto out;
+		o = ap_load_relaxed(&lane.owner);
+		if (o && alive(AP_OWNER_PID(o), AP_OWNER_START(o), 0))
+			goto out;	/* a worker still writes into it */
+	}
+	*size = (uint64_t)st.st_size;
+	dead = 1;
+out:
+	close(fd);
+	return dead;
+}
+
+int ap_seg_remove_stale(uint64_t *bytes)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	*bytes = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		unsigned pid;
+		char hex[9], name[sizeof(e->d_name) + 1];
+		uint64_t size = 0;
+		int used = 0;
+
+		if (sscanf(e->d_name, "agentprof-%u-%8[0-9a-f]%n", &pid, hex, &used) != 2 || e->d_name[used] ||
+		    strlen(hex) != 8 || !stale(dirfd(d), e->d_name, &size))
+			continue;
+		snprintf(name, sizeof(name), "/%s", e->d_name);
+		if (shm_unlink(name) == 0) {
+			n++;
+			*bytes += size;
+		}
+	}
+	closedir(d);
+	return n;
 }

@@ -92,6 +92,16 @@ void ap_seg_unmap(struct ap_segment *seg);
 /* Remove the name. Returns 0 or -errno. */
 int ap_seg_unlink(const char *name);
 
+/*
+ * Remove the segments a `record` left behind when it was killed (SIGKILL
+ * gives it no chance to remove its own): names "/agentprof-<pid>-<hex>" of
+ * this user, whose creator and current reader are both gone and whose lanes
+ * have no live owner. Read with pread, never mapped. Returns how many were
+ * removed; *bytes gets their size. serve's segments (any other name) are
+ * never touched: a new serve takes them over instead.
+ */
+int ap_seg_remove_stale(uint64_t *bytes);
+
 static inline struct ap_event *ap_seg_ring(const struct ap_segment *seg, uint32_t lane)
 {
 	return seg->rings + (size_t)lane * seg->lane_capacity;

@@ -95,6 +95,8 @@ struct ap_run_log {
 	int settings_rejected;		/* settings out of range in it: the defaults were used */
 	int complete;			/* its TOTALS block was read */
 	uint64_t blocks_damaged, blocks_missing, blocks_out_of_order, records_bad, bytes_skipped;
+	uint64_t blocks_unchecked;	/* candidates not hashed: the scan's budget was spent */
+	uint64_t events_replayed;	/* events of the log's intact blocks, fed to the assembler */
 	/* both */
 	uint64_t events_not_logged;
 };
@@ -120,7 +122,7 @@ struct ap_run {
 	uint64_t duplicate_begin, duplicate_end, spans_over_cap, spans_in_flight_peak;
 	uint64_t rejected_time, ends_before_begin;	/* events outside the clock window;
 							 * ENDs before their BEGIN */
-	uint64_t names_invalid, procs_over_cap;
+	uint64_t names_invalid, names_not_utf8, procs_over_cap;
 	const struct ap_proc_row *procs;
 	uint32_t nprocs;
 	const struct ap_run_quarantine *quarantined;

@@ -5,7 +5,14 @@
  * by one path. report.json is parsed with Jansson (strict RFC 8259, depth
  * limited, duplicate keys refused): a file handed to diff is untrusted input.
  *
- * Operations are matched by name and category. An operation regressed when
+ * Every number is held to a range before it is used (durations from 0 to
+ * DIFF_MS_MAX ms, counts and tokens non-negative integers below 2^53), and a
+ * file that breaks one is refused naming the field, exit 2: a report.json is
+ * whatever the user hands us. Names are printed escaped (no terminal control
+ * character gets through) and padded by display cells.
+ *
+ * Operations are matched by name and category, through a sorted index of the
+ * new side (O(n log n) for n operations). An operation regressed when
  * its P95 rose by at least threshold_pct percent and at least min_ms; it
  * improved when it fell by as much. Categories compare self time per trace
  * (runs differ in length) by the same rule.
@@ -27,10 +34,13 @@
 #include "diff.h"
 #include "file.h"
 #include "json.h"
+#include "labels.h"
 #include "render.h"
 #include "replay.h"
 
 #define DIFF_FILE_MAX	(1ull << 32)	/* bytes read from one side */
+#define DIFF_MS_MAX	1e12		/* about 31 years: no duration is longer */
+#define DIFF_COUNT_MAX	((json_int_t)1 << 53)
 
 static const char *const cats[AP_CAT_COUNT] = { "internal", "llm", "tool", "memory" };
 
@@ -45,6 +55,7 @@ struct dop {
 
 struct side {
 	const char *path;
+	struct dop **sorted;		/* ops by name and category, for find() */
 	uint64_t traces;
 	double cat_ms[AP_CAT_COUNT];
 	struct dop *ops;
@@ -97,6 +108,7 @@ static int log_to_json(struct side *sd, const uint8_t *buf, size_t len, const st
 	return *json ? 0 : fail(sd, "cannot build its report: %s", strerror(-ret));
 }
 
+/* A duration in ms, 0 to DIFF_MS_MAX. */
 static int num(json_t *o, const char *key, double *v)
 {
 	json_t *x = json_object_get(o, key);
@@ -104,14 +116,15 @@ static int num(json_t *o, const char *key, double *v)
 	if (!json_is_number(x))
 		return -1;
 	*v = json_number_value(x);
-	return isfinite(*v) ? 0 : -1;
+	return isfinite(*v) && *v >= 0 && *v <= DIFF_MS_MAX ? 0 : -1;
 }
 
+/* A count, 0 to 2^53. */
 static int count(json_t *o, const char *key, uint64_t *v)
 {
 	json_t *x = json_object_get(o, key);
 
-	if (!json_is_integer(x) || json_integer_value(x) < 0)
+	if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > DIFF_COUNT_MAX)
 		return -1;
 	*v = (uint64_t)json_integer_value(x);
 	return 0;
@@ -133,12 +146,12 @@ static int parse(struct side *sd, const char *text, size_t len)
 	x = json_object_get(root, "by_category");
 	for (int c = 0; c < AP_CAT_COUNT; c++)
 		if (num(json_object_get(x, cats[c]), "self_ms", &sd->cat_ms[c])) {
-			fail(sd, "not an agentprof report.json (by_category.%s.self_ms)", cats[c]);
+			fail(sd, "by_category.%s.self_ms is missing or out of range (0 to %.0f ms)", cats[c], DIFF_MS_MAX);
 			goto out;
 		}
 	x = json_object_get(root, "tokens");
 	if (count(x, "total_input", &sd->total_input) || count(x, "total_output", &sd->total_output)) {
-		fail(sd, "not an agentprof report.json (tokens.total_input, total_output)");
+		fail(sd, "tokens.total_input or tokens.total_output is missing or not a count");
 		goto out;
 	}
 	ops = json_object_get(root, "operations");
@@ -158,15 +171,21 @@ static int parse(struct side *sd, const char *text, size_t len)
 		struct dop *d = &sd->ops[sd->nops];
 		uint64_t in = 0, outk = 0;
 
-		if (!name || !cat || strlen(name) > AP_NAME_MAX || strlen(cat) >= sizeof(d->cat) ||
-		    count(o, "count", &d->count) || num(o, "p50_ms", &d->p50) || num(o, "p95_ms", &d->p95) ||
-		    num(o, "p99_ms", &d->p99) || num(o, "mean_ms", &d->mean)) {
-			fail(sd, "not an agentprof report.json (operations[%zu])", i);
+		const char *bad = !name || strlen(name) > AP_NAME_MAX ? "name" :
+				  !cat || strlen(cat) >= sizeof(d->cat) ? "category" :
+				  count(o, "count", &d->count) ? "count" : num(o, "p50_ms", &d->p50) ? "p50_ms" :
+				  num(o, "p95_ms", &d->p95) ? "p95_ms" : num(o, "p99_ms", &d->p99) ? "p99_ms" :
+				  num(o, "mean_ms", &d->mean) ? "mean_ms" : NULL;
+
+		/* Token counts per operation are optional (older reports). */
+		if (!bad && json_object_get(o, "input_tokens") && count(o, "input_tokens", &in))
+			bad = "input_tokens";
+		if (!bad && json_object_get(o, "output_tokens") && count(o, "output_tokens", &outk))
+			bad = "output_tokens";
+		if (bad) {
+			fail(sd, "operations[%zu].%s is missing or out of range", i, bad);
 			goto out;
 		}
-		/* Token counts per operation are optional (older reports). */
-		count(o, "input_tokens", &in);
-		count(o, "output_tokens", &outk);
 		snprintf(d->name, sizeof(d->name), "%s", name);
 		snprintf(d->cat, sizeof(d->cat), "%s", cat);
 		d->tokens = in + outk;
@@ -228,12 +247,44 @@ static int judge(double a, double b, const struct ap_diff_opts *o)
 
 static const char *verdict(int v) { return v > 0 ? "regressed" : v < 0 ? "improved" : "same"; }
 
+static void free_side(struct side *s)
+{
+	free(s->ops);
+	free(s->sorted);
+	s->ops = NULL;
+	s->sorted = NULL;
+}
+
+static int by_key(const void *x, const void *y)
+{
+	const struct dop *a = *(const struct dop *const *)x, *b = *(const struct dop *const *)y;
+	int c = strcmp(a->name, b->name);
+
+	return c ? c : strcmp(a->cat, b->cat);
+}
+
+/* The index of a side: its operations sorted by name and category. 0, or -1
+ * (out of memory, or an operation listed twice: said). */
+static int index_side(struct side *s)
+{
+	s->sorted = malloc((s->nops ? s->nops : 1) * sizeof(*s->sorted));
+	if (!s->sorted)
+		return fail(s, "out of memory");
+	for (size_t i = 0; i < s->nops; i++)
+		s->sorted[i] = &s->ops[i];
+	qsort(s->sorted, s->nops, sizeof(*s->sorted), by_key);
+	for (size_t i = 1; i < s->nops; i++)
+		if (by_key(&s->sorted[i - 1], &s->sorted[i]) == 0)
+			return fail(s, "operation %s (%s) is listed twice", ap_tcell(s->sorted[i]->name, -1),
+				    ap_tcell(s->sorted[i]->cat, -1));
+	return 0;
+}
+
 static struct dop *find(struct side *s, const struct dop *d)
 {
-	for (size_t i = 0; i < s->nops; i++)
-		if (!strcmp(s->ops[i].name, d->name) && !strcmp(s->ops[i].cat, d->cat))
-			return &s->ops[i];
-	return NULL;
+	struct dop **hit = bsearch(&d, s->sorted, s->nops, sizeof(*s->sorted), by_key);
+
+	return hit ? *hit : NULL;
 }
 
 static double per_call(uint64_t tokens, uint64_t n) { return n ? (double)tokens / (double)n : 0; }
@@ -252,13 +303,10 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 	int regressed = 0, improved = 0, v;
 	double ta, tb;
 
-	if (load(&a, base_path, o->set)) {
-		free(a.ops);
-		return 2;
-	}
-	if (load(&b, new_path, o->set)) {
-		free(a.ops);
-		free(b.ops);
+	memset(&b, 0, sizeof(b));
+	if (load(&a, base_path, o->set) || index_side(&a) || load(&b, new_path, o->set) || index_side(&b)) {
+		free_side(&a);
+		free_side(&b);
 		return 2;
 	}
 	ta = a.traces ? (double)a.traces : 1;
@@ -360,8 +408,8 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		ap_json_end_obj(&j);
 		fputc('\n', stdout);
 	} else {
-		printf("agentprof diff: %s (%" PRIu64 " traces) -> %s (%" PRIu64 " traces)\n", a.path, a.traces,
-		       b.path, b.traces);
+		printf("agentprof diff: %s (%" PRIu64 " traces) -> ", ap_tcell(a.path, -1), a.traces);
+		printf("%s (%" PRIu64 " traces)\n", ap_tcell(b.path, -1), b.traces);
 		printf("regressed: P95 up by >= %.1f%% and >= %.1f ms; improved: down by as much\n\n",
 		       o->threshold_pct, o->min_ms);
 		printf("  %-28s %-8s %-14s %-18s %-27s %-18s %s\n", "operation", "category", "count", "p50 ms",
@@ -370,11 +418,13 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 			const struct dop *pa = &a.ops[i], *pb = find(&b, pa);
 
 			if (!pb) {
-				printf("  %-28s %-8s removed (was %" PRIu64 " calls, p95 %.1f ms)\n", pa->name, pa->cat,
+				printf("  %s %s removed (was %" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(pa->name, 28),
+				       ap_tcell(pa->cat, 8),
 				       pa->count, pa->p95);
 				continue;
 			}
-			printf("  %-28s %-8s %6" PRIu64 "->%-6" PRIu64 " %8.1f->%-8.1f %8.1f->%-8.1f", pa->name, pa->cat,
+			printf("  %s %s %6" PRIu64 "->%-6" PRIu64 " %8.1f->%-8.1f %8.1f->%-8.1f", ap_tcell(pa->name, 28),
+			       ap_tcell(pa->cat, 8),
 			       pa->count, pb->count, pa->p50, pb->p50, pa->p95, pb->p95);
 			print_pct(stdout, pct_change(pa->p95, pb->p95));
 			printf(" %8.1f->%-8.1f %7.0f->%-7.0f %s\n", pa->p99, pb->p99, per_call(pa->tokens, pa->count),
@@ -384,7 +434,8 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		}
 		for (size_t i = 0; i < b.nops; i++)
 			if (!b.ops[i].matched)
-				printf("  %-28s %-8s added (%" PRIu64 " calls, p95 %.1f ms)\n", b.ops[i].name, b.ops[i].cat,
+				printf("  %s %s added (%" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(b.ops[i].name, 28),
+				       ap_tcell(b.ops[i].cat, 8),
 				       b.ops[i].count, b.ops[i].p95);
 		printf("\n  self time per trace by category:\n");
 		for (int c = 0; c < AP_CAT_COUNT; c++) {
@@ -399,8 +450,8 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		       (double)b.total_input / tb, (double)a.total_output / ta, (double)b.total_output / tb);
 		printf("\n%d regressed, %d improved\n", regressed, improved);
 	}
-	free(a.ops);
-	free(b.ops);
+	free_side(&a);
+	free_side(&b);
 	return regressed ? 1 : 0;
 }
 

@@ -48,9 +48,10 @@ const char ap_usage_text[] =
 	"                       overrides gpt-4o, gpt-4o-mini, claude-sonnet-4-20250514,\n"
 	"                       claude-haiku-3-5)\n"
 	"      --rule NAME=V    bottleneck threshold: llm_self_pct (80), tool_pct (30),\n"
-	"                       llm_chain (2), slow_tool_ms (500), context_pct (50)\n"
-	"      --log FILE       also append every drained event to FILE (a new file),\n"
-	"                       for `agentprof report FILE` later\n"
+	"                       context_pct (50), each 0 to 100; llm_chain (2), 1 to 1000;\n"
+	"                       slow_tool_ms (500), 0 to 86400000\n"
+	"      --log FILE       write every drained event to FILE, a new file (an existing\n"
+	"                       one is refused), for `agentprof report FILE` later\n"
 	"      --interval S     every S seconds (0.01 to 86400), replace DIR/report.json and\n"
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
@@ -142,8 +143,9 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			return -1;
 		}
 		if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
-			if (!val || !*val) {
-				*ret = ap_usage_error("%s needs a directory", a);
+			if (!val || !*val || val[0] == '-') {
+				*ret = ap_usage_error("%s needs a directory (got '%s'; write ./%s for a name that starts "
+						      "with '-')", a, val ? val : "", val && *val ? val : "NAME");
 				return -1;
 			}
 			c->run.out_dir = val;

@@ -50,9 +50,11 @@ static int report_log(const struct ap_run_opts *o, const char *file)
 		return AP_EXIT_USAGE;
 	}
 	ret = ap_mkdir_p(o->out_dir);
+	if (!ret)
+		ret = ap_dir_writable(o->out_dir);
 	rp = ret ? NULL : calloc(1, sizeof(*rp));
 	if (ret || !rp) {
-		fprintf(stderr, "agentprof: cannot create output directory %s: %s\n", o->out_dir,
+		fprintf(stderr, "agentprof: cannot write reports into %s: %s\n", o->out_dir,
 			ret ? strerror(-ret) : "out of memory");
 		munmap(buf, (size_t)st.st_size);
 		return AP_EXIT_INTERNAL;
@@ -68,11 +70,14 @@ static int report_log(const struct ap_run_opts *o, const char *file)
 		free(rp);
 		return ret == -EINVAL ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
 	}
-	if (!rp->complete || rp->scan.bytes_skipped || rp->scan.blocks_missing || rp->scan.records_bad) {
+	if (!rp->complete || rp->scan.bytes_skipped || rp->scan.blocks_missing || rp->scan.records_bad ||
+	    rp->scan.blocks_unchecked) {
 		fprintf(stderr, "agentprof: %s is %s: %" PRIu64 " bytes skipped, %" PRIu64 " blocks damaged, %" PRIu64
-			" blocks missing; the report covers the %" PRIu64 " intact blocks\n", file,
+			" blocks missing; the trees cover the %" PRIu64 " intact blocks (%" PRIu64 " events), the counts "
+			"are %s\n", file,
 			rp->complete ? "damaged" : "incomplete (no totals block: cut short or still being written)",
-			rp->scan.bytes_skipped, rp->scan.blocks_damaged, rp->scan.blocks_missing, rp->scan.blocks);
+			rp->scan.bytes_skipped, rp->scan.blocks_damaged, rp->scan.blocks_missing, rp->scan.blocks,
+			rp->events, rp->complete ? "the whole run's, from its totals block" : "of the intact blocks");
 		code = 1;
 	}
 	if (rp->seg.settings_rejected) {

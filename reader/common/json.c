@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "text.h"
 
 void ap_json_init(struct ap_json *j, FILE *f)
 {
@@ -37,14 +38,22 @@ static void put_indent(struct ap_json *j)
 	put_n(j, sp, w);
 }
 
-/* Bytes from p on that need no escape. */
+/* Bytes from p on that need no escape: ASCII other than controls, quote
+ * and backslash, and valid UTF-8 sequences. */
 static size_t plain_run(const unsigned char *p)
 {
-	size_t n = 0;
+	size_t n = 0, k;
+	uint32_t cp;
 
-	while (p[n] >= 0x20 && p[n] != '"' && p[n] != '\\')
-		n++;
-	return n;
+	for (;;) {
+		if (p[n] >= 0x20 && p[n] < 0x80 && p[n] != '"' && p[n] != '\\') {
+			n++;
+			continue;
+		}
+		if (p[n] < 0x80 || !(k = ap_utf8_seq(p + n, 4, &cp)))
+			return n;	/* (a sequence never runs past the NUL: it is not a continuation byte) */
+		n += k;
+	}
 }
 
 static void put_str(struct ap_json *j, const char *s)
@@ -66,8 +75,12 @@ static void put_str(struct ap_json *j, const char *s)
 		case '\n': put(j, "\\n"); break;
 		case '\r': put(j, "\\r"); break;
 		case '\t': put(j, "\\t"); break;
-		default:	/* the other control bytes: plain_run() took the rest */
-			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+		default:
+			if (*p >= 0x80) {
+				put(j, "\\ufffd");	/* not UTF-8: the replacement character */
+				break;
+			}
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);	/* the other control bytes */
 			put(j, esc);
 		}
 	}

@@ -11,6 +11,7 @@
 
 #include "name.h"
 #include "names.h"
+#include "text.h"
 
 int ap_names_init(struct ap_names *n)
 {
@@ -25,10 +26,22 @@ void ap_names_free(struct ap_names *n)
 	memset(n, 0, sizeof(*n));
 }
 
-int ap_names_add(struct ap_names *n, uint64_t id, const char *str, uint32_t len)
+int ap_names_add(struct ap_names *n, uint64_t id, const char *raw, uint32_t raw_len)
 {
+	char fixed[3 * AP_NAME_MAX + 1];
+	const char *str = raw;
+	uint32_t len = raw_len;
+	size_t flen;
+
 	if (ap_map_get(&n->index, id))
 		return 0;
+	if (raw_len > AP_NAME_MAX)
+		return -EINVAL;
+	if (ap_utf8_repair(raw, raw_len, fixed, sizeof(fixed), &flen)) {
+		n->not_utf8++;
+		str = fixed;
+		len = (uint32_t)flen;
+	}
 	if (n->used + len + 1 > n->cap) {
 		size_t cap = n->cap ? n->cap * 2 : 4096;
 		char *p;

@@ -3,7 +3,10 @@
  * names.h - the reader's private copy of the segment's name table.
  *
  * Each slot is copied once and accepted only when its string hashes to its
- * id; ids with no valid string print as "name#<16 hex>", never guessed.
+ * id; ids with no valid string print as "name#<16 hex>", never guessed. A
+ * name is kept as valid UTF-8 (invalid sequences become U+FFFD, counted in
+ * not_utf8), so that every report built from it is valid UTF-8; its id stays
+ * the hash of the bytes the writer sent.
  */
 #ifndef AP_NAMES_H
 #define AP_NAMES_H
@@ -20,6 +23,7 @@ struct ap_names {
 	size_t used, cap;
 	uint64_t loaded;	/* slots accepted */
 	uint64_t invalid;	/* slots whose string did not match its id */
+	uint64_t not_utf8;	/* names whose invalid UTF-8 was replaced by U+FFFD */
 };
 
 int ap_names_init(struct ap_names *n);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* file.c - directories, bounded whole-file reads, reports into memory (file.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,28 @@ int ap_mkdir_p(const char *dir)
 	}
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	{
+		struct stat st;
+
+		if (stat(path, &st) < 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
+	return 0;
+}
+
+int ap_dir_writable(const char *dir)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.agentprof-probe-%d", dir, (int)getpid());
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	unlink(path);
 	return 0;
 }
 

@@ -11,8 +11,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* mkdir -p with mode 0755. 0 or -errno. */
+/* mkdir -p with mode 0755. 0 or -errno (-ENOTDIR when dir is a file). */
 int ap_mkdir_p(const char *dir);
+
+/* Whether files can be created in dir: a probe file is created and removed
+ * (a read-only mount, a full inode table, a directory of another user all
+ * fail here, before any work is done). 0 or -errno. */
+int ap_dir_writable(const char *dir);
 
 /*
  * Read the regular file `path` whole into a malloc'd buffer (NUL-terminated

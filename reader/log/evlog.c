@@ -305,11 +305,35 @@ int ap_log_close(struct ap_log *l)
 	return l->err;
 }
 
+/*
+ * Scanning is linear in the file's size, whatever it holds. A candidate
+ * block (the magic at some offset) first passes the cheap checks of its
+ * header (type, flags, reserved, a length that fits); only then is it
+ * hashed, which costs its length. A damaged block, or a forged header
+ * anywhere (say 17 MiB of headers each claiming 16 MiB), would make that
+ * quadratic, so the bytes hashed for candidates that fail are held to a
+ * budget of twice the file plus 1 MiB. Once it is spent, a candidate is
+ * still hashed where the previous intact block ended (a run of intact
+ * blocks is always read) but not elsewhere: it is counted in
+ * blocks_unchecked and skipped. Real damage (a cut, flipped bytes, a zeroed
+ * range) costs one failed hash per damaged block and never comes near it.
+ */
+static int header_plausible(const struct ap_log_block *h, size_t room)
+{
+	return h->type >= AP_LOG_HEADER && h->type <= AP_LOG_TOTALS && h->flags == 0 && h->reserved == 0 &&
+	       h->len <= AP_LOG_BLOCK_MAX && h->len <= room;
+}
+
 const uint8_t *ap_log_next(const uint8_t *buf, size_t len, size_t *pos, struct ap_log_scan *st,
 			   struct ap_log_block *out)
 {
 	size_t p = *pos;
 
+	if (!st->budget_set) {
+		st->budget = 2 * (uint64_t)len + (1u << 20);
+		st->budget_set = 1;
+		st->chain = 0;
+	}
 	while (p + sizeof(struct ap_log_block) <= len) {
 		struct ap_log_block h;
 		uint32_t magic;
@@ -321,15 +345,27 @@ const uint8_t *ap_log_next(const uint8_t *buf, size_t len, size_t *pos, struct a
 			continue;
 		}
 		memcpy(&h, buf + p, sizeof(h));
-		if (h.len > AP_LOG_BLOCK_MAX || h.len > len - p - sizeof(h) ||
-		    block_sum(&h, buf + p + sizeof(h)) != h.sum) {
+		if (!header_plausible(&h, len - p - sizeof(h))) {
 			/* Damaged, cut short, or a magic-looking byte run: skip a byte. */
 			st->blocks_damaged += h.len <= len - p - sizeof(h);
 			p++;
 			st->bytes_skipped++;
 			continue;
 		}
-		*pos = p + sizeof(h) + h.len;
+		if (h.len > st->budget && p != st->chain) {
+			st->blocks_unchecked++;
+			p++;
+			st->bytes_skipped++;
+			continue;
+		}
+		if (block_sum(&h, buf + p + sizeof(h)) != h.sum) {
+			st->budget -= h.len <= st->budget ? h.len : st->budget;
+			st->blocks_damaged++;
+			p++;
+			st->bytes_skipped++;
+			continue;
+		}
+		*pos = st->chain = p + sizeof(h) + h.len;
 		if (h.seq < st->next_seq) {
 			st->blocks_out_of_order++;
 			st->bytes_skipped += sizeof(h) + h.len;

@@ -77,12 +77,17 @@ struct ap_log_scan {
 	uint64_t blocks_missing;	/* sequence numbers never seen */
 	uint64_t blocks_out_of_order;	/* intact but repeated or older: ignored */
 	uint64_t records_bad;		/* malformed records inside intact blocks */
+	uint64_t blocks_unchecked;	/* candidates skipped unhashed: the budget was spent (evlog.c) */
 	uint64_t next_seq;
+	uint64_t budget;		/* bytes that failed candidates may still cost to hash */
+	uint64_t chain;			/* offset just past the last intact block */
+	int budget_set;
 };
 
 /* The payload of the next intact block at or after *pos, its header copied
  * to *out (the payload may be unaligned: copy before use), or NULL at the
- * end; *pos moves past it. Damaged bytes are counted and skipped. */
+ * end; *pos moves past it. Damaged bytes are counted and skipped. Linear in
+ * len over a whole scan (evlog.c says how). Start with *st zeroed. */
 const uint8_t *ap_log_next(const uint8_t *buf, size_t len, size_t *pos, struct ap_log_scan *st,
 			   struct ap_log_block *out);
 

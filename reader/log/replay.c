@@ -144,6 +144,7 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 		if (h.type == AP_LOG_DATA)
 			replay_data(rp, p, h.len, scratch, &events, &rejected);
 	free(scratch);
+	rp->events = events;
 	ap_asm_finish(&rp->as);
 	if (totals && (ret = ap_log_take_totals(totals, totals_len, &rp->seg, &rp->set, &rp->end)) == 0) {
 		/* Models of the run (TOTALS) may differ from the defaults the
@@ -184,6 +185,7 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	r->totals = e->totals;
 	ap_run_assembler(r, &rp->as);
 	r->names_invalid = e->names_invalid;
+	r->names_not_utf8 = rp->names.not_utf8;
 	r->procs_over_cap = e->procs_over_cap;
 	r->procs = e->procs;
 	r->nprocs = e->nprocs;
@@ -208,6 +210,8 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	rp->log.blocks_out_of_order = rp->scan.blocks_out_of_order;
 	rp->log.records_bad = rp->scan.records_bad;
 	rp->log.bytes_skipped = rp->scan.bytes_skipped;
+	rp->log.blocks_unchecked = rp->scan.blocks_unchecked;
+	rp->log.events_replayed = rp->events;
 	rp->log.events_not_logged = e->events_not_logged;
 	rp->log.version = rp->seg.version;
 	rp->log.settings_rejected = rp->seg.settings_rejected;

@@ -27,6 +27,7 @@ struct ap_replay {
 	struct ap_log_scan scan;
 	struct ap_log_end end;		/* what TOTALS said; zero when it was not read */
 	int complete;			/* the log's TOTALS block was read */
+	uint64_t events;		/* events of its intact blocks, replayed */
 	struct ap_run_log log;
 	int ended;
 };

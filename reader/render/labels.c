@@ -25,3 +25,12 @@ const char *ap_clock_name(uint32_t source)
 	default:		return "monotonic";
 	}
 }
+
+const char *ap_tcell(const char *s, int width)
+{
+	static char ring[8][4 * 256 + 64];	/* a message of 256 bytes, escaped */
+	static unsigned next;
+	char *out = ring[next++ % 8];
+
+	return ap_text_cell(s, width, width >= 0, out, sizeof(ring[0]));
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "analysis.h"
+#include "text.h"
 
 /* "internal", "llm", "tool", "memory"; "?" out of range. */
 const char *ap_cat_name(uint8_t c);
@@ -32,6 +33,22 @@ static inline double ap_pct(uint64_t part, uint64_t whole)
 static inline const char *ap_nm(const struct ap_analysis *a, uint64_t id, char buf[32])
 {
 	return ap_names_get(a->names, id, buf);
+}
+
+/*
+ * Text for a terminal (report.txt, stdout): a string escaped as text.h says
+ * (no control character reaches the terminal) and, for width >= 0, cut and
+ * padded to `width` display cells, in one of a few rotating buffers, so that
+ * several can be arguments of one printf. Valid until that many more calls;
+ * renderers run on one thread.
+ */
+const char *ap_tcell(const char *s, int width);
+/* The name of id, as ap_tcell(name, width). */
+static inline const char *ap_tname(const struct ap_analysis *a, uint64_t id, int width)
+{
+	char buf[32];
+
+	return ap_tcell(ap_nm(a, id, buf), width);
 }
 
 #endif /* AP_LABELS_H */

@@ -52,6 +52,9 @@ static void flame_line(FILE *f, const char *label, int depth, uint8_t cat, doubl
 	char lab[40];
 	int o, w;
 
+	if (depth > 12)
+		depth = 12;
+
 	/* Offsets and widths are shares of the chart: whatever the spans say
 	 * (a child longer than its root), a line is FLAME_W wide. */
 	if (!(off > 0))
@@ -65,8 +68,8 @@ static void flame_line(FILE *f, const char *label, int depth, uint8_t cat, doubl
 	o = (int)(off * FLAME_W + 0.5);
 	w = (int)(width * FLAME_W + 0.5);
 
-	snprintf(lab, sizeof(lab), "%*s%s", depth * 2, "", label);
-	fprintf(f, "  %-34.34s ", lab);
+	snprintf(lab, sizeof(lab), "%*s", depth * 2, "");
+	fprintf(f, "  %s%s ", lab, ap_tcell(label, 34 - depth * 2));
 	if (w < 1)
 		w = 1;
 	if (o + w > FLAME_W)
@@ -174,7 +177,6 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		    const struct ap_loss *loss, int color)
 {
 	const struct ap_op **sorted;
-	char buf[32], buf2[32];
 
 	heading(f, color, "Time by category (self time)");
 	for (uint8_t c = 0; c < AP_CAT_COUNT; c++) {
@@ -196,8 +198,8 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	for (uint32_t i = 0; sorted && i < a->nops && i < 20; i++) {
 		const struct ap_op *op = sorted[i];
 
-		fprintf(f, "  %-24.24s %-8s %6" PRIu64 " %11.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f\n",
-			ap_nm(a, op->name, buf), ap_cat_name(op->category), op->count, ap_ms(op->total_ns),
+		fprintf(f, "  %s %-8s %6" PRIu64 " %11.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f\n",
+			ap_tname(a, op->name, 24), ap_cat_name(op->category), op->count, ap_ms(op->total_ns),
 			op->count ? ap_ms(op->total_ns) / (double)op->count : 0, ap_ms(ap_hist_quantile(&op->hist, 0.5)),
 			ap_ms(ap_hist_quantile(&op->hist, 0.95)), ap_ms(ap_hist_quantile(&op->hist, 0.99)),
 			ap_ms(op->hist.max), ap_pct(op->total_ns, a->total_self_ns));
@@ -212,7 +214,7 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	for (uint32_t i = 0; i < a->nfindings; i++) {
 		const struct ap_finding *fd = &a->findings[i];
 
-		fprintf(f, "  [%s] %s\n    -> %s", fd->rule, fd->message, fd->suggestion);
+		fprintf(f, "  [%s] %s\n    -> %s", fd->rule, ap_tcell(fd->message, -1), ap_tcell(fd->suggestion, -1));
 		if (fd->saving_ms > 0)
 			fprintf(f, " (saving about %.1f ms per trace)", fd->saving_ms);
 		fputc('\n', f);
@@ -224,7 +226,7 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	for (uint32_t i = 0; i < a->nmodels_used; i++) {
 		const struct ap_model_use *m = &a->models_used[i];
 
-		fprintf(f, "  %-26.26s %6" PRIu64 " %10" PRIu64 " %9" PRIu64 " %10" PRIu64, ap_nm(a, m->model, buf),
+		fprintf(f, "  %s %6" PRIu64 " %10" PRIu64 " %9" PRIu64 " %10" PRIu64, ap_tname(a, m->model, 26),
 			m->calls, m->input, m->output, m->input + m->output);
 		if (m->window)
 			fprintf(f, " %9" PRIu64 " %8.1f%%\n", m->window,
@@ -242,15 +244,15 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 
 		if (factor > 1.01)
 			fprintf(f, "  measured: children of %s overlapped, %.2fx concurrency\n",
-				ap_nm(a, c->parent_name, buf), factor);
+				ap_tname(a, c->parent_name, -1), factor);
 	}
 	for (uint32_t i = 0; i < a->ngroups; i++) {
 		const struct ap_group *g = &a->groups[i];
 		double seq = ap_ms(g->seq_ns) / (double)g->occurrences, par = ap_ms(g->par_ns) / (double)g->occurrences;
 
-		fprintf(f, "  opportunity under %s: ", ap_nm(a, g->parent_name, buf));
+		fprintf(f, "  opportunity under %s: ", ap_tname(a, g->parent_name, -1));
 		for (uint32_t k = 0; k < g->nmembers; k++)
-			fprintf(f, "%s%s", k ? " + " : "", ap_nm(a, g->members[k], buf2));
+			fprintf(f, "%s%s", k ? " + " : "", ap_tname(a, g->members[k], -1));
 		fprintf(f, "\n    ran one after another: %.1f ms -> %.1f ms together, saving %.1f ms, %.2fx%s\n",
 			seq, par, seq - par, par > 0 ? seq / par : 0,
 			g->assumed ? "  (assumed independent: no dependency declared)" : "");

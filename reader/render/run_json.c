@@ -41,6 +41,7 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "lanes_reclaimed", t->reclaimed_lanes);
 	ap_json_u64(j, "names_full", t->names_full);
 	ap_json_u64(j, "names_invalid", r->names_invalid);
+	ap_json_u64(j, "names_not_utf8", r->names_not_utf8);
 	ap_json_u64(j, "processes_over_cap", r->procs_over_cap);
 	ap_json_end_obj(j);
 }
@@ -87,6 +88,9 @@ static void write_log(struct ap_json *j, const struct ap_run_log *l)
 		ap_json_u64(j, "blocks_out_of_order", l->blocks_out_of_order);
 		ap_json_u64(j, "records_bad", l->records_bad);
 		ap_json_u64(j, "bytes_skipped", l->bytes_skipped);
+		ap_json_u64(j, "blocks_unchecked", l->blocks_unchecked);
+		ap_json_u64(j, "events_replayed", l->events_replayed);
+		ap_json_str(j, "counts_from", l->complete ? "totals" : "log");
 		ap_json_u64(j, "events_not_logged", l->events_not_logged);
 	} else {
 		ap_json_str(j, "path", l->path);

@@ -22,7 +22,7 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 		return -EINVAL;
 	ap_run_loss(r, &loss);
 	fprintf(f, "agentprof %s: %s, %llu traces (%llu complete), %llu spans, %u processes, %.2f s\n",
-		r->interval ? "interval report" : "report", r->label, (unsigned long long)a->traces,
+		r->interval ? "interval report" : "report", ap_tcell(r->label, -1), (unsigned long long)a->traces,
 		(unsigned long long)a->traces_complete, (unsigned long long)a->spans_in_trees, r->nprocs,
 		(double)r->duration_ns / 1e9);
 	if (r->interval)
@@ -56,7 +56,8 @@ void ap_render_summary(const struct ap_run *r, int code, const char *report_path
 
 	for (uint32_t i = 0; i < r->nprocs; i++)
 		threads += r->procs[i].threads;
-	fprintf(f, "agentprof: %s exited with status %d after %.2f s\n", r->label, code, (double)r->run_ns / 1e9);
+	fprintf(f, "agentprof: %s exited with status %d after %.2f s\n", ap_tcell(r->label, -1), code,
+		(double)r->run_ns / 1e9);
 	fprintf(f, "  events     written %" PRIu64 "  read %" PRIu64 "  dropped %" PRIu64
 		" (full %" PRIu64 ", no lane %" PRIu64 ", reentrant %" PRIu64 ")  rejected %" PRIu64 "\n",
 		t->written, t->read, t->dropped_full + t->dropped_no_lane + t->dropped_reentrant,

@@ -218,6 +218,14 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 
 	memset(s, 0, sizeof(*s));
 	s->opts = *o;
+	{
+		uint64_t bytes;
+		int n = ap_seg_remove_stale(&bytes);
+
+		if (n)
+			fprintf(stderr, "agentprof: removed %d segment%s that a killed agentprof left in /dev/shm "
+				"(%" PRIu64 " MiB)\n", n, n == 1 ? "" : "s", bytes >> 20);
+	}
 	if (o->segment_name) {
 		snprintf(name, sizeof(name), "%s", o->segment_name);
 	} else {
@@ -323,6 +331,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	ap_run_assembler(r, &s->as);
 	r->spans = s->span_counts;
 	r->names_invalid = s->names.invalid;
+	r->names_not_utf8 = s->names.not_utf8;
 	r->procs_over_cap = s->drain.procs_over_cap;
 	r->procs = s->drain.procs;
 	r->nprocs = s->drain.nprocs;
@@ -464,15 +473,28 @@ void ap_session_finish(struct ap_session *s)
 
 static void note_stragglers(struct ap_session *s)
 {
-	fprintf(stderr, "agentprof: %s has exited; waiting for processes still attached:", s->opts.label);
-	for (uint32_t i = 0, shown = 0; i < s->seg.lane_count && shown < 8; i++) {
-		uint64_t o = ap_load_relaxed(&s->seg.lanes[i].owner);
+	uint32_t shown[8], n = 0, more = 0;
 
-		if (o && !s->drain.lanes[i].quarantined) {
-			fprintf(stderr, " %u", AP_OWNER_PID(o));
-			shown++;
+	fprintf(stderr, "agentprof: %s has exited; waiting for processes still attached:", s->opts.label);
+	for (uint32_t i = 0; i < s->seg.lane_count; i++) {
+		uint64_t o = ap_load_relaxed(&s->seg.lanes[i].owner);
+		uint32_t pid = AP_OWNER_PID(o), k;
+
+		if (!o || s->drain.lanes[i].quarantined)
+			continue;
+		for (k = 0; k < n && shown[k] != pid; k++)
+			;
+		if (k < n)
+			continue;	/* one process, several lanes (threads) */
+		if (n == 8) {
+			more++;
+			continue;
 		}
+		shown[n++] = pid;
+		fprintf(stderr, " %u", pid);
 	}
+	if (more)
+		fprintf(stderr, " and more");
 	fprintf(stderr, " (Ctrl-C stops waiting)\n");
 }
 
@@ -566,6 +588,13 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	ret = ap_mkdir_p(o->out_dir);
 	if (ret) {
 		fprintf(stderr, "agentprof: cannot create output directory %s: %s\n", o->out_dir, strerror(-ret));
+		return AP_EXIT_INTERNAL;
+	}
+	/* Before the workload runs, not after: a report that cannot be written
+	 * is known now. */
+	ret = ap_dir_writable(o->out_dir);
+	if (ret) {
+		fprintf(stderr, "agentprof: cannot write reports into %s: %s\n", o->out_dir, strerror(-ret));
 		return AP_EXIT_INTERNAL;
 	}
 	s = calloc(1, sizeof(*s));
