@@ -23,6 +23,14 @@ SANITIZE ?=
 
 comma := ,
 BUILD := build
+ifeq ($(FUZZ),1)
+  # `make fuzz` builds the reader again with clang, libFuzzer's coverage and
+  # ASan + UBSan, into build/fuzz/.
+  CC := clang
+  SANITIZE :=
+  SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  BUILD := build/fuzz
+endif
 ifneq ($(strip $(SANITIZE)),)
   san_words := $(subst $(comma), ,$(SANITIZE))
   ifneq ($(filter-out address undefined thread,$(san_words)),)
@@ -90,7 +98,7 @@ AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 
-.PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden check-hostile golden \
+.PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden check-hostile check-fuzz-regress fuzz fuzz-bins golden \
 	bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
@@ -205,9 +213,48 @@ golden: $(AGENTPROF) ## regenerate the golden reports (a change that means to ch
 check-hostile: $(AGENTPROF) $(STATIC_LIB) ## hostile logs, report.json files and names get what they should
 	$(Q)tests/hostile/check.sh $(BUILD)
 
+# Fuzzing (tests/fuzz/): a libFuzzer harness for every reader of untrusted
+# bytes, each running the whole path a user's command runs, rendering
+# included, into sinks held to the reports' size bounds. make test replays
+# the seeds and every input that ever crashed (tests/fuzz/regress/) through
+# the harnesses built with $(CC) and a small driver; make fuzz runs them
+# under libFuzzer (clang) for FUZZ_S seconds each.
+FUZZ_HARNESSES := log segment diff models
+FUZZ_S ?= 60
+FUZZ_SUPPORT := tests/fuzz/sink.c
+FUZZ_LIBS := -luring -ljansson -lz -lm
+
+$(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz $^ $(LDFLAGS) $(FUZZ_LIBS) -o $@
+
+check-fuzz-regress: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%) ## replay the fuzz seeds and every input that ever crashed
+	$(Q)for h in $(FUZZ_HARNESSES); do \
+	  $(BUILD)/fuzz-replay-$$h tests/fuzz/corpus/$$h tests/fuzz/regress/$$h >/dev/null 2>$(BUILD)/fuzz-replay-$$h.err || \
+	    { echo "check-fuzz-regress: $$h failed:" >&2; tail -20 $(BUILD)/fuzz-replay-$$h.err >&2; exit 1; }; \
+	done; echo "check-fuzz-regress: ok ($(FUZZ_HARNESSES): seeds and past findings)"
+
+$(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz -fsanitize=fuzzer $^ $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) -o $@
+
+fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-%)
+
+fuzz: ## build the libFuzzer harnesses (clang) and run each for FUZZ_S seconds (60)
+	@command -v clang >/dev/null || { echo "fuzz: clang is needed: apt-get install -y clang" >&2; exit 1; }
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+	$(Q)for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p build/fuzz/corpus-$$h build/fuzz/crashes && cp -n tests/fuzz/corpus/$$h/* build/fuzz/corpus-$$h/ 2>/dev/null; \
+	  echo "== fuzz $$h for $(FUZZ_S) s"; \
+	  build/fuzz/fuzz-$$h -max_total_time=$(FUZZ_S) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/crashes/$$h- build/fuzz/corpus-$$h 2>build/fuzz/$$h.log || \
+	    { tail -40 build/fuzz/$$h.log >&2; echo "fuzz: $$h found a crash: build/fuzz/crashes/ (copy it into tests/fuzz/regress/$$h/)" >&2; exit 1; }; \
+	  grep -E '^stat::|cov:' build/fuzz/$$h.log | tail -8; \
+	done
+
 TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF))
 
-test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden check-hostile ## run every test suite
+test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden check-hostile check-fuzz-regress ## run every test suite
 	$(Q)$(TEST_ENV) $(TESTS) -q $(SUITES)
 
 # Repeat the suites N times (default 20) to find flakes; stops at the first

@@ -24,6 +24,16 @@
 #include "assemble.h"
 #include "spans.h"
 
+/* The tables' caps: what a report lists can be no longer (each table counts
+ * what did not fit), so a report's size follows from them. */
+#define AP_OPS_MAX		4096u
+#define AP_GROUPS_MAX		256u
+#define AP_CONCS_MAX		256u
+#define AP_MODELS_USED_MAX	256u
+#define AP_THREADS_MAX		4096u
+#define AP_PATHS_MAX		4096u
+#define AP_FINDINGS_MAX		64u
+
 /* Thresholds of the bottleneck rules (--rule NAME=VALUE). */
 struct ap_rules {
 	double llm_self_pct;	/* LLM self time above this % of total (80) */

@@ -18,13 +18,13 @@
 
 #include "analysis.h"
 
-#define OPS_MAX		4096u
-#define GROUPS_MAX	256u
-#define CONCS_MAX	256u
-#define MODELS_USED_MAX	256u
-#define THREADS_MAX	4096u
-#define PATHS_MAX	4096u
-#define FINDINGS_MAX	64u
+#define OPS_MAX		AP_OPS_MAX
+#define GROUPS_MAX	AP_GROUPS_MAX
+#define CONCS_MAX	AP_CONCS_MAX
+#define MODELS_USED_MAX	AP_MODELS_USED_MAX
+#define THREADS_MAX	AP_THREADS_MAX
+#define PATHS_MAX	AP_PATHS_MAX
+#define FINDINGS_MAX	AP_FINDINGS_MAX
 #define CHAINS_MAX	256u
 #define ROOTS_MAX	4096u	/* root names tracked for the retention caps */
 

@@ -299,6 +299,7 @@ static void print_pct(FILE *f, double p)
 
 int ap_diff_main(const char *base_path, const char *new_path, const struct ap_diff_opts *o)
 {
+	FILE *out = o->out ? o->out : stdout;
 	struct side a, b;
 	int regressed = 0, improved = 0, v;
 	double ta, tb;
@@ -330,7 +331,7 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 	if (o->json) {
 		struct ap_json j;
 
-		ap_json_init(&j, stdout);
+		ap_json_init(&j, out);
 		ap_json_obj(&j, NULL);
 		ap_json_obj(&j, "base");
 		ap_json_str(&j, "path", a.path);
@@ -406,49 +407,49 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		ap_json_u64(&j, "regressions", (uint64_t)regressed);
 		ap_json_u64(&j, "improvements", (uint64_t)improved);
 		ap_json_end_obj(&j);
-		fputc('\n', stdout);
+		fputc('\n', out);
 	} else {
-		printf("agentprof diff: %s (%" PRIu64 " traces) -> ", ap_tcell(a.path, -1), a.traces);
-		printf("%s (%" PRIu64 " traces)\n", ap_tcell(b.path, -1), b.traces);
-		printf("regressed: P95 up by >= %.1f%% and >= %.1f ms; improved: down by as much\n\n",
+		fprintf(out, "agentprof diff: %s (%" PRIu64 " traces) -> ", ap_tcell(a.path, -1), a.traces);
+		fprintf(out, "%s (%" PRIu64 " traces)\n", ap_tcell(b.path, -1), b.traces);
+		fprintf(out, "regressed: P95 up by >= %.1f%% and >= %.1f ms; improved: down by as much\n\n",
 		       o->threshold_pct, o->min_ms);
-		printf("  %-28s %-8s %-14s %-18s %-27s %-18s %s\n", "operation", "category", "count", "p50 ms",
+		fprintf(out, "  %-28s %-8s %-14s %-18s %-27s %-18s %s\n", "operation", "category", "count", "p50 ms",
 		       "p95 ms", "p99 ms", "tokens/call");
 		for (size_t i = 0; i < a.nops; i++) {
 			const struct dop *pa = &a.ops[i], *pb = find(&b, pa);
 
 			if (!pb) {
-				printf("  %s %s removed (was %" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(pa->name, 28),
+				fprintf(out, "  %s %s removed (was %" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(pa->name, 28),
 				       ap_tcell(pa->cat, 8),
 				       pa->count, pa->p95);
 				continue;
 			}
-			printf("  %s %s %6" PRIu64 "->%-6" PRIu64 " %8.1f->%-8.1f %8.1f->%-8.1f", ap_tcell(pa->name, 28),
+			fprintf(out, "  %s %s %6" PRIu64 "->%-6" PRIu64 " %8.1f->%-8.1f %8.1f->%-8.1f", ap_tcell(pa->name, 28),
 			       ap_tcell(pa->cat, 8),
 			       pa->count, pb->count, pa->p50, pb->p50, pa->p95, pb->p95);
-			print_pct(stdout, pct_change(pa->p95, pb->p95));
-			printf(" %8.1f->%-8.1f %7.0f->%-7.0f %s\n", pa->p99, pb->p99, per_call(pa->tokens, pa->count),
+			print_pct(out, pct_change(pa->p95, pb->p95));
+			fprintf(out, " %8.1f->%-8.1f %7.0f->%-7.0f %s\n", pa->p99, pb->p99, per_call(pa->tokens, pa->count),
 			       per_call(pb->tokens, pb->count),
 			       judge(pa->p95, pb->p95, o) > 0 ? "REGRESSED" :
 			       judge(pa->p95, pb->p95, o) < 0 ? "improved" : "");
 		}
 		for (size_t i = 0; i < b.nops; i++)
 			if (!b.ops[i].matched)
-				printf("  %s %s added (%" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(b.ops[i].name, 28),
+				fprintf(out, "  %s %s added (%" PRIu64 " calls, p95 %.1f ms)\n", ap_tcell(b.ops[i].name, 28),
 				       ap_tcell(b.ops[i].cat, 8),
 				       b.ops[i].count, b.ops[i].p95);
-		printf("\n  self time per trace by category:\n");
+		fprintf(out, "\n  self time per trace by category:\n");
 		for (int c = 0; c < AP_CAT_COUNT; c++) {
 			double x = a.cat_ms[c] / ta, y = b.cat_ms[c] / tb;
 
 			v = judge(x, y, o);
-			printf("    %-8s %10.1f -> %-10.1f ms", cats[c], x, y);
-			print_pct(stdout, pct_change(x, y));
-			printf(" %s\n", v > 0 ? "REGRESSED" : v < 0 ? "improved" : "");
+			fprintf(out, "    %-8s %10.1f -> %-10.1f ms", cats[c], x, y);
+			print_pct(out, pct_change(x, y));
+			fprintf(out, " %s\n", v > 0 ? "REGRESSED" : v < 0 ? "improved" : "");
 		}
-		printf("  tokens per trace: input %.0f -> %.0f, output %.0f -> %.0f\n", (double)a.total_input / ta,
+		fprintf(out, "  tokens per trace: input %.0f -> %.0f, output %.0f -> %.0f\n", (double)a.total_input / ta,
 		       (double)b.total_input / tb, (double)a.total_output / ta, (double)b.total_output / tb);
-		printf("\n%d regressed, %d improved\n", regressed, improved);
+		fprintf(out, "\n%d regressed, %d improved\n", regressed, improved);
 	}
 	free_side(&a);
 	free_side(&b);

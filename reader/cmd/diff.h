@@ -7,6 +7,7 @@
 #define AP_DIFF_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "analysis.h"
 
@@ -15,6 +16,7 @@ struct ap_diff_opts {
 	double min_ms;		/* --min-ms: and at least this many ms higher (5) */
 	int json;		/* --json */
 	const struct ap_settings *set;	/* settings for replaying a log */
+	FILE *out;			/* where the comparison goes; NULL: stdout */
 };
 
 /* Exit code: 0 nothing regressed, 1 something regressed, 2 error (message

@@ -21,6 +21,16 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color);
  * the report is (report_path NULL: not written). */
 void ap_render_summary(const struct ap_run *r, int code, const char *report_path, FILE *f);
 
+/*
+ * The most bytes report.json (json set) or the text report can take, for a
+ * run analysed with `set` over at most nprocs process rows and nlanes lanes:
+ * every table is capped, trees are cut at TREE_NODES per trace and the
+ * kept spans at set->keep.max_spans, and a name is at most AP_NAME_MAX bytes
+ * (six when escaped, at worst). Whatever the input, a report is no larger:
+ * the fuzzers hold every render to it.
+ */
+uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes, int json);
+
 /* A file a report writes, and the function that renders it. */
 struct ap_format {
 	const char *name;	/* for --formats */

@@ -10,6 +10,11 @@
 #include "json.h"
 #include "run.h"
 
+/* Trees in report.json are cut at TREE_DEPTH levels and TREE_NODES nodes
+ * per trace (what is cut is counted in children_omitted). */
+#define TREE_DEPTH	24
+#define TREE_NODES	2000
+
 /* Analysis sections, written into the open top-level object of j. */
 void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct ap_overhead *ov);
 /* The text report's analysis sections. color: ANSI headings. */

@@ -16,8 +16,6 @@
 #include "labels.h"
 #include "report.h"
 
-#define TREE_DEPTH	24
-#define TREE_NODES	2000
 
 static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, const struct ap_kept *k,
 			     uint32_t i, uint64_t t0)

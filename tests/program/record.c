@@ -329,6 +329,9 @@ static int full_disk_child(void *arg)
 	code = run_agentprof(argv, out, sizeof(out), err, sizeof(err));
 	if (code != 125 || !strstr(err, "No space left on device"))
 		return 1;
+	/* Each report says its own error, the real one (report.txt said EIO). */
+	if (!strstr(err, "report.txt: No space left on device") || !strstr(err, "report.json: No space left on device"))
+		return 4;
 	snprintf(fill, sizeof(fill), "%s/report.json.tmp", dir);
 	if (access(fill, F_OK) == 0)
 		return 2;	/* no partial file left */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bound.c - how large a report can be (render.h). Each figure below is a
+ * generous worst case for one row of a table (its keys, its indentation, its
+ * numbers, its names escaped at six bytes per byte), times the table's cap.
+ * The sum is far above what real runs write; its point is that it exists:
+ * nothing the input says can make a report larger.
+ */
+#include "ap_shm.h"
+#include "render.h"
+#include "report.h"
+
+#define NAME_ESC	(6u * AP_NAME_MAX + 2)	/* a JSON string of the worst name */
+#define FIXED		(64u << 10)		/* the sections with no table */
+
+uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes, int json)
+{
+	uint64_t nodes = (uint64_t)set->keep.max_traces * TREE_NODES, b = FIXED;
+
+	if (nodes > set->keep.max_spans)
+		nodes = set->keep.max_spans;
+	if (!json) {
+		/* Text: a few fixed-length tables, each line at most a few names. */
+		b += (20 + 256 + 32 + 2 * 40) * (uint64_t)(4 * AP_NAME_MAX + 200);	/* ops, models, threads, flames */
+		b += (uint64_t)AP_FINDINGS_MAX * (3 * 4 * 256);				/* findings: escaped messages */
+		b += (uint64_t)(AP_CONCS_MAX + AP_GROUPS_MAX * 9) * (4 * AP_NAME_MAX + 120);
+		return b;
+	}
+	b += nodes * (2 * NAME_ESC + 24 * 2 * 16 + 400);			/* kept trees */
+	b += (uint64_t)AP_OPS_MAX * (NAME_ESC + 600);
+	b += (uint64_t)AP_CALLS_MAX * (2 * NAME_ESC + 200);
+	b += (uint64_t)AP_MODELS_USED_MAX * (NAME_ESC + 300);
+	b += (uint64_t)AP_GROUPS_MAX * ((AP_GROUP_MAX_MEMBERS + 1) * NAME_ESC + 300);
+	b += (uint64_t)AP_CONCS_MAX * (NAME_ESC + 200);
+	b += (uint64_t)AP_FINDINGS_MAX * (2 * NAME_ESC + 4 * 6 * 256);
+	b += (uint64_t)AP_THREADS_MAX * 150;
+	b += nprocs * 200 + nlanes * 400;
+	return b;
+}
