@@ -211,7 +211,7 @@ golden: $(AGENTPROF) ## regenerate the golden reports (a change that means to ch
 
 # Hostile inputs (tests/hostile/): well-formed files with hostile values.
 check-hostile: $(AGENTPROF) $(STATIC_LIB) ## hostile logs, report.json files and names get what they should
-	$(Q)tests/hostile/check.sh $(BUILD)
+	$(Q)CC='$(CC)' SAN_FLAGS='$(SAN_FLAGS)' tests/hostile/check.sh $(BUILD)
 
 # Fuzzing (tests/fuzz/): a libFuzzer harness for every reader of untrusted
 # bytes, each running the whole path a user's command runs, rendering

@@ -58,7 +58,7 @@ timeout 20 "$ap" diff "$tmp/bomb.log" "$tmp/bomb.log" >/dev/null 2>&1
 #    report.json is valid JSON (diff reads it back), the invalid bytes are
 #    counted, and no control character reaches the terminal or report.txt.
 n=$((n + 1))
-if cc -std=c11 -I"$here/../../writer-lib/include" "$here/hostile-names.c" "$build/libagentprof.a" -lpthread \
+if ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE ${SAN_FLAGS:-} -I"$here/../../writer-lib/include" "$here/hostile-names.c" "$build/libagentprof.a" -pthread \
 	-o "$tmp/h" 2>"$tmp/cc.err"; then
 	"$ap" record -o "$tmp/names" -- "$tmp/h" >"$tmp/names.out" 2>&1 || bad "hostile-names: record failed"
 	noctl "$tmp/names.out" "hostile-names"
@@ -69,7 +69,7 @@ if cc -std=c11 -I"$here/../../writer-lib/include" "$here/hostile-names.c" "$buil
 	[ "$(field "$tmp/names/report.json" counts names_not_utf8)" -ge 1 ] 2>/dev/null ||
 		bad "hostile-names: the invalid UTF-8 was not counted"
 else
-	bad "hostile-names: cannot compile: $(head -3 "$tmp/cc.err")"
+	bad "hostile-names: cannot compile: $(grep -m3 error "$tmp/cc.err")"
 fi
 # 6. report.json names with escape sequences, handed to diff: printed escaped.
 n=$((n + 1))
