@@ -48,7 +48,7 @@
 #include <stdint.h>
 
 #define AP_SEG_MAGIC	UINT64_C(0x3147455346525041)	/* "APRFSEG1" little-endian */
-#define AP_ABI_VERSION	2u
+#define AP_ABI_VERSION	3u	/* 3: AP_EV_ERROR */
 #define AP_CACHELINE	64u
 #define AP_EVENT_SIZE	64u
 
@@ -76,6 +76,7 @@ enum ap_event_kind {
 	AP_EV_TOKENS  = 3,	/* token use of an LLM span */
 	AP_EV_CLAIM   = 4,	/* first event of a new lane owner: pid, start time, counters */
 	AP_EV_DEPENDS = 5,	/* span consumed the output of another span */
+	AP_EV_ERROR   = 6,	/* span failed (ABI 3): u.error.name_id names why */
 	AP_EV_KIND_COUNT
 };
 
@@ -124,6 +125,11 @@ struct ap_event {
 			uint64_t on_span;	/* span_id consumed the output of on_span */
 			uint64_t reserved[4];
 		} depends;
+		struct {
+			uint64_t name_id;	/* XXH3-64 of the error's name (an exception
+						 * type, a status); 0: unnamed */
+			uint64_t reserved[4];
+		} error;
 		uint64_t raw[5];
 	} u;
 };
@@ -149,6 +155,9 @@ _Static_assert(offsetof(struct ap_event, u.claim.dropped_full) == 40, "ap_event.
 _Static_assert(offsetof(struct ap_event, u.claim.dropped_reentrant) == 48, "ap_event.claim.dropped_reentrant");
 _Static_assert(offsetof(struct ap_event, u.claim.cost) == 56, "ap_event.claim.cost");
 _Static_assert(offsetof(struct ap_event, u.depends.on_span) == 24, "ap_event.depends.on_span");
+_Static_assert(offsetof(struct ap_event, u.error.name_id) == 24, "ap_event.error.name_id");
+_Static_assert(offsetof(struct ap_event, u.error.reserved) == 32, "ap_event.error.reserved");
+_Static_assert(AP_EV_KIND_COUNT == 7, "a new event kind bumps AP_ABI_VERSION");
 
 /*
  * Lane descriptor: two cache lines, one per writing side, so that the

@@ -197,7 +197,9 @@ AP_COLD int ap_w_thread_ready(struct ap_thread *t)
 	if (t->pid != ap_p.pid) {	/* new thread, or first call after fork */
 		t->pid = ap_p.pid;
 		t->tid = (uint32_t)syscall(SYS_gettid);
-		t->next_id = ap_mix64(ap_p.id_seed ^ ((uint64_t)t->tid << 20) ^ ap_w_random64()) | 1;
+		t->next_id = ap_w_id_tag() |
+			     (ap_mix64(ap_p.id_seed ^ ((uint64_t)t->tid << 20) ^ ap_w_random64()) &
+			      ((UINT64_C(1) << 51) - 1)) | 1;
 		t->trace_state = ap_w_random64();
 		t->lane = NULL;
 		t->ring = NULL;

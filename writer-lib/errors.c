@@ -24,6 +24,8 @@ const char *ap_strerror(int err)
 	switch (err) {
 	case AP_E_OFF:		return "profiling is off in this process";
 	case AP_E_NOSPAN:	return "no current span";
+	case AP_E_BADCTX:	return "malformed traceparent or context";
+	case AP_E_DEPTH:	return "the thread's span stack is full";
 	default:		return ap_seg_strerror(err);
 	}
 }

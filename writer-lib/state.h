@@ -208,6 +208,26 @@ int current_parent(const struct ap_thread *t, uint64_t *parent, uint64_t *hi, ui
 	return 0;
 }
 
+/* Span ids: bits 52-63 are the tag of the process that made them (from
+ * id_seed, drawn again at fork), bits 1-51 a per-thread counter starting at
+ * a random point below 2^51 (2^50 spans of headroom before it could reach
+ * the tag), bit 0 the sampled flag. A span that is not on the thread's stack
+ * and carries another tag was begun by another process: through fork, the
+ * parent's. Ids of two processes collide in the tag 1 time in 4096; then
+ * the inherited span's end is recorded twice, as before the tag existed. */
+#define AP_ID_TAG_SHIFT	52
+#define AP_ID_TAG_MASK	(UINT64_C(0xfff) << AP_ID_TAG_SHIFT)
+static inline uint64_t ap_w_id_tag(void)
+{
+	uint64_t tag = ap_p.id_seed & AP_ID_TAG_MASK;
+
+	return tag == AP_ID_TAG_MASK ? tag - (UINT64_C(1) << AP_ID_TAG_SHIFT) : tag;	/* never UINT64_MAX's */
+}
+static inline int ap_w_id_mine(uint64_t span)
+{
+	return (span & AP_ID_TAG_MASK) == ap_w_id_tag();
+}
+
 /* The head-sampling decision reads the trace id's low half, already a mix64
  * output: one hash on the way to a decision, not two. */
 static inline int sample_trace(uint64_t lo)

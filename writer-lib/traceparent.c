@@ -80,11 +80,16 @@ int ap_traceparent(char out[56])
 	} else if (!current_parent(t, &span, &hi, &lo, &sampled)) {
 		return AP_E_NOSPAN;
 	}
+	ap_w_format_traceparent(out, hi, lo, span, sampled);
+	return 0;
+}
+
+void ap_w_format_traceparent(char out[56], uint64_t hi, uint64_t lo, uint64_t span, int sampled)
+{
 	memcpy(out, "00-", 3);
 	put_hex(out + 3, hi, 16);
 	put_hex(out + 19, lo, 16);
 	out[35] = '-';
 	put_hex(out + 36, span, 16);
 	memcpy(out + 52, sampled ? "-01" : "-00", 4);	/* with the NUL: 56 bytes */
-	return 0;
 }

@@ -186,6 +186,13 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 	} else if (parent) {
 		flags = AP_EVF_EXPLICIT_PARENT | parent_trace(t, parent, &hi, &lo);
 		sampled = (flags & AP_EVF_ROOT_REMOTE) ? ap_p.remote_flags & 1 : parent & 1;
+	} else if (ap_p.have_remote) {
+		/* No parent given: under $TRACEPARENT, as ap_begin would be. */
+		parent = ap_p.remote_span;
+		hi = ap_p.remote_hi;
+		lo = ap_p.remote_lo;
+		flags = AP_EVF_ROOT_REMOTE;
+		sampled = ap_p.remote_flags & 1;
 	} else {
 		sampled = new_root_trace(t, &hi, &lo);
 	}
@@ -247,7 +254,9 @@ static AP_COLD int end_unwind(struct ap_thread *t, uint64_t span)
 			return 1;
 		}
 	}
-	return 1;	/* begun on another thread, or async */
+	/* Begun on another thread, or async: recorded unless begun by another
+	 * process (inherited through fork: the parent records its end). */
+	return ap_w_id_mine(span);
 }
 
 AP_HOT void ap_end(uint64_t span)
@@ -359,4 +368,113 @@ uint64_t ap_current(void)
 	if (!ap_enabled() || t->pid != ap_p.pid || t->depth == 0)
 		return 0;
 	return t->stack[t->depth - 1].span;
+}
+
+void ap_set_error(uint64_t span, uint64_t name_id)
+{
+	struct ap_thread *t = &ap_t;
+	struct ap_event *e;
+
+	if (span == 0 || !(span & 1))
+		return;	/* off, or its trace is not sampled */
+	if (span == SPAN_REENTRANT) {
+		count_reentrant(t, 1);
+		return;
+	}
+	e = span_event(t, AP_EV_ERROR, span);
+	if (!e)
+		return;
+	e->u.error.name_id = name_id;
+	publish(t);
+	guard_off(t);
+}
+
+/*
+ * Explicit contexts (agentprof.h): the parent comes in, the span's context
+ * goes out, and the thread's stack is not touched. The same write path as
+ * begin_impl, minus the frame.
+ */
+AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int category, struct ap_ctx *out)
+{
+	struct ap_thread *t = &ap_t;
+	uint64_t id, pspan, hi, lo;
+	uint16_t flags;
+	struct ap_event *e;
+	int sampled;
+	int go = enter(t, 1);
+
+	if (unlikely(go != GO)) {
+		out->trace_hi = out->trace_lo = 0;
+		out->span = go == REENTRANT ? SPAN_REENTRANT : 0;
+		out->flags = out->pid = 0;
+		return out->span;
+	}
+	id = t->next_id;
+	t->next_id = id + 2;
+	if (parent && parent->span) {
+		pspan = parent->span;
+		hi = parent->trace_hi;
+		lo = parent->trace_lo;
+		sampled = parent->flags & AP_CTX_SAMPLED;
+		flags = (parent->flags & AP_CTX_REMOTE) ? AP_EVF_EXPLICIT_PARENT | AP_EVF_ROOT_REMOTE
+							: AP_EVF_EXPLICIT_PARENT;
+	} else if (ap_p.have_remote) {
+		pspan = ap_p.remote_span;
+		hi = ap_p.remote_hi;
+		lo = ap_p.remote_lo;
+		sampled = ap_p.remote_flags & 1;
+		flags = AP_EVF_ROOT_REMOTE;
+	} else {
+		pspan = 0;
+		flags = 0;
+		sampled = new_root_trace(t, &hi, &lo);
+	}
+	if (unlikely(!sampled))
+		id = id != 1 ? id - 1 : 2;
+	out->trace_hi = hi;
+	out->trace_lo = lo;
+	out->span = id;
+	out->flags = sampled ? AP_CTX_SAMPLED : 0;
+	out->pid = t->pid;
+	if (unlikely(!sampled)) {
+		guard_off(t);
+		return id;
+	}
+	e = reserve(t);
+	if (likely(e != NULL)) {
+		put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, now_ticks(), id);
+		e->u.begin.parent_id = pspan;
+		e->u.begin.trace_hi = hi;
+		e->u.begin.trace_lo = lo;
+		e->u.begin.name_id = name_id;
+		e->u.begin.reserved = 0;
+		publish(t);
+	}
+	guard_off(t);
+	return id;
+}
+
+AP_HOT void ap_end_ctx(const struct ap_ctx *c)
+{
+	struct ap_thread *t = &ap_t;
+	struct ap_event *e;
+	uint64_t span;
+
+	if (unlikely(!c || !(c->span & 1)))
+		return;	/* empty, off, or not sampled */
+	span = c->span;
+	if (unlikely(span == SPAN_REENTRANT)) {
+		count_reentrant(t, 1);
+		return;
+	}
+	if (unlikely(c->pid != ap_p.pid))
+		return;	/* begun by another process: inherited through fork */
+	if (unlikely(enter(t, 1) != GO))
+		return;
+	e = reserve(t);
+	if (likely(e != NULL)) {
+		put_head(e, AP_EV_END, 0, 0, t->tid, now_ticks(), span);
+		publish(t);
+	}
+	guard_off(t);
 }

@@ -245,6 +245,12 @@ uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
 		tree_truncated |= a->truncated[i];
 		a->trace_truncated |= a->truncated[i];
 		a->trace_tokens += (uint64_t)sp->input_tokens + sp->output_tokens;
+		if (sp->have & AP_SPAN_HAVE_ERROR) {
+			a->trace_errors++;
+			a->errors++;
+			if (op)
+				op->errors++;
+		}
 		a->spans_in_trees++;
 		a->cat_self[sp->category] += a->self[i];
 		a->total_self_ns += a->self[i];
@@ -275,6 +281,7 @@ uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
 	}
 	if (len)
 		a->traces_complete += !tree_truncated;
+	a->traces_failed += a->trace_errors != 0;
 	return slowest_root;
 }
 
@@ -300,6 +307,7 @@ static void merge_ops(struct ap_analysis *dst, const struct ap_analysis *src)
 		d->output_tokens += s->output_tokens;
 		d->slow_n += s->slow_n;
 		d->slow_over_ns += s->slow_over_ns;
+		d->errors += s->errors;
 		ap_hist_merge(&d->hist, &s->hist);
 	}
 	dst->ops_over_cap += src->ops_over_cap;
@@ -435,6 +443,8 @@ int ap_analysis_merge(struct ap_analysis *dst, const struct ap_analysis *src)
 	dst->traces_complete += src->traces_complete;
 	dst->spans_in_trees += src->spans_in_trees;
 	dst->truncated_spans += src->truncated_spans;
+	dst->errors += src->errors;
+	dst->traces_failed += src->traces_failed;
 	dst->deps_ignored_own += src->deps_ignored_own;
 	if (src->largest_trace > dst->largest_trace)
 		dst->largest_trace = src->largest_trace;

@@ -114,6 +114,7 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
 	a->traces_recorded++;
 	a->trace_tokens = 0;
 	a->trace_truncated = 0;
+	a->trace_errors = 0;
 	if (!t->complete)
 		a->traces_incomplete_handed++;
 	if (t->n > a->largest_trace)

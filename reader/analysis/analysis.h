@@ -41,6 +41,7 @@ struct ap_rules {
 	uint32_t llm_chain;	/* this many LLM calls in sequence under one parent (2) */
 	double slow_tool_ms;	/* a tool call slower than this (500) */
 	double context_pct;	/* a call using more than this % of its model's window (50) */
+	double error_pct;	/* an operation failing in more than this % of its calls (10) */
 };
 
 struct ap_model {
@@ -59,6 +60,7 @@ struct ap_op {
 	uint64_t self_ns;
 	uint64_t input_tokens, output_tokens;
 	uint64_t slow_n, slow_over_ns;	/* calls above slow_tool_ms, time above it */
+	uint64_t errors;	/* spans that failed (ap_set_error), ended or truncated */
 	struct ap_hist hist;	/* durations */
 };
 
@@ -117,6 +119,8 @@ struct ap_finding {
  * folded into the aggregates; at most max_traces are kept, at most
  * max_per_root of one root name, and at most max_spans spans in all. Within
  * those caps a trace is kept by the first rule that takes it:
+ *   error       some span of it failed: the slowest such, max_traces / 10
+ *               (as a collector's tail sampling keeps status ERROR first)
  *   truncated   it has truncated spans: the slowest such, max_traces / 10
  *   tokens      it used >= token_threshold tokens: the heaviest, max_traces / 10
  *   slowest     among the `slowest` slowest of its root name (at most
@@ -129,7 +133,7 @@ struct ap_finding {
  * A trace with more than AP_KEPT_SPANS_MAX spans is analysed, never kept.
  */
 #define AP_KEPT_SPANS_MAX 131072u
-enum ap_keep_rule { AP_KEEP_NONE, AP_KEEP_TRUNCATED, AP_KEEP_TOKENS, AP_KEEP_SLOWEST,
+enum ap_keep_rule { AP_KEEP_NONE, AP_KEEP_ERROR, AP_KEEP_TRUNCATED, AP_KEEP_TOKENS, AP_KEEP_SLOWEST,
 		    AP_KEEP_RESERVOIR, AP_KEEP_RULES };
 const char *ap_keep_rule_name(int rule);
 
@@ -266,6 +270,9 @@ struct ap_analysis {
 	uint32_t nkept;
 	uint64_t trace_tokens;		/* of the trace being folded in */
 	int trace_truncated;
+	uint64_t trace_errors;		/* failed spans of the trace being folded in */
+	uint64_t errors;		/* failed spans of every trace */
+	uint64_t traces_failed;		/* traces with a failed span */
 	uint64_t traces_recorded;	/* trace views folded in */
 	uint64_t kept_by[AP_KEEP_RULES];	/* retained now, per rule */
 	uint64_t kept_spans;
@@ -288,7 +295,7 @@ struct ap_analysis {
 void ap_rules_default(struct ap_rules *r);
 
 /* The ranges every threshold must be in, from the command line or from a
- * log: percentages 0 to 100, slow_tool_ms 0 to a day, llm_chain 1 to 1,000.
+ * log: percentages 0 to 100 (error_pct too), slow_tool_ms 0 to a day, llm_chain 1 to 1,000.
  * 0 or -EINVAL (NaN and infinities are out of every range). */
 #define AP_RULE_SLOW_MS_MAX	86400000.0
 #define AP_RULE_CHAIN_MAX	1000u

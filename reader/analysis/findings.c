@@ -5,7 +5,8 @@
  * suggestion states the assumption its saving rests on: an LLM call 2x
  * faster (llm_dominant), half of a tool's time avoided (tool_share), the
  * time above the threshold (slow_tool), the shortest call absorbed
- * (llm_chain).
+ * (llm_chain), the time spent in calls that failed (error_rate: a failed
+ * call is usually retried or its work lost).
  */
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +70,19 @@ void ap_an_findings(struct ap_analysis *a)
 				 a->rules.slow_tool_ms);
 			f->saving_ms = ap_an_ms(op->slow_over_ns) / traces;
 		}
+	}
+	for (uint32_t i = 0; i < a->nops; i++) {
+		const struct ap_op *op = &a->ops[i];
+		uint64_t calls = op->count + op->truncated;
+		double pct = calls ? 100.0 * (double)op->errors / (double)calls : 0;
+
+		if (!op->errors || !(pct > a->rules.error_pct) || !(f = finding(a, "error_rate", op->name)))
+			continue;
+		snprintf(f->message, sizeof(f->message), "%s failed in %llu of %llu calls (%.0f%%, threshold %.0f%%)",
+			 f->span, (unsigned long long)op->errors, (unsigned long long)calls, pct, a->rules.error_pct);
+		snprintf(f->suggestion, sizeof(f->suggestion),
+			 "look at the errors of the failed traces kept in the report; saving assumes the failed calls' time is not spent again");
+		f->saving_ms = op->count ? ap_an_ms(op->total_ns) / (double)op->count * (double)op->errors / traces : 0;
 	}
 	for (uint32_t i = 0; i < a->nchains; i++) {
 		const struct ap_chain *c = &a->chains[i];

@@ -18,6 +18,7 @@ void ap_rules_default(struct ap_rules *r)
 	r->llm_chain = 2;
 	r->slow_tool_ms = 500;
 	r->context_pct = 50;
+	r->error_pct = 10;
 }
 
 static void set_model(struct ap_model *m, const char *name, uint64_t window)
@@ -34,7 +35,7 @@ static void set_model(struct ap_model *m, const char *name, uint64_t window)
 int ap_rules_check(const struct ap_rules *r)
 {
 	if (!(r->llm_self_pct >= 0 && r->llm_self_pct <= 100) || !(r->tool_pct >= 0 && r->tool_pct <= 100) ||
-	    !(r->context_pct >= 0 && r->context_pct <= 100) ||
+	    !(r->context_pct >= 0 && r->context_pct <= 100) || !(r->error_pct >= 0 && r->error_pct <= 100) ||
 	    !(r->slow_tool_ms >= 0 && r->slow_tool_ms <= AP_RULE_SLOW_MS_MAX) ||
 	    r->llm_chain < 1 || r->llm_chain > AP_RULE_CHAIN_MAX)
 		return -EINVAL;
@@ -52,6 +53,7 @@ void ap_rules_round(struct ap_rules *r)
 	r->llm_self_pct = micro(r->llm_self_pct);
 	r->tool_pct = micro(r->tool_pct);
 	r->context_pct = micro(r->context_pct);
+	r->error_pct = micro(r->error_pct);
 	r->slow_tool_ms = micro(r->slow_tool_ms);
 }
 

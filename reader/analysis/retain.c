@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * retain.c - which traces are kept whole (analysis.h has the rules): top-N
- * pools for the truncated, token-heavy and slowest traces, and a seeded
+ * pools for the failed, truncated, token-heavy and slowest traces, and a seeded
  * reservoir over the rest.
  *
  * The pools cache their smallest key, so a trace that no rule wants costs
@@ -45,7 +45,7 @@ void ap_keep_default(struct ap_keep_cfg *c)
 
 const char *ap_keep_rule_name(int rule)
 {
-	static const char *const names[AP_KEEP_RULES] = { "none", "truncated", "tokens", "slowest", "reservoir" };
+	static const char *const names[AP_KEEP_RULES] = { "none", "error", "truncated", "tokens", "slowest", "reservoir" };
 
 	return rule >= 0 && rule < AP_KEEP_RULES ? names[rule] : "none";
 }
@@ -313,6 +313,8 @@ void ap_an_keep(struct ap_analysis *a, uint32_t root)
 		a->root_names_over_cap++;
 		return;
 	}
+	if (a->trace_errors && offer_pool(a, rs, root, AP_KEEP_ERROR, a->dur[root]))
+		return;
 	if (a->trace_truncated && offer_pool(a, rs, root, AP_KEEP_TRUNCATED, a->dur[root]))
 		return;
 	if (c->token_threshold && a->trace_tokens >= c->token_threshold &&
@@ -338,6 +340,7 @@ static void swap_trace(struct ap_analysis *a, struct ap_analysis *b)
 	SWAP(truncated);
 	SWAP(trace_tokens);
 	SWAP(trace_truncated);
+	SWAP(trace_errors);
 #undef SWAP
 }
 

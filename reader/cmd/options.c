@@ -42,13 +42,15 @@ const char ap_usage_text[] =
 	"      --keep-slowest N   the N slowest of each root name (default 5)\n"
 	"      --keep-tokens N    traces using N tokens or more (default 100000, 0: off)\n"
 	"      --max-kept-spans N at most N spans over the kept traces (default 262144)\n"
-	"                       with traces with truncated spans first and a uniform\n"
+	"                       with failed traces, then traces with truncated spans\n"
+	"                       first and a uniform\n"
 	"                       sample of the rest\n"
 	"      --models FILE    model context windows, lines of \"NAME TOKENS\" (adds to and\n"
 	"                       overrides gpt-4o, gpt-4o-mini, claude-sonnet-4-20250514,\n"
 	"                       claude-haiku-3-5)\n"
 	"      --rule NAME=V    bottleneck threshold: llm_self_pct (80), tool_pct (30),\n"
-	"                       context_pct (50), each 0 to 100; llm_chain (2), 1 to 1000;\n"
+	"                       context_pct (50), error_pct (10), each 0 to 100;\n"
+	"                       llm_chain (2), 1 to 1000;\n"
 	"                       slow_tool_ms (500), 0 to 86400000\n"
 	"      --log FILE       write every drained event to FILE, a new file (an existing\n"
 	"                       one is refused), for `agentprof report FILE` later\n"
@@ -116,6 +118,8 @@ static int set_rule(struct ap_rules *r, const char *s)
 		t.slow_tool_ms = v;
 	else if (RULE(context_pct))
 		t.context_pct = v;
+	else if (RULE(error_pct))
+		t.error_pct = v;
 	else
 		return -1;
 #undef RULE
@@ -217,7 +221,7 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			i++;
 		} else if (strcmp(a, "--rule") == 0) {
 			if (set_rule(&c->run.set.rules, val)) {
-				*ret = ap_usage_error("--rule takes NAME=VALUE: llm_self_pct, tool_pct or context_pct "
+				*ret = ap_usage_error("--rule takes NAME=VALUE: llm_self_pct, tool_pct, context_pct or error_pct "
 						   "from 0 to 100, slow_tool_ms from 0 to 86400000, llm_chain from 1 "
 						   "to 1000 (got '%s')", val ? val : "");
 				return -1;

@@ -182,6 +182,7 @@ static inline uint32_t node_alloc(struct ap_assembler *as, uint64_t id)
 	n->sp.have = 0;
 	n->sp.model = 0;
 	n->sp.input_tokens = n->sp.output_tokens = 0;
+	n->sp.error = 0;
 	n->sp.t_end = 0;
 	n->sp.tid_end = 0;
 	n->parent = AP_NONE;
@@ -482,6 +483,25 @@ static int on_tokens(struct ap_assembler *as, const struct ap_event *ev)
 	return 0;
 }
 
+/* A span failed: kept on the span (a placeholder until its BEGIN comes).
+ * A second ERROR for one span replaces the first's name (the last word on
+ * why it failed) and is counted once as an error. */
+static void on_error(struct ap_assembler *as, const struct ap_event *ev)
+{
+	uint32_t i = node_or_placeholder(as, ev->span_id);
+	struct ap_node *n;
+
+	if (i == AP_NONE) {
+		as->over_cap++;
+		return;
+	}
+	n = &as->nodes[i];
+	if (!(n->sp.have & AP_SPAN_HAVE_ERROR))
+		as->errors++;
+	n->sp.have |= AP_SPAN_HAVE_ERROR;
+	n->sp.error = ev->u.error.name_id;
+}
+
 static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 {
 	uint32_t a = find(as, ev->span_id), d, ti;
@@ -549,6 +569,9 @@ static inline int one_event(struct ap_assembler *as, uint32_t pid, const struct 
 		if (ev->u.depends.on_span == 0 || ev->u.depends.on_span == ev->span_id)
 			return 0;
 		on_depends(as, ev);
+		return 1;
+	case AP_EV_ERROR:
+		on_error(as, ev);
 		return 1;
 	default:
 		return 0;
@@ -684,8 +707,8 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 		} else if (!(n->sp.have & AP_SPAN_HAVE_BEGIN)) {
 			if (n->sp.have & AP_SPAN_HAVE_END)
 				as->end_without_begin++;
-			else if (n->sp.have & AP_SPAN_HAVE_TOKENS)
-				as->tokens_only++;
+			else if (n->sp.have & (AP_SPAN_HAVE_TOKENS | AP_SPAN_HAVE_ERROR))
+				as->tokens_only++;	/* or an error: about a span never begun */
 			n->local = AP_NONE;	/* a placeholder: not a span */
 		} else {
 			uint32_t p = n->parent;

@@ -79,7 +79,7 @@ struct ap_assembler {
 	struct ap_dep *out_deps;
 	uint32_t out_cap, out_deps_cap;
 	/* Counts: events, unless named for spans or traces. */
-	uint64_t begins, ends, tokens, depends;
+	uint64_t begins, ends, tokens, depends, errors;
 	uint64_t duplicate_begin, duplicate_end, duplicate_tokens;
 	uint64_t invalid;		/* events rejected by field checks (ap_event_ok) */
 	uint64_t over_cap;		/* events of spans past max_nodes */

@@ -69,6 +69,7 @@ static inline int ap_event_ok(const struct ap_event *ev)
 		return ev->category < AP_CAT_COUNT && !(ev->flags & ~AP_EVF_ALL);
 	case AP_EV_END:
 	case AP_EV_TOKENS:
+	case AP_EV_ERROR:
 		return 1;
 	case AP_EV_DEPENDS:
 		return ev->u.depends.on_span != 0 && ev->u.depends.on_span != ev->span_id;

@@ -26,6 +26,9 @@
  * Host byte order; the layout fingerprint in the geometry refuses a log from
  * another layout. Version 2 persists integers only (thresholds in
  * micro-percent and nanoseconds, the writers' cost in clock ticks x 16);
+ * version 3 adds the error_pct rule to the settings (struct ap_log_settings
+ * grows by 16 bytes; a version 1 or 2 log has the 80 bytes before them and
+ * takes error_pct's default);
  * version 1 logs, which held doubles there, are still read (the _v1
  * structs, read-only). Nothing in a log is trusted when it is read back: the
  * scanner checks every block's length and checksum, the codec every count
@@ -39,7 +42,7 @@
 #include <stdint.h>
 
 #define AP_LOG_MAGIC		0x424c5041u	/* "APLB" */
-#define AP_LOG_VERSION		2u	/* written; versions 1 and 2 are read */
+#define AP_LOG_VERSION		3u	/* written; versions 1 to 3 are read */
 #define AP_LOG_BLOCK_DEFAULT	(1u << 20)	/* payload bytes per block */
 #define AP_LOG_BLOCK_MIN	512u
 #define AP_LOG_BLOCK_MAX	(16u << 20)
@@ -120,8 +123,11 @@ struct ap_log_settings {
 	uint32_t max_traces, max_per_root, keep_slowest, llm_chain;
 	uint64_t keep_tokens, max_kept_spans, seed;
 	uint64_t llm_self_upct, tool_upct, slow_tool_ns, context_upct;
+	uint64_t error_upct;	/* version 3 */
+	uint64_t reserved;	/* version 3: 0 */
 };
-_Static_assert(sizeof(struct ap_log_settings) == 80, "log settings");
+#define AP_LOG_SETTINGS_V2_SIZE	80u	/* the settings of a version 1 or 2 log */
+_Static_assert(sizeof(struct ap_log_settings) == 96, "log settings");
 _Static_assert(offsetof(struct ap_log_settings, max_spans) == 0, "settings.max_spans");
 _Static_assert(offsetof(struct ap_log_settings, max_traces) == 8, "settings.max_traces");
 _Static_assert(offsetof(struct ap_log_settings, max_per_root) == 12, "settings.max_per_root");
@@ -134,6 +140,8 @@ _Static_assert(offsetof(struct ap_log_settings, llm_self_upct) == 48, "settings.
 _Static_assert(offsetof(struct ap_log_settings, tool_upct) == 56, "settings.tool_upct");
 _Static_assert(offsetof(struct ap_log_settings, slow_tool_ns) == 64, "settings.slow_tool_ns");
 _Static_assert(offsetof(struct ap_log_settings, context_upct) == 72, "settings.context_upct");
+_Static_assert(offsetof(struct ap_log_settings, error_upct) == 80, "settings.error_upct");
+_Static_assert(offsetof(struct ap_log_settings, reserved) == 88, "settings.reserved");
 
 /* Version 1 of the same (read only): the four thresholds were doubles, in
  * percent and ms. */
@@ -143,7 +151,7 @@ struct ap_log_settings_v1 {
 	uint64_t keep_tokens, max_kept_spans, seed;
 	double llm_self_pct, tool_pct, slow_tool_ms, context_pct;
 };
-_Static_assert(sizeof(struct ap_log_settings_v1) == sizeof(struct ap_log_settings), "v1 settings");
+_Static_assert(sizeof(struct ap_log_settings_v1) == AP_LOG_SETTINGS_V2_SIZE, "v1 settings");
 _Static_assert(offsetof(struct ap_log_settings_v1, llm_self_pct) == 48, "settings_v1.llm_self_pct");
 _Static_assert(offsetof(struct ap_log_settings_v1, tool_pct) == 56, "settings_v1.tool_pct");
 _Static_assert(offsetof(struct ap_log_settings_v1, slow_tool_ms) == 64, "settings_v1.slow_tool_ms");

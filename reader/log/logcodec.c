@@ -32,7 +32,7 @@ static void put_geometry(const struct ap_segment *seg, struct ap_log_geometry *g
 
 static int take_geometry(const struct ap_log_geometry *g, struct ap_log_segment *seg)
 {
-	if ((g->version != 1 && g->version != AP_LOG_VERSION) || g->fingerprint != ap_layout_fingerprint() ||
+	if (g->version < 1 || g->version > AP_LOG_VERSION || g->fingerprint != ap_layout_fingerprint() ||
 	    g->lanes < AP_LANES_MIN || g->lanes > AP_LANES_MAX || g->lane_events < AP_LANE_EVENTS_MIN ||
 	    g->lane_events > AP_LANE_EVENTS_MAX || (g->lane_events & (g->lane_events - 1)) ||
 	    g->clock_mult == 0 || g->clock_source > AP_CLOCK_CNTVCT)
@@ -76,6 +76,7 @@ static void put_settings(const struct ap_settings *set, struct ap_log_settings *
 	st->tool_upct = to_micro(set->rules.tool_pct);
 	st->slow_tool_ns = to_micro(set->rules.slow_tool_ms);
 	st->context_upct = to_micro(set->rules.context_pct);
+	st->error_upct = to_micro(set->rules.error_pct);
 }
 
 /* Settings of a log of `version` into set: each group only when every value
@@ -86,7 +87,8 @@ static void take_settings(const uint8_t *p, uint32_t version, struct ap_settings
 	struct ap_log_settings st;
 	struct ap_rules r = set->rules;
 
-	memcpy(&st, p, sizeof(st));
+	memset(&st, 0, sizeof(st));
+	memcpy(&st, p, version >= 3 ? sizeof(st) : AP_LOG_SETTINGS_V2_SIZE);
 	if (st.max_spans >= 1 && st.max_spans <= UINT32_MAX / 2)
 		set->max_spans = (uint32_t)st.max_spans;
 	else
@@ -116,6 +118,8 @@ static void take_settings(const uint8_t *p, uint32_t version, struct ap_settings
 		r.slow_tool_ms = (double)st.slow_tool_ns / 1e6;
 		r.context_pct = (double)st.context_upct / 1e6;
 	}
+	if (version >= 3)
+		r.error_pct = (double)st.error_upct / 1e6;	/* else: the default */
 	if (ap_rules_check(&r) == 0)
 		set->rules = r;
 	else
@@ -174,6 +178,18 @@ static void take_models(const uint8_t *p, size_t len, struct ap_settings *set)
 
 #define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings))
 
+/* Geometry and settings of a payload as its version wrote them (the
+ * version is checked before anything after the settings is read). */
+static size_t geo_set_of(const uint8_t *p, size_t len)
+{
+	struct ap_log_geometry g;
+
+	if (len < sizeof(g))
+		return GEO_SET;
+	memcpy(&g, p, sizeof(g));
+	return sizeof(g) + (g.version >= 3 ? sizeof(struct ap_log_settings) : AP_LOG_SETTINGS_V2_SIZE);
+}
+
 #define MODELS_ROOM	65536u	/* room for the model table's text */
 
 uint8_t *ap_log_header(const struct ap_segment *seg, const struct ap_settings *set, size_t *len)
@@ -193,15 +209,16 @@ int ap_log_take_header(const uint8_t *p, size_t len, int with_models, struct ap_
 		       struct ap_settings *set)
 {
 	struct ap_log_geometry geo;
+	size_t gs = geo_set_of(p, len);
 
-	if (len < GEO_SET)
+	if (len < gs)
 		return -EINVAL;
 	memcpy(&geo, p, sizeof(geo));
 	if (take_geometry(&geo, seg))
 		return -EINVAL;
 	take_settings(p + sizeof(geo), seg->version, set, &seg->settings_rejected);
 	if (with_models)
-		take_models(p + GEO_SET, len - GEO_SET, set);
+		take_models(p + gs, len - gs, set);
 	return 0;
 }
 
@@ -280,10 +297,11 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 {
 	struct ap_log_totals lt;
+	size_t gs = geo_set_of(p, len);
 
-	if (len < GEO_SET + sizeof(lt))
+	if (len < gs + sizeof(lt))
 		return -EINVAL;
-	memcpy(&lt, p + GEO_SET, sizeof(lt));
+	memcpy(&lt, p + gs, sizeof(lt));
 	*ns = lt.duration_ns;
 	return 0;
 }
@@ -291,7 +309,7 @@ int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end)
 {
-	size_t off = GEO_SET, need;
+	size_t off = geo_set_of(p, len), need;
 	struct ap_log_totals lt;
 
 	memset(end, 0, sizeof(*end));

@@ -111,7 +111,7 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 	ret = header ? ap_log_take_header(header, header_len, 1, &rp->seg, &rp->set) :
 		       ap_log_take_header(totals, totals_len, 0, &rp->seg, &rp->set);
 	if (ret) {
-		*why = (header ? header_len : totals_len) < sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) ?
+		*why = (header ? header_len : totals_len) < sizeof(struct ap_log_geometry) + AP_LOG_SETTINGS_V2_SIZE ?
 		       (first.blocks ? "no intact header or totals block" : "not an agentprof event log") :
 		       "log written by another version or architecture";
 		return -EINVAL;

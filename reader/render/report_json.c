@@ -37,6 +37,10 @@ static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, con
 	ap_json_u64(j, "input_tokens", sp->input_tokens);
 	ap_json_u64(j, "output_tokens", sp->output_tokens);
 	ap_json_bool(j, "truncated", k->truncated[i]);
+	if (sp->have & AP_SPAN_HAVE_ERROR)
+		ap_json_str(j, "error", sp->error ? ap_nm(a, sp->error, buf) : "error");
+	else
+		ap_json_null(j, "error");
 }
 
 static void json_tree(struct ap_json *j, const struct ap_analysis *a, const struct ap_kept *k,
@@ -86,6 +90,8 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "traces_complete", a->traces_complete);
 	ap_json_u64(j, "spans_in_trees", a->spans_in_trees);
 	ap_json_u64(j, "truncated", a->truncated_spans);
+	ap_json_u64(j, "errors", a->errors);
+	ap_json_u64(j, "traces_failed", a->traces_failed);
 	ap_json_u64(j, "orphans", a->orphans);
 	ap_json_u64(j, "self_parents", a->self_parents);
 	ap_json_u64(j, "cycles", a->cycles);
@@ -103,7 +109,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "sampled_out", a->traces_sampled_out);
 	ap_json_u64(j, "capped_out", a->traces_recorded - a->nkept);
 	ap_json_obj(j, "retained_by");
-	for (int r = AP_KEEP_TRUNCATED; r < AP_KEEP_RULES; r++)
+	for (int r = AP_KEEP_ERROR; r < AP_KEEP_RULES; r++)
 		ap_json_u64(j, ap_keep_rule_name(r), a->kept_by[r]);
 	ap_json_end_obj(j);
 	ap_json_u64(j, "retained_spans", a->kept_spans);
@@ -134,6 +140,7 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_str(j, "category", ap_cat_name(op->category));
 		ap_json_u64(j, "count", op->count);
 		ap_json_u64(j, "truncated", op->truncated);
+		ap_json_u64(j, "errors", op->errors);
 		ap_json_num(j, "total_ms", ap_ms(op->total_ns), 3);
 		ap_json_num(j, "self_ms", ap_ms(op->self_ns), 3);
 		ap_json_num(j, "mean_ms", op->count ? ap_ms(op->total_ns) / (double)op->count : 0, 3);

@@ -97,7 +97,7 @@ static void flame_trace(FILE *f, const struct ap_analysis *a, const struct ap_ke
 			flame_line(f, ap_nm(a, s->name, buf), (int)(d < 12 ? d : 12), s->category,
 				   (double)ap_ticks_delta_ns(&a->clock, t0, s->t_begin) / (double)total,
 				   (double)k->dur[i] / (double)total, ap_ms(k->dur[i]),
-				   k->truncated[i] ? " (truncated)" : "");
+				   k->truncated[i] ? " (truncated)" : (s->have & AP_SPAN_HAVE_ERROR) ? " (failed)" : "");
 			lines++;
 		}
 		for (uint32_t c = k->child_off[i + 1]; c-- > k->child_off[i];) {
@@ -206,6 +206,16 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	}
 	if (a->nops > 20)
 		fprintf(f, "  (%u more operations in report.json)\n", a->nops - 20);
+	for (uint32_t i = 0; sorted && a->errors && i < a->nops; i++) {
+		const struct ap_op *op = sorted[i];
+		uint64_t calls = op->count + op->truncated;
+
+		if (op->errors)
+			fprintf(f, "  failed: %s %" PRIu64 " of %" PRIu64 " calls (%.1f%%)\n", ap_tname(a, op->name, -1),
+				op->errors, calls, calls ? 100.0 * (double)op->errors / (double)calls : 0);
+	}
+	if (a->errors)
+		fprintf(f, "  %" PRIu64 " failed spans in %" PRIu64 " traces\n", a->errors, a->traces_failed);
 	free(sorted);
 
 	heading(f, color, "Bottlenecks and suggestions");
@@ -304,9 +314,9 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 			a->ops_over_cap, a->groups_over_cap, a->concs_over_cap, a->chains_over_cap, a->models_over_cap,
 			a->threads_over_cap, a->paths_over_cap, a->calls_over_cap);
 	fprintf(f, "  traces: %" PRIu64 " recorded (all in the figures above), %" PRIu64 " sampled out by the "
-		   "writers; %u kept whole (truncated %" PRIu64 ", tokens %" PRIu64 ", slowest %" PRIu64
+		   "writers; %u kept whole (failed %" PRIu64 ", truncated %" PRIu64 ", tokens %" PRIu64 ", slowest %" PRIu64
 		   ", reservoir %" PRIu64 "), %" PRIu64 " capped out\n",
-		a->traces_recorded, a->traces_sampled_out, a->nkept, a->kept_by[AP_KEEP_TRUNCATED],
+		a->traces_recorded, a->traces_sampled_out, a->nkept, a->kept_by[AP_KEEP_ERROR], a->kept_by[AP_KEEP_TRUNCATED],
 		a->kept_by[AP_KEEP_TOKENS], a->kept_by[AP_KEEP_SLOWEST], a->kept_by[AP_KEEP_RESERVOIR],
 		a->traces_recorded - a->nkept);
 }

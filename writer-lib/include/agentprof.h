@@ -67,7 +67,9 @@ enum {
 #define AP_E_NAME	(AP_E_BASE - 9)	/* bad segment name */
 #define AP_E_OFF	(AP_E_BASE - 10)	/* profiling is off in this process */
 #define AP_E_NOSPAN	(AP_E_BASE - 11)	/* no current span */
-#define AP_E_LAST	(AP_E_BASE - 11)
+#define AP_E_BADCTX	(AP_E_BASE - 12)	/* malformed traceparent or context */
+#define AP_E_DEPTH	(AP_E_BASE - 13)	/* the thread's span stack is full */
+#define AP_E_LAST	(AP_E_BASE - 13)
 
 #if defined(AGENTPROF_DISABLE) && !defined(AP_BUILDING_LIBRARY)
 /* Compiled out: the same names, recording nothing, needing no library. */
@@ -92,6 +94,18 @@ static inline int ap_traceparent(char out[56]) { (void)out; return AP_E_OFF; }
 static inline uint64_t ap_current(void) { return 0; }
 static inline void ap_stats(struct ap_stats *out)
 { out->recorded = out->dropped_full = out->dropped_no_lane = out->dropped_reentrant = out->names_not_kept = 0; }
+struct ap_ctx { uint64_t trace_hi, trace_lo, span; uint32_t flags, pid; };
+#define AP_CTX_SAMPLED	0x1u
+#define AP_CTX_REMOTE	0x2u
+static inline uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int category, struct ap_ctx *out)
+{ (void)parent; (void)name_id; (void)category; out->trace_hi = out->trace_lo = out->span = 0; out->flags = out->pid = 0; return 0; }
+static inline void ap_end_ctx(const struct ap_ctx *c) { (void)c; }
+static inline void ap_set_error(uint64_t span, uint64_t name_id) { (void)span; (void)name_id; }
+static inline int ap_ctx_traceparent(const struct ap_ctx *c, char out[56]) { (void)c; (void)out; return AP_E_OFF; }
+static inline int ap_ctx_parse(const char *tp, struct ap_ctx *out) { (void)tp; (void)out; return AP_E_OFF; }
+static inline int ap_ctx_current(struct ap_ctx *out) { (void)out; return AP_E_OFF; }
+static inline int ap_ctx_push(const struct ap_ctx *c) { (void)c; return AP_E_OFF; }
+static inline void ap_ctx_pop(const struct ap_ctx *c) { (void)c; }
 #define AP_SPAN(name_literal, category) ((void)0)
 #define AP_SPAN_REENTRANT	UINT64_MAX
 #else /* !AGENTPROF_DISABLE */
@@ -180,6 +194,77 @@ AP_API int ap_traceparent(char out[56]);
 
 /* Span id of the calling thread's innermost open span, 0 if none. */
 AP_API uint64_t ap_current(void);
+
+/*
+ * Error status: record that `span` failed, and why (`name_id`: ap_name() of
+ * an exception type, a status, any name; 0 for none). Before or after
+ * ap_end; the reader counts errors per operation and keeps failed traces
+ * first. Off, or a span not recorded: nothing.
+ */
+AP_API void ap_set_error(uint64_t span, uint64_t name_id);
+
+/*
+ * Explicit contexts: spans whose parent is passed in and returned, never
+ * taken from or left on the calling thread's stack. For code where the
+ * thread is not the unit of work: asyncio (many tasks on one thread), a
+ * language runtime keeping its own context (the Python module keeps one in
+ * a contextvars.ContextVar), work that moves between threads.
+ *
+ * A context is plain data: copy it, keep it, hand it to another thread; it
+ * stays valid after its span has ended (a child may begin under an ended
+ * span: the reader still nests it).
+ */
+struct ap_ctx {
+	uint64_t trace_hi;	/* W3C trace id, high 64 bits */
+	uint64_t trace_lo;	/* W3C trace id, low 64 bits */
+	uint64_t span;		/* span id; 0: no span (an empty context) */
+	uint32_t flags;		/* AP_CTX_* */
+	uint32_t pid;		/* process that began the span (0: another process) */
+};
+#define AP_CTX_SAMPLED	0x1u	/* the trace is recorded (W3C sampled flag) */
+#define AP_CTX_REMOTE	0x2u	/* the span lives in another process (traceparent) */
+
+/*
+ * Begin a span under `parent` (NULL, or an empty context: under the span
+ * named by $TRACEPARENT, or as a new root) and describe it in *out, which
+ * may then be the parent of other spans. Returns the span id, as ap_begin
+ * does (0 when off; even when its trace is not sampled); *out is filled
+ * either way (all zero when off). The thread's stack is neither read nor
+ * changed. End the span with ap_end_ctx(out).
+ */
+AP_API uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int category,
+			     struct ap_ctx *out);
+
+/* End a span begun with ap_begin_ctx, from any thread. A span inherited
+ * through fork (begun by the parent process) is not ended by the child: its
+ * end is the parent's to record. NULL or an empty context: nothing. */
+AP_API void ap_end_ctx(const struct ap_ctx *ctx);
+
+/* Write the W3C traceparent of ctx into out (55 characters and a NUL).
+ * 0, AP_E_NOSPAN (NULL or empty context), AP_E_OFF. */
+AP_API int ap_ctx_traceparent(const struct ap_ctx *ctx, char out[56]);
+
+/* Parse a W3C traceparent received at run time (an HTTP header, a queue
+ * message) into a context to begin spans under: remote, sampled as its flag
+ * says. 0 or AP_E_BADCTX. Works while off. */
+AP_API int ap_ctx_parse(const char *traceparent, struct ap_ctx *out);
+
+/* The calling thread's current span as a context (its innermost open span,
+ * else $TRACEPARENT). 0, AP_E_NOSPAN or AP_E_OFF. */
+AP_API int ap_ctx_current(struct ap_ctx *out);
+
+/*
+ * Make ctx the calling thread's current span, without recording anything,
+ * so that ap_begin (C code called from a runtime that keeps its own
+ * context, or a traceparent adopted at run time) nests under it. Pair each
+ * push with ap_ctx_pop(ctx) on the same thread. 0, AP_E_OFF, AP_E_NOSPAN
+ * (empty context), AP_E_DEPTH.
+ */
+AP_API int ap_ctx_push(const struct ap_ctx *ctx);
+
+/* Undo ap_ctx_push(ctx): ctx and any span of this thread begun above it and
+ * still open stop being current (the spans are not ended). */
+AP_API void ap_ctx_pop(const struct ap_ctx *ctx);
 
 /*
  * Counters of this process, for tests and self-reports. Each field counts
