@@ -314,3 +314,43 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------------
+# Python: the _agentprof extension over libagentprof.so.1 and the agentprof
+# package, built into build/python (PYTHONPATH=build/python python3 -c
+# 'import agentprof'); the tests under tests/python/ run by `make test` after
+# the C suites. PYTHON names the interpreter (it needs its headers: Debian's
+# python3-dev). The extension finds libagentprof.so.1 beside build/python
+# through its rpath ($ORIGIN/../..). Under SANITIZE the Python tests are
+# skipped, said so: an uninstrumented interpreter cannot load a sanitized
+# extension.
+PYTHON ?= /usr/bin/python3
+PY_INC = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+PY_EXT = $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+PY_PKG := $(wildcard writer-lib/python/agentprof/*.py writer-lib/python/agentprof/*.pyi writer-lib/python/agentprof/py.typed)
+PY_OUT := $(BUILD)/python/agentprof
+PY_CFLAGS := -O2 -g -fPIC -fvisibility=hidden -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-Wno-cast-function-type
+PY_TEST_EXT := $(BUILD)/python-test/apcext.so
+
+.PHONY: python check-python
+python: $(SHARED_LIB) $(BUILD)/libagentprof.so ## build the Python module into build/python
+	@[ -f "$(PY_INC)/Python.h" ] || { echo "python: no Python.h for $(PYTHON): apt-get install -y python3-dev" >&2; exit 1; }
+	@mkdir -p $(PY_OUT)
+	$(Q)$(CC) $(PY_CFLAGS) $(SAN_FLAGS) -I$(PY_INC) -Iwriter-lib/include writer-lib/python/_agentprof.c -shared \
+		-L$(BUILD) -l:libagentprof.so.1 -Wl,-rpath,'$$ORIGIN/../..' -o $(PY_OUT)/_agentprof$(PY_EXT)
+	$(Q)cp $(PY_PKG) $(PY_OUT)/
+
+# A C extension recording with the C API (ap_begin), for the test of a C
+# span inside a Python span: the same libagentprof.so.1, one writer state.
+$(PY_TEST_EXT): tests/python/apcext.c $(SHARED_LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(PY_CFLAGS) $(SAN_FLAGS) -I$(PY_INC) -Iwriter-lib/include $< -shared \
+		-L$(BUILD) -l:libagentprof.so.1 -Wl,-rpath,'$$ORIGIN/..' -o $@
+
+check-python: all python $(PY_TEST_EXT) ## the Python tests (pytest) under agentprof record
+	$(Q)if [ -n "$(SAN_FLAGS)" ]; then echo "check-python: skipped under SANITIZE (the interpreter is not instrumented)"; exit 0; fi; \
+	AP_AGENTPROF=$(abspath $(AGENTPROF)) AP_PYTHONPATH=$(abspath $(BUILD)/python) \
+	AP_PY_TEST_EXT=$(abspath $(BUILD)/python-test) \
+	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python; rc=$$?; \
+	if [ $$rc = 5 ]; then echo "check-python: pytest collected no tests" >&2; exit 1; fi; exit $$rc
