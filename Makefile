@@ -103,10 +103,15 @@ TP_CHILD   := $(BUILD)/tp_child
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
 
+# Debian's packages for the Python module and its tests (writer-lib/python/).
+PY_DEPS := /usr/bin/python3-config:python3-dev /usr/lib/python3/dist-packages/pytest/__init__.py:python3-pytest \
+	/usr/lib/python3/dist-packages/pytest_asyncio/__init__.py:python3-pytest-asyncio
+
 # Debian packages the build needs. As root, missing ones are installed; else
 # the exact apt-get line is printed and the build stops.
 DEPS := /usr/include/liburing.h:liburing-dev /usr/include/xxhash.h:libxxhash-dev \
-	/usr/include/CUnit/Basic.h:libcunit1-dev /usr/include/jansson.h:libjansson-dev /usr/include/zlib.h:zlib1g-dev
+	/usr/include/CUnit/Basic.h:libcunit1-dev /usr/include/jansson.h:libjansson-dev /usr/include/zlib.h:zlib1g-dev \
+	$(PY_DEPS)
 deps: ## install missing Debian -dev packages (as root), or print the command
 	@missing=""; for d in $(DEPS); do [ -f "$${d%%:*}" ] || missing="$$missing $${d#*:}"; done; \
 	if [ -n "$$missing" ]; then \
@@ -256,6 +261,7 @@ TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF
 
 test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden check-hostile check-fuzz-regress ## run every test suite
 	$(Q)$(TEST_ENV) $(TESTS) -q $(SUITES)
+	$(Q)$(if $(SUITES),,$(MAKE) --no-print-directory check-python)
 
 # Repeat the suites N times (default 20) to find flakes; stops at the first
 # failing round and says which.
