@@ -307,10 +307,10 @@ $(BUILD)/bench-lttng: bench/bench_lttng.c bench/lttng_tp.h
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
 	$(BUILD)/bench-fleet
 
-bench: $(BENCH_ALL) ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
+bench: $(BENCH_ALL) python ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)
 
-bench-quick: $(BENCH_ALL) ## a subset of the bench in under 60 s
+bench-quick: $(BENCH_ALL) python ## a subset of the bench in under 60 s
 	$(Q)QUICK=1 bench/run.sh $(BUILD)
 
 clean: ## remove build/

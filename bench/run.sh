@@ -17,6 +17,8 @@
 #   6. memory: segment size and reader peak RSS for each case, and the
 #      reader's RSS over a sustained 1 M spans/s with the default caps
 #   7. the usual pure-Python span, for reference
+#   8. the Python module: a span on and off, the decorator, the pure-Python
+#      span in the same process, and their ratio
 set -euo pipefail
 build=${1:-build}
 quick=${QUICK:-0}
@@ -249,6 +251,24 @@ if command -v python3 >/dev/null; then
 	put3 python_span_ns "$(kv "$py" python_span_ns)"
 else
 	row "pure Python span" "skipped" "" "no python3"
+fi
+
+# 8. agentprof's Python module beside the pure-Python span, in one process
+# under record (the reader draining), rounds interleaved; then off.
+pyb=${PYTHON:-/usr/bin/python3}
+if [ -f "$build/python/agentprof/__init__.py" ] && [ -x "$pyb" ]; then
+	pyp=$([ "$quick" = 1 ] && echo 50000 || echo 100000)
+	pyo=$(PYTHONPATH="$build/python" "$ap" record -q -o "$out/python" --lanes 2 --lane-events 1048576 -- \
+		"$pyb" bench/py_agentprof.py "$pyp" "$runs")
+	r3 "$(kv "$pyo" py_on_ns)" "Python: with ap.span(), empty, 2 deep, reader on" ns "<= 200"
+	r3 "$(kv "$pyo" py_off_ns)" "Python: the same, profiling off" ns "<= 80"
+	r3 "$(kv "$pyo" py_deco_ns)" "Python: @ap.span decorator, added per call" ns
+	r3 "$(kv "$pyo" py_pure_ns)" "Python: pure-Python span, same process" ns
+	r3 "$(kv "$pyo" py_ratio)" "Python: pure-Python / agentprof" x ">= 8"
+	row "  events dropped (lane full) in that run" "$(js "$out/python/report.json" dropped_full)" ""
+	for k in py_on_ns py_off_ns py_deco_ns py_pure_ns py_ratio; do put3 "$k" "$(kv "$pyo" $k)"; done
+else
+	row "Python module" "skipped" "" "make python first"
 fi
 
 {
