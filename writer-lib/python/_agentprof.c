@@ -52,6 +52,7 @@ struct name_slot {
 
 typedef struct {
 	PyObject *span_type;
+	PyObject *off_type;		/* the inert span's type: a Span whose with-methods are static */
 	PyObject *decorated_type;
 	PyObject *ready_type;
 	PyObject *current;		/* the ContextVar: Span or None */
@@ -448,7 +449,7 @@ static PyObject *span_depends_on(PyObject *self, PyObject *other)
 {
 	SpanObject *s = (SpanObject *)self;
 
-	if (!PyObject_TypeCheck(other, Py_TYPE(self))) {
+	if (!PyObject_TypeCheck(other, (PyTypeObject *)state_of_type(Py_TYPE(self))->span_type)) {
 		PyErr_SetString(PyExc_TypeError, "depends_on() takes a Span");
 		return NULL;
 	}
@@ -667,8 +668,77 @@ static PyType_Slot span_slots[] = {
 static PyType_Spec span_spec = {
 	.name = "agentprof.Span",
 	.basicsize = sizeof(SpanObject),
-	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_IMMUTABLETYPE |
+		 Py_TPFLAGS_DISALLOW_INSTANTIATION,
 	.slots = span_slots,
+};
+
+/*
+ * The inert span of profiling off is of a subtype whose __enter__/__exit__
+ * (and the async pair) are plain built-in functions of the module in the
+ * type's dict, not methods: the with statement looks them up on the type,
+ * and a function that is not a descriptor comes back as it is, where a
+ * method would first be bound to the instance (an allocation and a free,
+ * twice per with). They need no instance: there is one inert span, in the
+ * state of the module they are bound to.
+ */
+static PyObject *off_enter(PyObject *m, PyObject *unused)
+{
+	return Py_NewRef(state_of_module(m)->inert);
+}
+
+static PyObject *off_exit(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+	Py_RETURN_FALSE;
+}
+
+static PyObject *off_aenter(PyObject *m, PyObject *unused)
+{
+	modstate *st = state_of_module(m);
+
+	return ready_new(st, st->inert);
+}
+
+static PyObject *off_aexit(PyObject *m, PyObject *const *args, Py_ssize_t nargs)
+{
+	return ready_new(state_of_module(m), Py_False);
+}
+
+static PyMethodDef off_functions[] = {
+	{ "__enter__", off_enter, METH_NOARGS, "Profiling is off: nothing to begin." },
+	{ "__exit__", (PyCFunction)(void (*)(void))off_exit, METH_FASTCALL,
+	  "Profiling is off: nothing to end; exceptions propagate." },
+	{ "__aenter__", off_aenter, METH_NOARGS, NULL },
+	{ "__aexit__", (PyCFunction)(void (*)(void))off_aexit, METH_FASTCALL, NULL },
+	{ NULL, NULL, 0, NULL }
+};
+
+/* Put off_functions, bound to module m, into the off type's dict. */
+static int off_type_fill(PyObject *m, PyTypeObject *t)
+{
+	for (PyMethodDef *d = off_functions; d->ml_name; d++) {
+		PyObject *f = PyCFunction_NewEx(d, m, NULL);
+
+		if (!f || PyDict_SetItemString(t->tp_dict, d->ml_name, f) < 0) {
+			Py_XDECREF(f);
+			return -1;
+		}
+		Py_DECREF(f);
+	}
+	PyType_Modified(t);
+	return 0;
+}
+
+static PyType_Slot off_slots[] = {
+	{ Py_tp_doc, (void *)"The span of profiling off: every method does nothing." },
+	{ 0, NULL }
+};
+
+static PyType_Spec off_spec = {
+	.name = "agentprof._OffSpan",
+	.basicsize = sizeof(SpanObject),
+	.flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+	.slots = off_slots,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1171,9 +1241,13 @@ static int module_exec(PyObject *m)
 
 	memset(st, 0, sizeof(*st));
 	st->span_type = PyType_FromModuleAndSpec(m, &span_spec, NULL);
+	if (!st->span_type)
+		return -1;
+	st->off_type = PyType_FromModuleAndSpec(m, &off_spec, st->span_type);
 	st->ready_type = PyType_FromModuleAndSpec(m, &ready_spec, NULL);
 	st->decorated_type = PyType_FromModuleAndSpec(m, &decorated_spec, NULL);
-	if (!st->span_type || !st->ready_type || !st->decorated_type)
+	if (!st->off_type || !st->ready_type || !st->decorated_type ||
+	    off_type_fill(m, (PyTypeObject *)st->off_type) < 0)
 		return -1;
 	if (PyModule_AddObjectRef(m, "Span", st->span_type) < 0 ||
 	    PyModule_AddObjectRef(m, "Decorated", st->decorated_type) < 0)
@@ -1190,9 +1264,14 @@ static int module_exec(PyObject *m)
 		if (!st->cat_str[i] || PyModule_AddIntConstant(m, consts[i], i) < 0)
 			return -1;
 	}
-	inert = span_alloc(st);
+	inert = PyObject_New(SpanObject, (PyTypeObject *)st->off_type);
 	if (!inert)
 		return -1;
+	memset(&inert->ctx, 0, sizeof(inert->ctx));
+	inert->name_id = inert->model_id = 0;
+	inert->token = inert->prev = NULL;
+	inert->category = AP_CAT_INTERNAL;
+	inert->state = SP_FRESH;
 	inert->inert = 1;
 	st->inert = (PyObject *)inert;
 	if (PyModule_AddStringConstant(m, "VERSION", AGENTPROF_VERSION) < 0)
@@ -1207,6 +1286,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
 	if (!st)
 		return 0;
 	Py_VISIT(st->span_type);
+	Py_VISIT(st->off_type);
 	Py_VISIT(st->decorated_type);
 	Py_VISIT(st->ready_type);
 	Py_VISIT(st->current);
@@ -1228,6 +1308,7 @@ static int module_clear(PyObject *m)
 		return 0;
 	Py_CLEAR(st->inert);
 	Py_CLEAR(st->span_type);
+	Py_CLEAR(st->off_type);
 	Py_CLEAR(st->decorated_type);
 	Py_CLEAR(st->ready_type);
 	Py_CLEAR(st->current);
