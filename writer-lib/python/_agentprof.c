@@ -965,7 +965,10 @@ static int name_cat_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kw, 
 }
 
 PyDoc_STRVAR(span_fn_doc,
-"span(name, category=\"internal\") -> Span\n"
+"span($module, /, name, category=\"internal\")\n"
+"--\n"
+"\n"
+"Return a Span.\n"
 "\n"
 "A span named `name` of `category` (\"llm\", \"tool\", \"memory\", \"internal\", or\n"
 "agentprof.LLM, TOOL, MEMORY, INTERNAL). Use it as a context manager (with, async with)\n"
