@@ -17,6 +17,9 @@
  *    ended in the child and in the parent: each is recorded once, and the
  *    child's span nests under the parent's.
  *  - ap_begin_async with no parent under $TRACEPARENT nests under it.
+ *  - Errors from three forked workers under one coordinator span: exact
+ *    counts per operation, one error for a span marked twice, the
+ *    inherited span ended once, the failed trace kept by the error rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +340,89 @@ static void test_remote_parents(void)
 	t_reader_close(&r);
 }
 
+/* Errors from several processes at once: under one coordinator span,
+ * forked worker i fails i + 1 of its 10 calls, and worker 0 also marks the
+ * coordinator's span, inherited at fork, failed (twice: one error). The
+ * coordinator ends its span once, after them. */
+#define ERR_WORKERS	3
+#define ERR_CALLS	10
+
+static int error_worker(void *arg)
+{
+	const char *seg = arg;
+	uint64_t op = ap_name("op:call"), why = ap_name("Timeout");
+	struct ap_ctx root;
+
+	if (ap_attach(seg) != 0)
+		return 2;
+	ap_begin_ctx(NULL, ap_name("coordinator"), AP_CAT_INTERNAL, &root);
+	for (int w = 0; w < ERR_WORKERS; w++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			for (int k = 0; k < ERR_CALLS; k++) {
+				struct ap_ctx c;
+
+				ap_begin_ctx(&root, op, AP_CAT_TOOL, &c);
+				if (k <= w)
+					ap_set_error(c.span, why);
+				ap_end_ctx(&c);
+			}
+			if (w == 0) {
+				ap_set_error(root.span, ap_name("Cancelled"));
+				ap_set_error(root.span, ap_name("Cancelled"));
+			}
+			ap_end_ctx(&root);	/* inherited: records nothing */
+			_exit(0);
+		}
+		if (pid < 0 || t_wait(pid) != 0)
+			return 3;
+	}
+	ap_end_ctx(&root);
+	return 0;
+}
+
+static void test_errors_across_processes(void)
+{
+	struct t_reader r;
+	int code;
+	pid_t pid;
+	uint64_t want = 0;
+	const struct ap_kept *k;
+
+	for (int w = 0; w < ERR_WORKERS; w++)
+		want += (uint64_t)w + 1;
+	CU_ASSERT_FATAL(t_reader_open(&r, 8, 256) == 0);
+	pid = t_fork(error_worker, r.seg.name);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_EQUAL(r.drain.nprocs, 1 + ERR_WORKERS);
+	CU_ASSERT_EQUAL(r.counts.complete, 1 + ERR_WORKERS * ERR_CALLS);
+	CU_ASSERT_EQUAL(r.as.duplicate_end, 0);
+	CU_ASSERT_EQUAL(r.as.errors, want + 1);
+	CU_ASSERT_EQUAL(r.analysis.errors, want + 1);
+	CU_ASSERT_EQUAL(r.analysis.traces, 1);
+	CU_ASSERT_EQUAL(r.analysis.traces_failed, 1);
+	CU_ASSERT_EQUAL(r.analysis.orphans, 0);
+	for (uint32_t i = 0; i < r.analysis.nops; i++) {
+		const struct ap_op *op = &r.analysis.ops[i];
+
+		if (op->name == ap_name("op:call")) {
+			CU_ASSERT_EQUAL(op->count, ERR_WORKERS * ERR_CALLS);
+			CU_ASSERT_EQUAL(op->errors, want);
+		} else {
+			CU_ASSERT_EQUAL(op->count, 1);
+			CU_ASSERT_EQUAL(op->errors, 1);
+		}
+	}
+	k = ap_analysis_kept(&r.analysis, 0);
+	CU_ASSERT_FATAL(k != NULL);
+	CU_ASSERT_EQUAL(k->rule, AP_KEEP_ERROR);
+	CU_ASSERT_EQUAL(k->n, 1 + ERR_WORKERS * ERR_CALLS);
+	CU_ASSERT_EQUAL(k->v[k->root].error, ap_name("Cancelled"));
+	t_reader_close(&r);
+}
+
 void t_register_ctx(void)
 {
 	CU_pSuite s = CU_add_suite("ctx", NULL, NULL);
@@ -345,4 +431,5 @@ void t_register_ctx(void)
 	T_ADD(s, test_interleaved_contexts);
 	T_ADD(s, test_fork_ends_once);
 	T_ADD(s, test_remote_parents);
+	T_ADD(s, test_errors_across_processes);
 }
