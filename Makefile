@@ -356,6 +356,7 @@ $(PY_TEST_EXT): tests/python/apcext.c $(SHARED_LIB)
 
 check-python: all python $(PY_TEST_EXT) ## the Python tests (pytest) under agentprof record
 	$(Q)if [ -n "$(SAN_FLAGS)" ]; then echo "check-python: skipped under SANITIZE (the interpreter is not instrumented)"; exit 0; fi; \
+	$(PYTHON) -c 'import pytest' 2>/dev/null || { echo "check-python: no pytest for $(PYTHON): make deps (as root), or apt-get install -y python3-pytest" >&2; exit 1; }; \
 	AP_AGENTPROF=$(abspath $(AGENTPROF)) AP_PYTHONPATH=$(abspath $(BUILD)/python) \
 	AP_PY_TEST_EXT=$(abspath $(BUILD)/python-test) \
 	PYTHONPATH=$(abspath $(BUILD)/python) $(PYTHON) -m pytest -q -p no:cacheprovider tests/python; rc=$$?; \
