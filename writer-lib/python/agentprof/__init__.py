@@ -37,7 +37,7 @@ from concurrent import futures as _futures
 
 from . import _agentprof
 from ._agentprof import (  # noqa: F401  (the public API)
-    INTERNAL, LLM, MEMORY, TOOL, VERSION, Decorated, Error, Span, attach,
+    INTERNAL, LLM, MEMORY, TOOL, VERSION, Decorated, Error, Span,
     current_span, detach, enabled, llm, memory, name_id, span, start, stats,
     tool, traceparent,
 )
