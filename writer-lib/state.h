@@ -208,8 +208,9 @@ int current_parent(const struct ap_thread *t, uint64_t *parent, uint64_t *hi, ui
 	return 0;
 }
 
-/* Span ids: bits 52-63 are the tag of the process that made them (from
- * id_seed, drawn again at fork), bits 1-51 a per-thread counter starting at
+/* Span ids: bits 52-63 are the tag of the process that made them (a hash
+ * of its pid and start time: the same across a re-attach, another one
+ * after fork), bits 1-51 a per-thread counter starting at
  * a random point below 2^51 (2^50 spans of headroom before it could reach
  * the tag), bit 0 the sampled flag. A span that is not on the thread's stack
  * and carries another tag was begun by another process: through fork, the
@@ -219,7 +220,7 @@ int current_parent(const struct ap_thread *t, uint64_t *parent, uint64_t *hi, ui
 #define AP_ID_TAG_MASK	(UINT64_C(0xfff) << AP_ID_TAG_SHIFT)
 static inline uint64_t ap_w_id_tag(void)
 {
-	uint64_t tag = ap_p.id_seed & AP_ID_TAG_MASK;
+	uint64_t tag = ap_mix64(((uint64_t)ap_p.pid << 32) ^ ap_p.start_time) & AP_ID_TAG_MASK;
 
 	return tag == AP_ID_TAG_MASK ? tag - (UINT64_C(1) << AP_ID_TAG_SHIFT) : tag;	/* never UINT64_MAX's */
 }

@@ -423,6 +423,41 @@ static void test_errors_across_processes(void)
 	t_reader_close(&r);
 }
 
+/* A re-attach keeps the process's id tag: an async span begun before it
+ * and ended after it is ended (the tag marks processes, not attaches). */
+static int reattach_worker(void *arg)
+{
+	const char *seg = arg;
+	uint64_t s;
+	struct ap_ctx c;
+
+	if (ap_attach(seg) != 0)
+		return 2;
+	s = ap_begin_async(0, ap_name("across:async"), AP_CAT_INTERNAL);
+	ap_begin_ctx(NULL, ap_name("across:ctx"), AP_CAT_INTERNAL, &c);
+	if (ap_attach(seg) != 0)
+		return 3;
+	ap_end(s);
+	ap_end_ctx(&c);
+	return 0;
+}
+
+static void test_reattach_keeps_ends(void)
+{
+	struct t_reader r;
+	int code;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
+	pid = t_fork(reattach_worker, r.seg.name);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_EQUAL(r.counts.complete, 2);
+	CU_ASSERT_EQUAL(r.counts.open, 0);
+	CU_ASSERT_EQUAL(r.as.duplicate_end, 0);
+	t_reader_close(&r);
+}
+
 void t_register_ctx(void)
 {
 	CU_pSuite s = CU_add_suite("ctx", NULL, NULL);
@@ -432,4 +467,5 @@ void t_register_ctx(void)
 	T_ADD(s, test_fork_ends_once);
 	T_ADD(s, test_remote_parents);
 	T_ADD(s, test_errors_across_processes);
+	T_ADD(s, test_reattach_keeps_ends);
 }
