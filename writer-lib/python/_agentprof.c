@@ -818,14 +818,22 @@ static PyObject *decorated_vectorcall(PyObject *self, PyObject *const *args, siz
 	span_begin(st, s);
 	span_activate(st, s);
 	r = PyObject_Vectorcall(d->fn, args, nargsf, kw);
-	span_deactivate(st, s);
 	if (!r) {
-		PyObject *t = PyErr_Occurred();
+		/* Put the exception aside while the bookkeeping calls into the
+		 * C API (a failed reset clears its own error), then restore it:
+		 * it propagates unchanged. */
+		PyObject *et, *ev, *tb;
 
-		if (t)
-			span_record_error(st, s, t);
+		PyErr_Fetch(&et, &ev, &tb);
+		if (et)
+			span_record_error(st, s, et);
+		span_deactivate(st, s);
+		span_finish(s);
+		PyErr_Restore(et, ev, tb);
+	} else {
+		span_deactivate(st, s);
+		span_finish(s);
 	}
-	span_finish(s);
 	Py_DECREF(s);
 	return r;
 }
