@@ -76,3 +76,28 @@ with ap.span("x") as s:
 ''')
     assert p.returncode == 0, p.stderr
     assert p.stdout == "Error: True\nFalse\nFalse\n"
+
+
+def test_without_the_extension_import_still_works(plain, tmp_path):
+    """No C extension (not built for this interpreter, libagentprof.so.1
+    gone): the package falls back to inert spans, the program's output is
+    unchanged, and attach() says why it cannot record."""
+    import shutil
+    from conftest import PYPATH
+    pkg = tmp_path / "noext" / "agentprof"
+    shutil.copytree(os.path.join(PYPATH, "agentprof"), pkg,
+                    ignore=shutil.ignore_patterns("_agentprof*.so", "__pycache__"))
+    assert not [p for p in os.listdir(pkg) if p.endswith(".so")]
+    with_ext = plain(PROG)
+    without = plain(PROG, env={"PYTHONPATH": str(tmp_path / "noext")})
+    assert without.returncode == 0, without.stderr
+    assert without.stderr == ""
+    assert without.stdout == with_ext.stdout
+    p = plain('''
+import agentprof as ap
+try:
+    ap.attach("/x")
+except ap.Error as e:
+    print("not loaded" in str(e), ap.enabled(), ap.span("a") is ap.tool("b"))
+''', env={"PYTHONPATH": str(tmp_path / "noext")})
+    assert p.stdout == "True False True\n", p.stdout + p.stderr

@@ -27,6 +27,8 @@ fork (inherited spans are ended by the parent only); for "spawn",
 The per-span path is C (the ``_agentprof`` extension over
 libagentprof.so.1); this file holds what reads better in Python: the
 decorators for generators and coroutines, the thread helpers, child_env.
+When the extension cannot be loaded, ``_fallback`` stands in: every span
+inert, attach() raising Error with the reason; importing never fails.
 """
 import contextlib as _contextlib
 import contextvars as _contextvars
@@ -35,12 +37,19 @@ import inspect as _inspect
 import os as _os
 from concurrent import futures as _futures
 
-from . import _agentprof
-from ._agentprof import (  # noqa: F401  (the public API)
-    INTERNAL, LLM, MEMORY, TOOL, VERSION, Decorated, Error, Span,
-    current_span, detach, enabled, llm, memory, name_id, span, start, stats,
-    tool, traceparent,
-)
+try:
+    from . import _agentprof
+except ImportError as _load_error:  # not built for this interpreter, or no libagentprof.so.1
+    from . import _fallback as _agentprof
+    _agentprof.LOAD_ERROR = str(_load_error)
+
+INTERNAL, LLM, TOOL, MEMORY, VERSION = (_agentprof.INTERNAL, _agentprof.LLM, _agentprof.TOOL,
+                                        _agentprof.MEMORY, _agentprof.VERSION)
+Decorated, Error, Span = _agentprof.Decorated, _agentprof.Error, _agentprof.Span
+span, llm, tool, memory, start = (_agentprof.span, _agentprof.llm, _agentprof.tool,
+                                  _agentprof.memory, _agentprof.start)
+current_span, traceparent, enabled = _agentprof.current_span, _agentprof.traceparent, _agentprof.enabled
+detach, stats, name_id = _agentprof.detach, _agentprof.stats, _agentprof.name_id
 
 __all__ = [
     "span", "llm", "tool", "memory", "start", "current_span", "traceparent",
