@@ -74,14 +74,17 @@ int ap_ctx_current(struct ap_ctx *out)
 int ap_ctx_push(const struct ap_ctx *c)
 {
 	struct ap_thread *t = &ap_t;
+	int st = ap_load_acquire(&ap_p.state);
 	struct frame *f;
 
-	if (!ap_enabled() || t->busy)
+	if (t->busy || st == ST_OFF)
 		return AP_E_OFF;
 	if (!c || !c->span)
 		return AP_E_NOSPAN;
 	guard_on(t);
-	if (t->pid != ap_p.pid && !ap_w_thread_ready(t)) {
+	/* Not attached yet (the first call of the process attaches lazily, as
+	 * a first span would), or a new thread, or the first call after fork. */
+	if ((st != ST_ON || t->pid != ap_p.pid) && !ap_w_thread_ready(t)) {
 		guard_off(t);
 		return AP_E_OFF;
 	}

@@ -458,6 +458,55 @@ static void test_reattach_keeps_ends(void)
 	t_reader_close(&r);
 }
 
+/* ap_ctx_push as a fresh process's first call attaches from
+ * $AGENTPROF_SHM, as a first span would, and the span begun under it nests
+ * there (tp_child, exec'd: a forked child would inherit this process's
+ * state). */
+static int lazy_push_worker(void *arg)
+{
+	struct ctx_arg *a = arg;
+	const char *child = getenv("AP_TP_CHILD");
+
+	if (!child)
+		return 2;
+	dup2(a->out_fd, 1);
+	setenv("AGENTPROF_SHM", a->seg, 1);
+	execl(child, child, "push", runtime_tp, "lazy:pushed", (char *)NULL);
+	return 127;
+}
+
+static void test_push_attaches_lazily(void)
+{
+	struct t_reader r;
+	struct ctx_arg a;
+	int fds[2], code;
+	pid_t pid;
+	char buf[32] = "";
+	unsigned long long id = 0;
+	const struct ap_span *s;
+
+	if (!getenv("AP_TP_CHILD")) {
+		CU_FAIL("AP_TP_CHILD is not set (run through make test)");
+		return;
+	}
+	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	a.seg = r.seg.name;
+	a.out_fd = fds[1];
+	pid = t_fork(lazy_push_worker, &a);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_FATAL(read(fds[0], buf, sizeof(buf) - 1) > 0);
+	CU_ASSERT_FATAL(sscanf(buf, "%llx", &id) == 1);
+	s = ap_spans_find(&r.spans, id);
+	CU_ASSERT_FATAL(s != NULL);
+	CU_ASSERT_EQUAL(s->parent, 0xa1);
+	CU_ASSERT_EQUAL(s->trace_lo, 0x5555666677778888ull);
+	close(fds[0]);
+	close(fds[1]);
+	t_reader_close(&r);
+}
+
 void t_register_ctx(void)
 {
 	CU_pSuite s = CU_add_suite("ctx", NULL, NULL);
@@ -468,4 +517,5 @@ void t_register_ctx(void)
 	T_ADD(s, test_remote_parents);
 	T_ADD(s, test_errors_across_processes);
 	T_ADD(s, test_reattach_keeps_ends);
+	T_ADD(s, test_push_attaches_lazily);
 }

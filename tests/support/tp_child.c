@@ -9,6 +9,8 @@
  *   tp_child exit CODE    record one span and exit with CODE
  *   tp_child flood N      record N spans as fast as it can (a small lane drops
  *                         some); print "recorded R dropped D" from ap_stats
+ *   tp_child push TP NAME as the process's first call, push the context of
+ *                         traceparent TP; record NAME under it; print its id
  */
 #include <signal.h>
 #include <stdio.h>
@@ -63,6 +65,18 @@ int main(int argc, char **argv)
 		printf("recorded %llu dropped %llu\n", (unsigned long long)st.recorded,
 		       (unsigned long long)(st.dropped_full + st.dropped_reentrant + st.dropped_no_lane));
 		return 0;
+	}
+	if (strcmp(argv[1], "push") == 0 && argc == 4) {
+		struct ap_ctx c;
+		uint64_t s;
+
+		if (ap_ctx_parse(argv[2], &c) != 0 || ap_ctx_push(&c) != 0)
+			return 3;
+		s = ap_begin(ap_name(argv[3]), AP_CAT_INTERNAL);
+		ap_end(s);
+		ap_ctx_pop(&c);
+		printf("%llx\n", (unsigned long long)s);
+		return ap_current() == 0 ? 0 : 4;
 	}
 	if (strcmp(argv[1], "exit") == 0) {
 		ap_end(ap_begin(ap_name("child:exit"), AP_CAT_INTERNAL));
