@@ -56,6 +56,8 @@ const char ap_usage_text[] =
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
 	"                       files are written through io_uring and never waited for\n"
+	"      --memory-interval MS  sample the RSS of every attached process every MS ms\n"
+	"                       (default 20, 0: off, at most 60000) for the Memory section\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --json           print report.json instead of the text report\n"
@@ -240,6 +242,16 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			}
 			c->run.interval_ns = (uint64_t)(secs * 1e9);
 			i++;
+		} else if (strcmp(a, "--memory-interval") == 0) {
+			uint64_t ms;
+
+			if (parse_u64(val, 0, AP_MEM_INTERVAL_MAX_MS, &ms)) {
+				*ret = ap_usage_error("--memory-interval takes milliseconds from 0 (off) to %u (got '%s')",
+						      AP_MEM_INTERVAL_MAX_MS, val ? val : "");
+				return -1;
+			}
+			c->run.set.memory_interval_ns = ms * 1000000u;
+			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {
 				*ret = ap_usage_error("--segment takes a name as in AGENTPROF_SHM: \"/\" then 1 to 199 of "
@@ -288,6 +300,7 @@ void ap_cli_default(struct ap_cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	ap_run_opts_default(&c->run);
+	c->run.set.memory_interval_ns = AP_MEM_DEFAULT_MS * 1000000u;
 	c->demo.workers = 4;
 	c->demo.traces = 2;
 	c->demo.seed = 1;

@@ -8,8 +8,9 @@
  *                         then the payload)
  *   payload               len bytes
  * Block types:
- *   HEADER  first: struct ap_log_geometry, struct ap_log_settings, then the
- *           model table as text ("NAME WINDOW\n" lines)
+ *   HEADER  first: struct ap_log_geometry, struct ap_log_settings, (version
+ *           3) struct ap_log_memory, then the model table as text
+ *           ("NAME WINDOW\n" lines)
  *   DATA    records, each a struct ap_log_rec and its body, 8-byte aligned:
  *             pid > 0, n > 0   n events of that process, 64 bytes each, in
  *                              lane order
@@ -20,11 +21,18 @@
  *             pid = 0, n = AP_LOG_REC_SEEN   a struct ap_log_seen: a process
  *                              was last known running at a time (its open
  *                              spans are truncated there)
- *   TOTALS  last: geometry, settings, struct ap_log_totals, nprocs process
- *           rows, nquarantined lanes, the model table as text
+ *             pid = 0, n = AP_LOG_REC_MEM    (version 3) a struct ap_log_mem,
+ *                              then its count of struct ap_log_mem_sample:
+ *                              RSS samples of one round (--memory-interval),
+ *                              split over records when a block cannot hold
+ *                              the round
+ *   TOTALS  last: geometry, settings, (version 3) struct ap_log_memory,
+ *           struct ap_log_totals, nprocs process rows, nquarantined lanes,
+ *           the model table as text
  *
  * Host byte order; the layout fingerprint in the geometry refuses a log from
- * another layout. Version 2 persists integers only (thresholds in
+ * another layout. Version 3 adds the memory settings and samples (a
+ * version 1 or 2 log is a run without them: no Memory section). Version 2 persists integers only (thresholds in
  * micro-percent and nanoseconds, the writers' cost in clock ticks x 16);
  * version 1 logs, which held doubles there, are still read (the _v1
  * structs, read-only). Nothing in a log is trusted when it is read back: the
@@ -39,7 +47,7 @@
 #include <stdint.h>
 
 #define AP_LOG_MAGIC		0x424c5041u	/* "APLB" */
-#define AP_LOG_VERSION		2u	/* written; versions 1 and 2 are read */
+#define AP_LOG_VERSION		3u	/* written; versions 1 to 3 are read */
 #define AP_LOG_BLOCK_DEFAULT	(1u << 20)	/* payload bytes per block */
 #define AP_LOG_BLOCK_MIN	512u
 #define AP_LOG_BLOCK_MAX	(16u << 20)
@@ -83,6 +91,37 @@ _Static_assert(sizeof(struct ap_log_seen) == 16, "log seen record");
 _Static_assert(offsetof(struct ap_log_seen, pid) == 0, "seen.pid");
 _Static_assert(offsetof(struct ap_log_seen, reserved) == 4, "seen.reserved");
 _Static_assert(offsetof(struct ap_log_seen, ticks) == 8, "seen.ticks");
+
+#define AP_LOG_REC_MEM	0xfffffffeu	/* n of a memory samples record */
+
+/* A round of RSS samples, or part of one: the round's time, then `n`
+ * samples. Flags: FIRST on the round's first record, LAST on its last (the
+ * replay analyses the traces held until then). */
+#define AP_LOG_MEM_FIRST	1u
+#define AP_LOG_MEM_LAST		2u
+struct ap_log_mem {
+	uint64_t round_ticks;	/* segment clock, when the round began */
+	uint32_t n;		/* samples that follow */
+	uint32_t flags;		/* AP_LOG_MEM_* */
+};
+_Static_assert(sizeof(struct ap_log_mem) == 16, "log memory record");
+_Static_assert(offsetof(struct ap_log_mem, round_ticks) == 0, "mem.round_ticks");
+_Static_assert(offsetof(struct ap_log_mem, n) == 8, "mem.n");
+_Static_assert(offsetof(struct ap_log_mem, flags) == 12, "mem.flags");
+
+struct ap_log_mem_sample {
+	uint32_t pid;
+	uint32_t rss_kib;	/* resident */
+	uint32_t anon_kib;	/* resident, not file-backed or shared */
+	uint32_t reserved;	/* 0 */
+	uint64_t ticks;		/* segment clock */
+};
+_Static_assert(sizeof(struct ap_log_mem_sample) == 24, "log memory sample");
+_Static_assert(offsetof(struct ap_log_mem_sample, pid) == 0, "mem_sample.pid");
+_Static_assert(offsetof(struct ap_log_mem_sample, rss_kib) == 4, "mem_sample.rss_kib");
+_Static_assert(offsetof(struct ap_log_mem_sample, anon_kib) == 8, "mem_sample.anon_kib");
+_Static_assert(offsetof(struct ap_log_mem_sample, reserved) == 12, "mem_sample.reserved");
+_Static_assert(offsetof(struct ap_log_mem_sample, ticks) == 16, "mem_sample.ticks");
 
 /* HEADER payload; also the start of TOTALS. */
 struct ap_log_geometry {
@@ -134,6 +173,20 @@ _Static_assert(offsetof(struct ap_log_settings, llm_self_upct) == 48, "settings.
 _Static_assert(offsetof(struct ap_log_settings, tool_upct) == 56, "settings.tool_upct");
 _Static_assert(offsetof(struct ap_log_settings, slow_tool_ns) == 64, "settings.slow_tool_ns");
 _Static_assert(offsetof(struct ap_log_settings, context_upct) == 72, "settings.context_upct");
+
+/* Version 3, after the settings in HEADER and TOTALS: memory sampling.
+ * HEADER holds the interval only (the cost is not known yet). */
+struct ap_log_memory {
+	uint64_t interval_ns;	/* --memory-interval; 0: not sampled */
+	uint64_t sample_ns;	/* reader time reading /proc over the run */
+	uint64_t sample_reads;	/* /proc reads it took */
+	uint64_t reserved;	/* 0 */
+};
+_Static_assert(sizeof(struct ap_log_memory) == 32, "log memory settings");
+_Static_assert(offsetof(struct ap_log_memory, interval_ns) == 0, "memory.interval_ns");
+_Static_assert(offsetof(struct ap_log_memory, sample_ns) == 8, "memory.sample_ns");
+_Static_assert(offsetof(struct ap_log_memory, sample_reads) == 16, "memory.sample_reads");
+_Static_assert(offsetof(struct ap_log_memory, reserved) == 24, "memory.reserved");
 
 /* Version 1 of the same (read only): the four thresholds were doubles, in
  * percent and ms. */

@@ -32,7 +32,7 @@ static void put_geometry(const struct ap_segment *seg, struct ap_log_geometry *g
 
 static int take_geometry(const struct ap_log_geometry *g, struct ap_log_segment *seg)
 {
-	if ((g->version != 1 && g->version != AP_LOG_VERSION) || g->fingerprint != ap_layout_fingerprint() ||
+	if (g->version < 1 || g->version > AP_LOG_VERSION || g->fingerprint != ap_layout_fingerprint() ||
 	    g->lanes < AP_LANES_MIN || g->lanes > AP_LANES_MAX || g->lane_events < AP_LANE_EVENTS_MIN ||
 	    g->lane_events > AP_LANE_EVENTS_MAX || (g->lane_events & (g->lane_events - 1)) ||
 	    g->clock_mult == 0 || g->clock_source > AP_CLOCK_CNTVCT)
@@ -172,7 +172,43 @@ static void take_models(const uint8_t *p, size_t len, struct ap_settings *set)
 	}
 }
 
-#define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings))
+#define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) + sizeof(struct ap_log_memory))
+
+/* Where the settings' part ends in a log of `version`: version 3 added the
+ * memory settings. */
+static size_t geo_set(uint32_t version)
+{
+	return version >= 3 ? GEO_SET : GEO_SET - sizeof(struct ap_log_memory);
+}
+
+static void put_memory(const struct ap_settings *set, const struct ap_memory *m, uint8_t *p)
+{
+	struct ap_log_memory lm = { .interval_ns = set->memory_interval_ns };
+
+	if (m) {
+		lm.sample_ns = m->sample_ns;
+		lm.sample_reads = m->sample_reads;
+	}
+	memcpy(p, &lm, sizeof(lm));
+}
+
+/* The memory settings of a log: none before version 3; an interval out of
+ * the range of --memory-interval is refused (memory off, settings_rejected). */
+static void take_memory(const uint8_t *p, uint32_t version, struct ap_settings *set, int *rejected,
+			struct ap_log_memory *out)
+{
+	struct ap_log_memory lm = { 0 };
+
+	if (version >= 3)
+		memcpy(&lm, p + sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings), sizeof(lm));
+	if (lm.interval_ns > (uint64_t)AP_MEM_INTERVAL_MAX_MS * 1000000u) {
+		*rejected = 1;
+		memset(&lm, 0, sizeof(lm));
+	}
+	set->memory_interval_ns = lm.interval_ns;
+	if (out)
+		*out = lm;
+}
 
 #define MODELS_ROOM	65536u	/* room for the model table's text */
 
@@ -185,6 +221,7 @@ uint8_t *ap_log_header(const struct ap_segment *seg, const struct ap_settings *s
 		return NULL;
 	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
 	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	put_memory(set, NULL, p + sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings));
 	*len = GEO_SET + put_models(set, (char *)p + GEO_SET, cap - GEO_SET);
 	return p;
 }
@@ -193,15 +230,20 @@ int ap_log_take_header(const uint8_t *p, size_t len, int with_models, struct ap_
 		       struct ap_settings *set)
 {
 	struct ap_log_geometry geo;
+	size_t gs;
 
-	if (len < GEO_SET)
+	if (len < sizeof(geo))
 		return -EINVAL;
 	memcpy(&geo, p, sizeof(geo));
 	if (take_geometry(&geo, seg))
 		return -EINVAL;
+	gs = geo_set(seg->version);
+	if (len < gs)
+		return -EINVAL;
 	take_settings(p + sizeof(geo), seg->version, set, &seg->settings_rejected);
+	take_memory(p, seg->version, set, &seg->settings_rejected, NULL);
 	if (with_models)
-		take_models(p + GEO_SET, len - GEO_SET, set);
+		take_models(p + gs, len - gs, set);
 	return 0;
 }
 
@@ -229,6 +271,7 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 		return NULL;
 	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
 	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	put_memory(set, r->memory, p + sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings));
 	n = GEO_SET;
 	lt = (struct ap_log_totals *)(void *)(p + n);
 	lt->written = t->written;
@@ -280,10 +323,16 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 {
 	struct ap_log_totals lt;
+	struct ap_log_geometry geo;
+	size_t gs;
 
-	if (len < GEO_SET + sizeof(lt))
+	if (len < sizeof(geo))
 		return -EINVAL;
-	memcpy(&lt, p + GEO_SET, sizeof(lt));
+	memcpy(&geo, p, sizeof(geo));
+	gs = geo_set(geo.version);
+	if (len < gs + sizeof(lt))
+		return -EINVAL;
+	memcpy(&lt, p + gs, sizeof(lt));
 	*ns = lt.duration_ns;
 	return 0;
 }
@@ -291,12 +340,18 @@ int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end)
 {
-	size_t off = GEO_SET, need;
+	size_t off = geo_set(seg->version), need;
 	struct ap_log_totals lt;
+	struct ap_log_memory lm;
+	struct ap_settings mset = *set;
+	int rejected = 0;
 
 	memset(end, 0, sizeof(*end));
 	if (len < off + sizeof(lt))
 		return -EINVAL;
+	take_memory(p, seg->version, &mset, &rejected, &lm);
+	end->mem_sample_ns = lm.sample_ns;
+	end->mem_sample_reads = lm.sample_reads;
 	memcpy(&lt, p + off, sizeof(lt));
 	off += sizeof(lt);
 	need = (size_t)lt.nprocs * sizeof(struct ap_log_proc) + (size_t)lt.nquarantined * sizeof(struct ap_log_quarantined);
