@@ -48,6 +48,7 @@
 #ifndef AP_MEMORY_H
 #define AP_MEMORY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clock.h"
