@@ -97,6 +97,8 @@ struct ap_memory {
 	uint64_t sample_ns;		/* reader time spent reading /proc (live runs; from the log) */
 	uint64_t sample_reads;		/* /proc reads that cost it, failed ones included */
 	uint64_t bytes;			/* heap held by the series and the index */
+	uint64_t traces_early;		/* traces analysed before a round sampled past them (the
+					 * hold was full): copied from ap_mem_hold by its owner */
 };
 
 /* 0, -EINVAL (interval over AP_MEM_INTERVAL_MAX_MS), -ENOMEM. */

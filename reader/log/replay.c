@@ -268,6 +268,7 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	r->analysis = &rp->analysis;
 	r->memory = rp->mem_on ? &rp->mem : NULL;
 	if (rp->mem_on) {
+		rp->mem.traces_early = rp->hold.released_early;
 		r->ov.mem_interval_ns = rp->mem.interval_ns;
 		r->ov.mem_sample_ns = rp->mem.sample_ns;
 		r->ov.mem_sample_reads = rp->mem.sample_reads;

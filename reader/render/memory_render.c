@@ -75,6 +75,8 @@ void ap_memory_json(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "samples", m->samples);
 	ap_json_u64(j, "procs_over_cap", m->procs_over_cap);
 	ap_json_u64(j, "samples_bad", m->samples_bad);
+	ap_json_u64(j, "series_bytes", m->bytes);
+	ap_json_u64(j, "traces_analysed_early", m->traces_early);
 	ap_json_arr(j, "processes");
 	for (uint32_t i = 0; i < m->nseries; i++) {
 		const struct ap_mem_series *s = &m->series[i];
@@ -174,8 +176,9 @@ void ap_memory_text(FILE *f, const struct ap_run *r, int color)
 	{
 		const struct ap_op **ops = mem_ops(a, &n);
 
-		fprintf(f, "  RSS change per operation (a span's samples at its begin and end; spans shorter than "
-			   "%" PRIu64 " ms are not measurable)\n", m->interval_ns / 1000000u);
+		fprintf(f, "  RSS change per operation (inclusive, as time is; a span shorter than the %" PRIu64
+			   " ms between samples, or without a sample on both sides, is not measurable)\n",
+			m->interval_ns / 1000000u);
 		fprintf(f, "  %-24s %-8s %8s %8s %12s %11s %11s\n", "name", "category", "measured", "too short",
 			"total MiB", "mean KiB", "p95 KiB");
 		for (uint32_t i = 0; ops && i < n && i < 20; i++) {

@@ -12,9 +12,13 @@
  * samples at the same place among the events), and the traces held since
  * the last round are then analysed.
  *
- * Cost: open + read + close of a procfs file, a few microseconds per
- * process, timed over the run (ap_memory.sample_ns) and reported with the
- * overhead as reader CPU per process per second.
+ * Cost: open + read + close of a procfs file, about 4 us per process
+ * (measured: 64 processes, 7,478 reads), timed over the run
+ * (ap_memory.sample_ns) and reported with the overhead as reader CPU per
+ * process per second. A fleet of 1,000 would cost 4 ms per round, a fifth
+ * of a core at 20 ms: so a round never starts sooner than 20 times its own
+ * cost after the last one (at most 5% of the reader's time), and the series
+ * record the gaps as they were (the figures use the samples' own times).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,14 +100,14 @@ void ap_session_mem_free(struct ap_session *s)
 	s->mem_on = 0;
 }
 
-void ap_session_mem_round(struct ap_session *s)
+uint64_t ap_session_mem_round(struct ap_session *s)
 {
 	const struct ap_clock_cal *c = &s->seg.clock;
 	uint32_t npids = 0, nsamples = 0;
 	uint64_t t0 = ap_mono_ns(), round;
 
 	if (!s->mem_on)
-		return;
+		return 0;
 	for (uint32_t i = 0; i < s->seg.lane_count; i++) {
 		const struct ap_lane_view *v = &s->drain.lanes[i];
 
@@ -128,10 +132,12 @@ void ap_session_mem_round(struct ap_session *s)
 		ap_mem_add(&s->mem, x->pid, x->ticks, rss, anon);
 		nsamples++;
 	}
-	s->mem.sample_ns += ap_mono_ns() - t0;
+	t0 = ap_mono_ns() - t0;
+	s->mem.sample_ns += t0;
 	if (s->logging)
 		ap_log_mem(&s->log, round, s->mem_samples, nsamples);
 	release(s, round);
+	return t0;
 }
 
 void ap_session_mem_end(struct ap_session *s)

@@ -364,6 +364,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	r->analysis = s->analysed ? &s->analysis : NULL;
 	r->memory = s->mem_on ? &s->mem : NULL;
 	if (s->mem_on) {
+		s->mem.traces_early = s->hold.released_early;
 		r->ov.mem_interval_ns = s->mem.interval_ns;
 		r->ov.mem_sample_ns = s->mem.sample_ns;
 		r->ov.mem_sample_reads = s->mem.sample_reads;
@@ -580,8 +581,10 @@ static void loop(struct ap_session *s)
 			}
 		}
 		if (s->mem_on && now >= s->next_mem_ns) {
-			ap_session_mem_round(s);
-			s->next_mem_ns = now + s->opts.set.memory_interval_ns;
+			uint64_t cost = ap_session_mem_round(s) * 20;
+
+			s->next_mem_ns = now + (cost > s->opts.set.memory_interval_ns ? cost :
+						s->opts.set.memory_interval_ns);
 		}
 		/* Sleep for as long as the fullest lane, at the rate it filled
 		 * since the last pass, takes to fill a sixteenth of its ring:

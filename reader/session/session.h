@@ -141,10 +141,12 @@ void ap_session_dump(struct ap_session *s, int final);
 
 /* memsample.c. --memory-interval: set up (after the analyses), free; one
  * sampling round (logged, then the held traces it passed are analysed);
- * the end of the run (every held trace analysed). */
+ * the end of the run (every held trace analysed). The loop starts the next
+ * round an interval later, or 20 times the last round's cost when that is
+ * longer: sampling takes at most 5% of the reader's time. */
 int ap_session_mem_start(struct ap_session *s);
 void ap_session_mem_free(struct ap_session *s);
-void ap_session_mem_round(struct ap_session *s);
+uint64_t ap_session_mem_round(struct ap_session *s);	/* returns its cost, ns */
 void ap_session_mem_end(struct ap_session *s);
 /* session.c. A complete trace into the current analysis (an ap_mem_trace_fn). */
 void ap_session_analyse_trace(void *ctx, const struct ap_trace_view *t);
