@@ -261,6 +261,12 @@ static void test_workers_allocating_in_known_spans(void)
 	CU_ASSERT_FATAL(pl && pm);
 	printf("    L slope %.1f KiB/s (truth %.1f), r2 %.3f, growth %.0f KiB, %.0f samples\n",
 	       num(pl, "slope_kib_per_s"), l_slope, num(pl, "fit_r2"), num(pl, "growth_kib"), num(pl, "samples"));
+	if (fabs(num(pl, "growth_kib") - L_CALLS * 1024.0) > 2048) {
+		char *d = json_dumps(pl, 0), *d2 = json_dumps(pm, 0);
+		printf("    L: %s\n    M: %s\n", d, d2);
+		free(d);
+		free(d2);
+	}
 	CU_ASSERT(fabs(num(pl, "slope_kib_per_s") - l_slope) <= 0.10 * l_slope);
 	CU_ASSERT(fabs(num(pl, "growth_kib") - L_CALLS * 1024.0) <= 2048);
 	CU_ASSERT(num(pl, "samples") >= 40);
