@@ -283,7 +283,7 @@ static void view_of(const struct ap_mem_hold *h, const struct ap_mem_held *x, st
 	t->v = h->v + x->v_off;
 	t->parent = h->parent + x->v_off;
 	t->n = x->n;
-	t->deps = h->deps + x->d_off;
+	t->deps = x->nd ? h->deps + x->d_off : NULL;	/* no deps held: no pool */
 	t->ndeps = x->nd;
 	t->complete = x->complete;
 	t->t_last = x->t_last;
@@ -295,7 +295,7 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	uint32_t pcap = h->vcap;	/* parent has (at least) v's capacity */
 	uint64_t end = 0;
 
-	if (t->n > AP_MEM_HOLD_SPANS) {
+	if (t->n == 0 || t->n > AP_MEM_HOLD_SPANS) {
 		fn(ctx, t);
 		return;
 	}
