@@ -10,7 +10,8 @@
  * time, then one sample per process (resident and anonymous KiB from
  * /proc/PID/statm: resident, and resident minus file-backed and shared
  * pages; statm is one read of a short line, smaps_rollup walks every
- * mapping, so statm it is). A replay adds the rounds its log recorded, in
+ * mapping, so statm it is; then /proc/PID/stat, to drop a process that has
+ * begun to exit). A replay adds the rounds its log recorded, in
  * the same place among the events, and so repeats every figure.
  *
  * Series. Each process keeps two arrays, allocated with it:

@@ -291,8 +291,8 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	if (ov->mem_interval_ns) {
 		double per = ov->mem_sample_reads ? (double)ov->mem_sample_ns / (double)ov->mem_sample_reads : 0;
 
-		fprintf(f, "  memory sampling (the reader's, not the writers'): %" PRIu64 " reads of /proc in %.3f ms, "
-			   "%.1f us each: %.4f%% of a core per process sampled every %" PRIu64 " ms\n",
+		fprintf(f, "  memory sampling (the reader's, not the writers'): %" PRIu64 " processes read from /proc "
+			   "in %.3f ms, %.1f us each: %.4f%% of a core per process sampled every %" PRIu64 " ms\n",
 			ov->mem_sample_reads, (double)ov->mem_sample_ns / 1e6, per / 1e3,
 			100.0 * per / (double)ov->mem_interval_ns, ov->mem_interval_ns / 1000000u);
 	}

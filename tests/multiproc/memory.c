@@ -335,6 +335,79 @@ static void test_workers_allocating_in_known_spans(void)
 	CU_ASSERT(system(cmd) == 0);
 }
 
+/* 1,000 forked workers, 50 at a time, each a 30 ms span: the session's
+ * series stay within what memory.h documents per process. */
+#define FLEET		1000
+#define FLEET_BATCH	50
+
+static int fleet_worker(void *seg)
+{
+	uint64_t s;
+
+	if (ap_attach(seg))
+		return 2;
+	s = ap_begin(ap_name("fleet:step"), AP_CAT_TOOL);
+	t_sleep_ms(30);
+	ap_end(s);
+	return 0;
+}
+
+static int spawn_fleet(void *ctx, const char *segment, pid_t *pid, int *exec_errno)
+{
+	(void)ctx;
+	*exec_errno = 0;
+	*pid = fork();
+	if (*pid < 0)
+		return -1;
+	if (*pid == 0) {
+		pid_t w[FLEET_BATCH];
+		int bad = 0;
+
+		for (int i = 0; i < FLEET; i += FLEET_BATCH) {
+			for (int k = 0; k < FLEET_BATCH; k++)
+				w[k] = t_fork(fleet_worker, (void *)segment);
+			for (int k = 0; k < FLEET_BATCH; k++)
+				bad |= t_wait(w[k]) != 0;
+		}
+		_exit(bad);
+	}
+	return 0;
+}
+
+static void test_thousand_forked_workers(void)
+{
+	struct ap_run_opts o;
+	char d[128], path[160];
+	json_error_t jerr;
+	json_t *rep, *mem;
+	double nproc, bytes;
+
+	snprintf(d, sizeof(d), "/tmp/ap-test-memfleet-%d", (int)getpid());
+	ap_run_opts_default(&o);
+	o.out_dir = d;
+	o.quiet = 1;
+	o.seg.lanes = 128;
+	o.seg.lane_events = 1024;
+	o.set.memory_interval_ns = 20000000u;
+	CU_ASSERT_EQUAL_FATAL(ap_session_run(&o, spawn_fleet, NULL), 0);
+	snprintf(path, sizeof(path), "%s/report.json", d);
+	rep = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	CU_ASSERT_FATAL(rep != NULL);
+	mem = json_object_get(rep, "memory");
+	CU_ASSERT_FATAL(json_is_object(mem));
+	nproc = (double)json_array_size(json_object_get(mem, "processes"));
+	bytes = num(mem, "series_bytes");
+	printf("\n    %.0f of %d workers sampled, series %.0f KiB (bound %.0f KiB)\n", nproc, FLEET, bytes / 1024,
+	       (double)(FLEET * AP_MEM_SERIES_BYTES + 64 * 1024) / 1024);
+	CU_ASSERT(nproc >= FLEET / 2 && nproc <= FLEET);
+	CU_ASSERT(bytes <= nproc * AP_MEM_SERIES_BYTES + 64 * 1024);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(mem, "procs_over_cap")), 0);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(rep, "structure"), "traces")), FLEET);
+	json_decref(rep);
+	snprintf(path, sizeof(path), "rm -rf %s", d);
+	CU_ASSERT(system(path) == 0);
+}
+
 /* 1,000 processes with a long series each cost the documented bound
  * (AP_MEM_SERIES_BYTES per process, memory.h), measured on the heap; the
  * 4,097th process is counted, not kept; start, peak and end stay exact. */
@@ -414,4 +487,5 @@ void t_register_memory(void)
 	T_ADD(s, test_thousand_processes_bounded);
 	T_ADD(s, test_op_histogram_quantiles);
 	T_ADD(s, test_workers_allocating_in_known_spans);
+	T_ADD(s, test_thousand_forked_workers);
 }
