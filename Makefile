@@ -236,7 +236,7 @@ check-fuzz-regress: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%) ## replay the fuz
 
 $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz -fsanitize=fuzzer $^ $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz -fsanitize=fuzzer $(filter-out %.h,$^) $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) -o $@
 
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-%)
 
