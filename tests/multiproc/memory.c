@@ -197,6 +197,15 @@ static double num(json_t *o, const char *key)
 
 static void test_workers_allocating_in_known_spans(void)
 {
+#if defined(__SANITIZE_THREAD__)
+	/* ThreadSanitizer maps shadow memory for every page the workers touch:
+	 * several times the 64 MiB, resident in the same processes, so RSS is
+	 * not the workload's. The figures are checked in the other builds. */
+	if (1) {
+		t_skip("ThreadSanitizer's shadow memory is resident in the workers: RSS is not the workload's");
+		return;
+	}
+#endif
 	struct ap_run_opts o;
 	char out[160], logp[160], cmd[200];
 	json_error_t jerr;
