@@ -25,8 +25,9 @@
  *     per-operation figures of traces that just completed.
  * A process that exits keeps its series. At most AP_MEM_PROCS processes
  * have one; samples of the rest are counted (procs_over_cap). Memory:
- * AP_MEM_SERIES_BYTES per process, so 1,000 processes 6.3 MiB and the cap
- * 25 MiB, whatever the run's length (ap_memory.bytes says how much).
+ * AP_MEM_SERIES_BYTES (6,280 bytes) per process, so 1,000 processes 6.0
+ * MiB and the cap 24.5 MiB, whatever the run's length (ap_memory.bytes says
+ * how much).
  *
  * Per process: start, peak and end, and the least-squares slope of RSS over
  * time with its fit (r^2), which the findings use to flag a steady growth.
