@@ -59,10 +59,9 @@ static void sort_keys(struct mkey *k, uint32_t n)
 #define MEM_WINDOW	(AP_MEM_SAMPLES + AP_MEM_RECENT + 2u)
 #define GAP_SCAN	64u	/* a span over this many samples is long enough */
 
-static int mem_grow(struct ap_analysis *a, uint32_t n)
+/* The per-span scratch (not the samples' window, which has a fixed size). */
+static void free_spans(struct ap_analysis *a)
 {
-	if (n <= a->mcap && a->msamp)
-		return 0;
 	free(a->rss);
 	free(a->macc);
 	free(a->mkeys);
@@ -71,6 +70,13 @@ static int mem_grow(struct ap_analysis *a, uint32_t n)
 	free(a->mpos);
 	free(a->minner);
 	free(a->mflags);
+}
+
+static int mem_grow(struct ap_analysis *a, uint32_t n)
+{
+	if (n <= a->mcap && a->msamp)
+		return 0;
+	free_spans(a);
 	a->rss = malloc(n * sizeof(*a->rss));
 	a->macc = malloc(n * sizeof(*a->macc));
 	a->mkeys = malloc(n * sizeof(struct mkey));
@@ -249,14 +255,7 @@ void ap_an_memory(struct ap_analysis *a, uint32_t len)
 
 void ap_an_memory_free(struct ap_analysis *a)
 {
-	free(a->rss);
-	free(a->macc);
-	free(a->mkeys);
-	free(a->mends);
-	free(a->mkids);
-	free(a->mpos);
-	free(a->minner);
-	free(a->mflags);
+	free_spans(a);
 	free(a->msamp);
 }
 

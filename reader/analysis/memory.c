@@ -333,6 +333,15 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	h->nd += t->ndeps;
 }
 
+void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
+		  ap_mem_trace_fn fn, void *ctx)
+{
+	if (m->interval_ns)
+		ap_mem_hold(h, t, fn, ctx);
+	else
+		fn(ctx, t);
+}
+
 void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
 {
 	uint32_t keep = 0, nv = 0, nd = 0;

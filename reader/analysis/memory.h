@@ -159,6 +159,9 @@ struct ap_mem_hold {
 };
 
 void ap_mem_hold_free(struct ap_mem_hold *h);
+/* A complete trace: held when m samples memory, else handed to fn now. */
+void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
+		  ap_mem_trace_fn fn, void *ctx);
 /* Hold a copy of t. When the hold is full (AP_MEM_HOLD_SPANS) the traces
  * held are released first, through fn, and counted; a trace that cannot be
  * held (larger than the hold, no memory) is handed to fn at once. */

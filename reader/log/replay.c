@@ -29,10 +29,7 @@ static void replay_trace(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_replay *rp = ctx;
 
-	if (rp->mem_on)
-		ap_mem_hold(&rp->hold, t, replay_analyse, rp);
-	else
-		replay_analyse(rp, t);
+	ap_mem_offer(&rp->mem, &rp->hold, t, replay_analyse, rp);
 }
 
 /* A record of memory samples at p (len bytes left): its size, or 0 when it

@@ -179,12 +179,12 @@ void ap_memory_text(FILE *f, const struct ap_run *r, int color)
 		fprintf(f, "  RSS change per operation (inclusive, as time is; a span shorter than the %" PRIu64
 			   " ms between samples, or without a sample on both sides, is not measurable)\n",
 			m->interval_ns / 1000000u);
-		fprintf(f, "  %-24s %-8s %8s %8s %12s %11s %11s\n", "name", "category", "measured", "too short",
+		fprintf(f, "  %-24s %-8s %8s %10s %12s %11s %11s\n", "name", "category", "measured", "unmeasured",
 			"total MiB", "mean KiB", "p95 KiB");
 		for (uint32_t i = 0; ops && i < n && i < 20; i++) {
 			const struct ap_op_mem *om = ops[i]->mem;
 
-			fprintf(f, "  %s %-8s %8" PRIu64 " %8" PRIu64, ap_tname(a, ops[i]->name, 24),
+			fprintf(f, "  %s %-8s %8" PRIu64 " %10" PRIu64, ap_tname(a, ops[i]->name, 24),
 				ap_cat_name(ops[i]->category), om->measured, om->not_measurable);
 			if (om->measured)
 				fprintf(f, " %+12.1f %+11.1f %+11" PRId64 "\n", mib(om->total_kib),

@@ -157,10 +157,7 @@ static void analyse(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_session *s = ctx;
 
-	if (s->mem_on)
-		ap_mem_hold(&s->hold, t, ap_session_analyse_trace, s);
-	else
-		ap_session_analyse_trace(s, t);
+	ap_mem_offer(&s->mem, &s->hold, t, ap_session_analyse_trace, s);
 }
 
 /*
