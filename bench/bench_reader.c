@@ -140,12 +140,15 @@ static double round_once(struct ap_segment *seg, uint64_t n, int analyse, uint64
 }
 
 /* One round through a session: lane 0 filled, drained to the end, with
- * dumps every interval_ns when it is not 0. Events/s, or -1. */
-static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir, double *dump_ms)
+ * dumps every interval_ns when it is not 0, and memory sampling rounds
+ * every mem_ns when it is not 0 (traces then wait for a round: the cost of
+ * holding them). Events/s, or -1. */
+static double session_round_mem(uint64_t cap, uint64_t interval_ns, uint64_t mem_ns, const char *dir,
+				double *dump_ms)
 {
 	struct ap_run_opts o;
 	struct ap_session *s = calloc(1, sizeof(*s));
-	uint64_t n, got = 0, t0, next;
+	uint64_t n, got = 0, t0, next, next_mem;
 	double rate;
 
 	ap_run_opts_default(&o);
@@ -153,15 +156,23 @@ static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir,
 	o.seg.lane_events = (uint32_t)cap;
 	o.out_dir = dir;
 	o.interval_ns = interval_ns;
+	o.set.memory_interval_ns = mem_ns;
 	if (!s || ap_session_open(s, &o))
 		return -1;
 	n = fill(&s->seg, cap);
+	if (mem_ns)	/* the lane's owner is this process: its RSS is sampled */
+		atomic_store(&s->seg.lanes[0].owner, AP_OWNER((uint32_t)getpid(), 1));
 	atomic_store(&s->seg.lanes[0].head, n);
 	t0 = now_ns();
 	next = t0 + interval_ns;
+	next_mem = t0 + mem_ns;
 	while (got < n) {
 		got += ap_drain_pass(&s->drain);
 		ap_asm_flush(&s->as);
+		if (s->mem_on && now_ns() >= next_mem) {
+			ap_session_mem_round(s);
+			next_mem = now_ns() + mem_ns;
+		}
 		if (s->dumping) {
 			uint64_t t = now_ns();
 
@@ -181,11 +192,17 @@ static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir,
 		if (s->dumps < 2 || s->dump.failed)
 			rate = -1;
 	}
+	ap_session_mem_end(s);
 	if (s->analysis.spans_in_trees != s->as.begins)
 		rate = -1;
 	ap_session_close(s);
 	free(s);
 	return rate;
+}
+
+static double session_round(uint64_t cap, uint64_t interval_ns, const char *dir, double *dump_ms)
+{
+	return session_round_mem(cap, interval_ns, 0, dir, dump_ms);
 }
 
 int main(int argc, char **argv)
@@ -248,6 +265,22 @@ int main(int argc, char **argv)
 			unlink(path);
 		}
 		rmdir(dir);
+	}
+	if (argc <= 2 || strcmp(argv[2], "reader_memory_events_per_s") == 0) {
+		double plain[64], mem[64], ratio[64], unused;
+
+		for (int r = 0; r < rounds; r++) {
+			if ((plain[r] = session_round_mem(cap, 0, 0, "/tmp", &unused)) < 0 ||
+			    (mem[r] = session_round_mem(cap, 0, 20000000u, "/tmp", &unused)) < 0) {
+				fprintf(stderr, "bench-reader: memory round failed\n");
+				return 1;
+			}
+			ratio[r] = mem[r] / plain[r];
+		}
+		qsort(mem, (size_t)rounds, sizeof(mem[0]), cmp);
+		qsort(ratio, (size_t)rounds, sizeof(ratio[0]), cmp);
+		printf("reader_memory_events_per_s %.0f %.0f %.0f\n", mem[rounds / 2], mem[0], mem[rounds - 1]);
+		printf("reader_memory_ratio %.3f %.3f %.3f\n", ratio[rounds / 2], ratio[0], ratio[rounds - 1]);
 	}
 	return 0;
 }

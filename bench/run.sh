@@ -105,6 +105,10 @@ put3 reader_session_events_per_s "$(kv "$rd" reader_session_events_per_s)"
 put3 reader_dumps_events_per_s "$(kv "$rd" reader_dumps_events_per_s)"
 put reader_dumps_ratio "$dratio"
 put3 dump_ms "$(kv "$rd" dump_ms)"
+r3 "$(mps "$(kv "$rd" reader_memory_events_per_s)")" "  with --memory-interval 20: RSS sampled, traces held" "M ev/s"
+r3 "$(kv "$rd" reader_memory_ratio)" "  throughput with memory sampling / without (per round)" "x"
+put3 reader_memory_events_per_s "$(kv "$rd" reader_memory_events_per_s)"
+put3 reader_memory_ratio "$(kv "$rd" reader_memory_ratio)"
 
 # Highest total rate 2 writer processes and the reader sustain with nothing
 # dropped (default lanes): double until drops, then bisect; the rate the

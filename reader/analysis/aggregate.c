@@ -271,6 +271,7 @@ uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
 				op->slow_over_ns += a->dur[i] - slow;
 			}
 			ap_hist_add(&op->hist, a->dur[i]);
+			ap_an_memory_op(a, op, i);
 		} else {
 			a->ops_over_cap++;
 		}
@@ -309,7 +310,14 @@ static void merge_ops(struct ap_analysis *dst, const struct ap_analysis *src)
 		d->slow_over_ns += s->slow_over_ns;
 		d->errors += s->errors;
 		ap_hist_merge(&d->hist, &s->hist);
+		if (s->mem) {
+			if (!d->mem && !(d->mem = calloc(1, sizeof(*d->mem))))
+				dst->mem_rows_nomem += s->mem->measured + s->mem->not_measurable;
+			else
+				ap_op_mem_merge(d->mem, s->mem);
+		}
 	}
+	dst->mem_rows_nomem += src->mem_rows_nomem;
 	dst->ops_over_cap += src->ops_over_cap;
 }
 

@@ -34,6 +34,9 @@ void ap_analysis_free(struct ap_analysis *a)
 	free(a->truncated);
 	free(a->dep_from);
 	free(a->dep_to);
+	for (uint32_t i = 0; a->ops && i < a->nops; i++)
+		free(a->ops[i].mem);
+	ap_an_memory_free(a);
 	free(a->ops);
 	free(a->groups);
 	free(a->concs);
@@ -127,6 +130,7 @@ void ap_analysis_add(void *ctx, const struct ap_trace_view *t)
 		return;
 	}
 	len = ap_an_preorder(a, nroots);
+	ap_an_memory(a, len);
 	ap_an_parallelism(a, len);
 	root = ap_an_aggregates(a, len);
 	if (root != AP_NONE)
@@ -145,4 +149,5 @@ void ap_analysis_end(struct ap_analysis *a, const struct ap_assembler *as)
 	a->cycles = as->cycles;
 	a->deps_ignored = a->deps_ignored_own + as->deps_ignored;
 	ap_an_findings(a);
+	ap_an_memory_findings(a);
 }

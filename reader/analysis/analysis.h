@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "hist.h"
 #include "hmap.h"
+#include "memory.h"
 #include "names.h"
 #include "assemble.h"
 #include "spans.h"
@@ -62,6 +63,7 @@ struct ap_op {
 	uint64_t slow_n, slow_over_ns;	/* calls above slow_tool_ms, time above it */
 	uint64_t errors;	/* spans that failed (ap_set_error), ended or truncated */
 	struct ap_hist hist;	/* durations */
+	struct ap_op_mem *mem;	/* RSS changes, when memory is sampled (memory.h); NULL */
 };
 
 /* Siblings that ran one after another and could have run together. */
@@ -157,6 +159,7 @@ struct ap_settings {
 	struct ap_keep_cfg keep;	/* traces kept whole */
 	struct ap_model models[AP_MODELS_MAX];	/* model context windows */
 	uint32_t nmodels;
+	uint64_t memory_interval_ns;	/* --memory-interval; 0 (the default here): not sampled */
 };
 void ap_settings_default(struct ap_settings *s);
 
@@ -165,6 +168,7 @@ struct ap_kept {
 	uint32_t *parent, *child_off, *child_idx;
 	uint64_t *dur, *self;
 	uint8_t *truncated;
+	int64_t *rss;		/* RSS change per span, KiB, AP_RSS_NONE; NULL: none */
 	uint32_t n;
 	uint32_t root;		/* the slowest root of the trace */
 	uint64_t root_dur;
@@ -290,6 +294,19 @@ struct ap_analysis {
 	uint32_t nfindings;
 	uint64_t traces_skipped;	/* no memory to analyse them: counted, not folded in */
 	uint64_t spans_skipped;
+
+	/* Memory (memory.h): the samples, set by the owner after init (NULL:
+	 * no memory figures); per span of the trace being folded, its RSS
+	 * change (memattr.c), and scratch for working it out. */
+	const struct ap_memory *mem;
+	int trace_rss;			/* rss[] holds this trace's figures */
+	int64_t *rss;
+	double *macc;
+	void *mkeys, *mends;
+	uint32_t *mkids, *mpos, *minner, ninner, mcap;
+	uint8_t *mflags;
+	struct ap_mem_sample *msamp;
+	uint64_t mem_rows_nomem;	/* spans whose operation found no memory for its RSS row */
 };
 
 void ap_rules_default(struct ap_rules *r);

@@ -71,6 +71,14 @@ void ap_an_keep(struct ap_analysis *a, uint32_t root);
 void ap_an_keep_for(struct ap_analysis *dst, struct ap_analysis *src, uint32_t root);
 void ap_an_order_kept(struct ap_analysis *a);
 
+/* memattr.c: the trace's RSS change per span into a->rss (after the
+ * pre-order); one span's figure into its operation's row; scratch. */
+void ap_an_memory(struct ap_analysis *a, uint32_t len);
+void ap_an_memory_op(struct ap_analysis *a, struct ap_op *op, uint32_t i);
+void ap_an_memory_free(struct ap_analysis *a);
+/* memattr.c: steady RSS growth, after the other findings. */
+void ap_an_memory_findings(struct ap_analysis *a);
+
 /* findings.c */
 void ap_an_findings(struct ap_analysis *a);
 

@@ -39,6 +39,9 @@ struct ap_overhead {
 	uint64_t setup_ns;	/* writers' time getting ready: attach, lane claims */
 	uint64_t capacity_ns;	/* the run's wall time x online CPUs */
 	uint64_t cpus;
+	/* The reader's RSS sampling (--memory-interval), 0: off. Its cost is
+	 * the reader's, not the writers': stated beside theirs, not added. */
+	uint64_t mem_interval_ns, mem_sample_ns, mem_sample_reads;
 };
 
 /* The profiler's own time: every event at the measured cost, and the
@@ -130,6 +133,8 @@ struct ap_run {
 	struct ap_overhead ov;
 	/* The analysis; NULL when there is none (counts only). */
 	const struct ap_analysis *analysis;
+	/* RSS samples per process (memory.h); NULL when memory was not sampled. */
+	const struct ap_memory *memory;
 	/* Sections that only some runs have; NULL when absent. */
 	const struct ap_run_interval *interval;
 	const struct ap_run_dumps *dumps;

@@ -16,6 +16,13 @@
  * its P95 rose by at least threshold_pct percent and at least min_ms; it
  * improved when it fell by as much. Categories compare self time per trace
  * (runs differ in length) by the same rule.
+ *
+ * Memory (when both sides sampled it): the largest peak RSS of any process,
+ * and per operation the mean RSS change of its measured spans, by the same
+ * percentage threshold and an absolute floor of --min-kib (1,024 KiB), as
+ * --min-ms is for time. A change is taken relative to the magnitude of the
+ * base (a mean of -100 KiB rising to +100 KiB rose by 200%); a base of 0
+ * that rises by the floor regressed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +48,7 @@
 #define DIFF_FILE_MAX	(1ull << 32)	/* bytes read from one side */
 #define DIFF_MS_MAX	1e12		/* about 31 years: no duration is longer */
 #define DIFF_COUNT_MAX	((json_int_t)1 << 53)
+#define DIFF_KIB_MAX	1e15		/* an RSS change: a petabyte and a half either way */
 
 static const char *const cats[AP_CAT_COUNT] = { "internal", "llm", "tool", "memory" };
 
@@ -53,8 +61,21 @@ struct dop {
 	int matched;
 };
 
+struct dmem {
+	char name[AP_NAME_MAX + 1];
+	char cat[16];
+	uint64_t measured;
+	double mean_kib;
+	int matched;
+};
+
 struct side {
 	const char *path;
+	int has_mem;			/* a memory section */
+	uint64_t peak_kib;		/* the largest peak of any process */
+	uint64_t mem_interval_ms;
+	struct dmem *mops;
+	size_t nmops;
 	struct dop **sorted;		/* ops by name and category, for find() */
 	uint64_t traces;
 	double cat_ms[AP_CAT_COUNT];
@@ -130,6 +151,64 @@ static int count(json_t *o, const char *key, uint64_t *v)
 	return 0;
 }
 
+/* A signed KiB figure, within DIFF_KIB_MAX either way. */
+static int kib(json_t *o, const char *key, double *v)
+{
+	json_t *x = json_object_get(o, key);
+
+	if (!json_is_number(x))
+		return -1;
+	*v = json_number_value(x);
+	return isfinite(*v) && fabs(*v) <= DIFF_KIB_MAX ? 0 : -1;
+}
+
+/* The optional memory section: processes' peaks, operations' mean change.
+ * 0, or -1 (said). */
+static int parse_memory(struct side *sd, json_t *mem)
+{
+	json_t *procs = json_object_get(mem, "processes"), *ops = json_object_get(mem, "operations");
+	size_t i;
+
+	if (!json_is_array(procs) || !json_is_array(ops) || count(mem, "interval_ms", &sd->mem_interval_ms))
+		return fail(sd, "memory is not an agentprof memory section (interval_ms, processes, operations)");
+	for (i = 0; i < json_array_size(procs); i++) {
+		uint64_t peak;
+
+		if (count(json_array_get(procs, i), "peak_kib", &peak))
+			return fail(sd, "memory.processes[%zu].peak_kib is missing or not a count", i);
+		if (peak > sd->peak_kib)
+			sd->peak_kib = peak;
+	}
+	sd->mops = calloc(json_array_size(ops) + 1, sizeof(*sd->mops));
+	if (!sd->mops)
+		return fail(sd, "out of memory");
+	for (i = 0; i < json_array_size(ops); i++) {
+		json_t *o = json_array_get(ops, i);
+		const char *name = json_string_value(json_object_get(o, "name"));
+		const char *cat = json_string_value(json_object_get(o, "category"));
+		struct dmem *d = &sd->mops[sd->nmops];
+		const char *bad = !name || strlen(name) > AP_NAME_MAX ? "name" :
+				  !cat || strlen(cat) >= sizeof(d->cat) ? "category" :
+				  count(o, "spans_measured", &d->measured) ? "spans_measured" : NULL;
+
+		if (!bad && d->measured && kib(o, "rss_delta_kib_mean", &d->mean_kib))
+			bad = "rss_delta_kib_mean";
+		if (bad)
+			return fail(sd, "memory.operations[%zu].%s is missing or out of range", i, bad);
+		if (!d->measured)
+			continue;	/* nothing to compare */
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		snprintf(d->cat, sizeof(d->cat), "%s", cat);
+		for (size_t k = 0; k < sd->nmops; k++)
+			if (!strcmp(sd->mops[k].name, d->name) && !strcmp(sd->mops[k].cat, d->cat))
+				return fail(sd, "memory operation %s (%s) is listed twice", ap_tcell(d->name, -1),
+					    ap_tcell(d->cat, -1));
+		sd->nmops++;
+	}
+	sd->has_mem = 1;
+	return 0;
+}
+
 static int parse(struct side *sd, const char *text, size_t len)
 {
 	json_error_t err;
@@ -191,6 +270,9 @@ static int parse(struct side *sd, const char *text, size_t len)
 		d->tokens = in + outk;
 		sd->nops++;
 	}
+	x = json_object_get(root, "memory");
+	if (x && !json_is_null(x) && parse_memory(sd, x))
+		goto out;
 	ret = 0;
 out:
 	json_decref(root);
@@ -247,8 +329,98 @@ static int judge(double a, double b, const struct ap_diff_opts *o)
 
 static const char *verdict(int v) { return v > 0 ? "regressed" : v < 0 ? "improved" : "same"; }
 
+static void print_pct(FILE *f, double p);
+
+/* A change of RSS figure a to b in KiB, as a percentage of |a|. */
+static double kib_change(double a, double b)
+{
+	if (a != 0)
+		return (b - a) / fabs(a) * 100.0;
+	return b > 0 ? INFINITY : b < 0 ? -INFINITY : 0;
+}
+
+/* As judge(), for KiB with the --min-kib floor. */
+static int judge_kib(double a, double b, const struct ap_diff_opts *o)
+{
+	double p = kib_change(a, b);
+
+	if (b - a >= o->min_kib && p >= o->threshold_pct)
+		return 1;
+	if (a - b >= o->min_kib && -p >= o->threshold_pct)
+		return -1;
+	return 0;
+}
+
+static const struct dmem *find_mem(const struct side *s, const struct dmem *d)
+{
+	for (size_t i = 0; i < s->nmops; i++)
+		if (!strcmp(s->mops[i].name, d->name) && !strcmp(s->mops[i].cat, d->cat))
+			return &s->mops[i];
+	return NULL;
+}
+
+/* Memory: the peak and each operation both sides measured. Adds to the
+ * counts; JSON into j when it is not NULL, else text into out. */
+static void diff_memory(const struct side *a, const struct side *b, const struct ap_diff_opts *o, struct ap_json *j,
+			FILE *out, int *regressed, int *improved)
+{
+	int v;
+
+	if (!a->has_mem || !b->has_mem) {
+		if (j)
+			ap_json_null(j, "memory");
+		else if (a->has_mem || b->has_mem)
+			fprintf(out, "\n  memory: sampled in %s only; not compared\n", a->has_mem ? "base" : "new");
+		return;
+	}
+	v = judge_kib((double)a->peak_kib, (double)b->peak_kib, o);
+	*regressed += v > 0;
+	*improved += v < 0;
+	if (j) {
+		ap_json_obj(j, "memory");
+		ap_json_num(j, "min_kib", o->min_kib, 1);
+		ap_json_u64(j, "peak_kib_base", a->peak_kib);
+		ap_json_u64(j, "peak_kib_new", b->peak_kib);
+		ap_json_str(j, "peak_status", verdict(v));
+		ap_json_arr(j, "operations");
+	} else {
+		fprintf(out, "\n  memory (RSS; regressed: up by >= %.1f%% and >= %.0f KiB):\n", o->threshold_pct, o->min_kib);
+		fprintf(out, "    largest peak %10.1f -> %-10.1f MiB", (double)a->peak_kib / 1024, (double)b->peak_kib / 1024);
+		print_pct(out, pct_change((double)a->peak_kib, (double)b->peak_kib));
+		fprintf(out, " %s\n", v > 0 ? "REGRESSED" : v < 0 ? "improved" : "");
+	}
+	for (size_t i = 0; i < a->nmops; i++) {
+		const struct dmem *pa = &a->mops[i], *pb = find_mem(b, pa);
+
+		if (!pb)
+			continue;
+		v = judge_kib(pa->mean_kib, pb->mean_kib, o);
+		*regressed += v > 0;
+		*improved += v < 0;
+		if (j) {
+			ap_json_obj(j, NULL);
+			ap_json_str(j, "name", pa->name);
+			ap_json_str(j, "category", pa->cat);
+			ap_json_num(j, "rss_delta_kib_mean_base", pa->mean_kib, 1);
+			ap_json_num(j, "rss_delta_kib_mean_new", pb->mean_kib, 1);
+			ap_json_str(j, "status", verdict(v));
+			ap_json_end_obj(j);
+		} else {
+			fprintf(out, "    %s %s %+10.1f -> %+-10.1f KiB per span %s\n", ap_tcell(pa->name, 28),
+				ap_tcell(pa->cat, 8), pa->mean_kib, pb->mean_kib,
+				v > 0 ? "REGRESSED" : v < 0 ? "improved" : "");
+		}
+	}
+	if (j) {
+		ap_json_end_arr(j);
+		ap_json_end_obj(j);
+	}
+}
+
 static void free_side(struct side *s)
 {
+	free(s->mops);
+	s->mops = NULL;
 	free(s->ops);
 	free(s->sorted);
 	s->ops = NULL;
@@ -404,6 +576,7 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		ap_json_num(&j, "output_base", (double)a.total_output / ta, 1);
 		ap_json_num(&j, "output_new", (double)b.total_output / tb, 1);
 		ap_json_end_obj(&j);
+		diff_memory(&a, &b, o, &j, out, &regressed, &improved);
 		ap_json_u64(&j, "regressions", (uint64_t)regressed);
 		ap_json_u64(&j, "improvements", (uint64_t)improved);
 		ap_json_end_obj(&j);
@@ -449,6 +622,7 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 		}
 		fprintf(out, "  tokens per trace: input %.0f -> %.0f, output %.0f -> %.0f\n", (double)a.total_input / ta,
 		       (double)b.total_input / tb, (double)a.total_output / ta, (double)b.total_output / tb);
+		diff_memory(&a, &b, o, NULL, out, &regressed, &improved);
 		fprintf(out, "\n%d regressed, %d improved\n", regressed, improved);
 	}
 	free_side(&a);
@@ -459,7 +633,7 @@ int ap_diff_main(const char *base_path, const char *new_path, const struct ap_di
 int ap_cmd_diff(int argc, char **argv)
 {
 	struct ap_cli c;
-	struct ap_diff_opts d = { .threshold_pct = 10, .min_ms = 5, .json = 0 };
+	struct ap_diff_opts d = { .threshold_pct = 10, .min_ms = 5, .min_kib = 1024, .json = 0 };
 	const char *side[2] = { NULL, NULL };
 	int nside = 0;
 
@@ -467,9 +641,9 @@ int ap_cmd_diff(int argc, char **argv)
 	d.set = &c.run.set;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		int is_pct = strcmp(a, "--threshold-pct") == 0;
+		int is_pct = strcmp(a, "--threshold-pct") == 0, is_kib = strcmp(a, "--min-kib") == 0;
 
-		if (is_pct || strcmp(a, "--min-ms") == 0) {
+		if (is_pct || is_kib || strcmp(a, "--min-ms") == 0) {
 			char *end = NULL;
 			double v = i + 1 < argc ? strtod(argv[i + 1], &end) : -1;
 
@@ -480,6 +654,8 @@ int ap_cmd_diff(int argc, char **argv)
 			}
 			if (is_pct)
 				d.threshold_pct = v;
+			else if (is_kib)
+				d.min_kib = v;
 			else
 				d.min_ms = v;
 			i++;

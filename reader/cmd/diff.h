@@ -14,6 +14,7 @@
 struct ap_diff_opts {
 	double threshold_pct;	/* --threshold-pct: a P95 this much higher (10) */
 	double min_ms;		/* --min-ms: and at least this many ms higher (5) */
+	double min_kib;		/* --min-kib: memory, at least this many KiB higher (1,024) */
 	int json;		/* --json */
 	const struct ap_settings *set;	/* settings for replaying a log */
 	FILE *out;			/* where the comparison goes; NULL: stdout */

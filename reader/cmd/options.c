@@ -16,7 +16,7 @@ const char ap_usage_text[] =
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
 	"       agentprof serve --segment NAME [--interval SECONDS] [options]\n"
 	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
-	"       agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW\n"
+	"       agentprof diff [--threshold-pct P] [--min-ms M] [--min-kib K] [--json] BASE NEW\n"
 	"\n"
 	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
 	"process it starts, writes DIR/report.json and prints a summary. It exits with\n"
@@ -28,7 +28,9 @@ const char ap_usage_text[] =
 	"(the report then covers its intact blocks) and 2 when it is not a log.\n"
 	"diff compares two runs (report.json files or logs) per operation and\n"
 	"category: an operation regressed when its P95 rose by P% (10) and M ms (5);\n"
-	"it exits 0 when nothing regressed, 1 when something did, 2 on error.\n"
+	"memory (both runs sampled): the largest peak RSS and each operation's mean RSS\n"
+	"change regress by P% and K KiB (1024). It exits 0 when nothing regressed, 1\n"
+	"when something did, 2 on error.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
@@ -56,6 +58,8 @@ const char ap_usage_text[] =
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
 	"                       files are written through io_uring and never waited for\n"
+	"      --memory-interval MS  sample the RSS of every attached process every MS ms\n"
+	"                       (default 20, 0: off, at most 60000) for the Memory section\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --json           print report.json instead of the text report\n"
@@ -242,6 +246,16 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			}
 			c->run.interval_ns = (uint64_t)(secs * 1e9);
 			i++;
+		} else if (strcmp(a, "--memory-interval") == 0) {
+			uint64_t ms;
+
+			if (parse_u64(val, 0, AP_MEM_INTERVAL_MAX_MS, &ms)) {
+				*ret = ap_usage_error("--memory-interval takes milliseconds from 0 (off) to %u (got '%s')",
+						      AP_MEM_INTERVAL_MAX_MS, val ? val : "");
+				return -1;
+			}
+			c->run.set.memory_interval_ns = ms * 1000000u;
+			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {
 				*ret = ap_usage_error("--segment takes a name as in AGENTPROF_SHM: \"/\" then 1 to 199 of "
@@ -290,6 +304,7 @@ void ap_cli_default(struct ap_cli *c)
 {
 	memset(c, 0, sizeof(*c));
 	ap_run_opts_default(&c->run);
+	c->run.set.memory_interval_ns = AP_MEM_DEFAULT_MS * 1000000u;
 	c->demo.workers = 4;
 	c->demo.traces = 2;
 	c->demo.seed = 1;

@@ -233,6 +233,29 @@ void ap_log_seen(struct ap_log *l, uint32_t pid, uint64_t ticks)
 	l->buf[l->cur].used += (uint32_t)(sizeof(struct ap_log_rec) + sizeof(r));
 }
 
+void ap_log_mem(struct ap_log *l, uint64_t round, const struct ap_log_mem_sample *x, uint32_t n)
+{
+	uint32_t per = (l->block_cap - (uint32_t)(sizeof(struct ap_log_rec) + sizeof(struct ap_log_mem))) /
+		       (uint32_t)sizeof(*x), done = 0;
+
+	do {
+		uint32_t k = n - done < per ? n - done : per;
+		uint32_t size = (uint32_t)(sizeof(struct ap_log_rec) + sizeof(struct ap_log_mem)) + k * (uint32_t)sizeof(*x);
+		struct ap_log_mem h = { round, k, (done == 0 ? AP_LOG_MEM_FIRST : 0) |
+						  (done + k == n ? AP_LOG_MEM_LAST : 0) };
+		uint8_t *p = room(l, size);
+
+		if (!p)
+			return;
+		put_rec(p, 0, AP_LOG_REC_MEM);
+		memcpy(p + sizeof(struct ap_log_rec), &h, sizeof(h));
+		if (k)
+			memcpy(p + sizeof(struct ap_log_rec) + sizeof(h), x + done, (size_t)k * sizeof(*x));
+		l->buf[l->cur].used += size;
+		done += k;
+	} while (done < n);
+}
+
 void ap_log_names(struct ap_log *l, const char *pool, size_t len)
 {
 	/* Whole strings per record, each record padded to 8 bytes. */

@@ -8,8 +8,9 @@
  *                         then the payload)
  *   payload               len bytes
  * Block types:
- *   HEADER  first: struct ap_log_geometry, struct ap_log_settings, then the
- *           model table as text ("NAME WINDOW\n" lines)
+ *   HEADER  first: struct ap_log_geometry, struct ap_log_settings, (version
+ *           3 on) struct ap_log_memory, then the model table as text
+ *           ("NAME WINDOW\n" lines)
  *   DATA    records, each a struct ap_log_rec and its body, 8-byte aligned:
  *             pid > 0, n > 0   n events of that process, 64 bytes each, in
  *                              lane order
@@ -20,15 +21,22 @@
  *             pid = 0, n = AP_LOG_REC_SEEN   a struct ap_log_seen: a process
  *                              was last known running at a time (its open
  *                              spans are truncated there)
- *   TOTALS  last: geometry, settings, struct ap_log_totals, nprocs process
- *           rows, nquarantined lanes, the model table as text
+ *             pid = 0, n = AP_LOG_REC_MEM    (version 3 on) a struct ap_log_mem,
+ *                              then its count of struct ap_log_mem_sample:
+ *                              RSS samples of one round (--memory-interval),
+ *                              split over records when a block cannot hold
+ *                              the round
+ *   TOTALS  last: geometry, settings, (version 3 on) struct ap_log_memory,
+ *           struct ap_log_totals, nprocs process rows, nquarantined lanes,
+ *           the model table as text
  *
  * Host byte order; the layout fingerprint in the geometry refuses a log from
- * another layout. Version 2 persists integers only (thresholds in
+ * another layout. Versions: 2 persists integers only (thresholds in
  * micro-percent and nanoseconds, the writers' cost in clock ticks x 16);
- * version 3 adds the error_pct rule to the settings (struct ap_log_settings
- * grows by 16 bytes; a version 1 or 2 log has the 80 bytes before them and
- * takes error_pct's default);
+ * 3 adds the memory settings and samples after the 80 bytes of settings (a
+ * version 1 or 2 log is a run without them: no Memory section); 4 adds the
+ * error_pct rule, so struct ap_log_settings grows by 16 bytes before the
+ * memory settings (a log before version 4 takes error_pct's default);
  * version 1 logs, which held doubles there, are still read (the _v1
  * structs, read-only). Nothing in a log is trusted when it is read back: the
  * scanner checks every block's length and checksum, the codec every count
@@ -42,7 +50,7 @@
 #include <stdint.h>
 
 #define AP_LOG_MAGIC		0x424c5041u	/* "APLB" */
-#define AP_LOG_VERSION		3u	/* written; versions 1 to 3 are read */
+#define AP_LOG_VERSION		4u	/* written; versions 1 to 4 are read */
 #define AP_LOG_BLOCK_DEFAULT	(1u << 20)	/* payload bytes per block */
 #define AP_LOG_BLOCK_MIN	512u
 #define AP_LOG_BLOCK_MAX	(16u << 20)
@@ -87,6 +95,37 @@ _Static_assert(offsetof(struct ap_log_seen, pid) == 0, "seen.pid");
 _Static_assert(offsetof(struct ap_log_seen, reserved) == 4, "seen.reserved");
 _Static_assert(offsetof(struct ap_log_seen, ticks) == 8, "seen.ticks");
 
+#define AP_LOG_REC_MEM	0xfffffffeu	/* n of a memory samples record */
+
+/* A round of RSS samples, or part of one: the round's time, then `n`
+ * samples. Flags: FIRST on the round's first record, LAST on its last (the
+ * replay analyses the traces held until then). */
+#define AP_LOG_MEM_FIRST	1u
+#define AP_LOG_MEM_LAST		2u
+struct ap_log_mem {
+	uint64_t round_ticks;	/* segment clock, when the round began */
+	uint32_t n;		/* samples that follow */
+	uint32_t flags;		/* AP_LOG_MEM_* */
+};
+_Static_assert(sizeof(struct ap_log_mem) == 16, "log memory record");
+_Static_assert(offsetof(struct ap_log_mem, round_ticks) == 0, "mem.round_ticks");
+_Static_assert(offsetof(struct ap_log_mem, n) == 8, "mem.n");
+_Static_assert(offsetof(struct ap_log_mem, flags) == 12, "mem.flags");
+
+struct ap_log_mem_sample {
+	uint32_t pid;
+	uint32_t rss_kib;	/* resident */
+	uint32_t anon_kib;	/* resident, not file-backed or shared */
+	uint32_t reserved;	/* 0 */
+	uint64_t ticks;		/* segment clock */
+};
+_Static_assert(sizeof(struct ap_log_mem_sample) == 24, "log memory sample");
+_Static_assert(offsetof(struct ap_log_mem_sample, pid) == 0, "mem_sample.pid");
+_Static_assert(offsetof(struct ap_log_mem_sample, rss_kib) == 4, "mem_sample.rss_kib");
+_Static_assert(offsetof(struct ap_log_mem_sample, anon_kib) == 8, "mem_sample.anon_kib");
+_Static_assert(offsetof(struct ap_log_mem_sample, reserved) == 12, "mem_sample.reserved");
+_Static_assert(offsetof(struct ap_log_mem_sample, ticks) == 16, "mem_sample.ticks");
+
 /* HEADER payload; also the start of TOTALS. */
 struct ap_log_geometry {
 	uint32_t version;	/* AP_LOG_VERSION */
@@ -123,10 +162,10 @@ struct ap_log_settings {
 	uint32_t max_traces, max_per_root, keep_slowest, llm_chain;
 	uint64_t keep_tokens, max_kept_spans, seed;
 	uint64_t llm_self_upct, tool_upct, slow_tool_ns, context_upct;
-	uint64_t error_upct;	/* version 3 */
-	uint64_t reserved;	/* version 3: 0 */
+	uint64_t error_upct;	/* version 4 */
+	uint64_t reserved;	/* version 4: 0 */
 };
-#define AP_LOG_SETTINGS_V2_SIZE	80u	/* the settings of a version 1 or 2 log */
+#define AP_LOG_SETTINGS_V2_SIZE	80u	/* the settings of a version 1, 2 or 3 log */
 _Static_assert(sizeof(struct ap_log_settings) == 96, "log settings");
 _Static_assert(offsetof(struct ap_log_settings, max_spans) == 0, "settings.max_spans");
 _Static_assert(offsetof(struct ap_log_settings, max_traces) == 8, "settings.max_traces");
@@ -142,6 +181,21 @@ _Static_assert(offsetof(struct ap_log_settings, slow_tool_ns) == 64, "settings.s
 _Static_assert(offsetof(struct ap_log_settings, context_upct) == 72, "settings.context_upct");
 _Static_assert(offsetof(struct ap_log_settings, error_upct) == 80, "settings.error_upct");
 _Static_assert(offsetof(struct ap_log_settings, reserved) == 88, "settings.reserved");
+
+/* Version 3 and later, after the settings in HEADER and TOTALS (80 bytes
+ * of them in version 3, 96 from version 4): memory sampling. HEADER holds
+ * the interval only (the cost is not known yet). */
+struct ap_log_memory {
+	uint64_t interval_ns;	/* --memory-interval; 0: not sampled */
+	uint64_t sample_ns;	/* reader time reading /proc over the run */
+	uint64_t sample_reads;	/* /proc reads it took */
+	uint64_t reserved;	/* 0 */
+};
+_Static_assert(sizeof(struct ap_log_memory) == 32, "log memory settings");
+_Static_assert(offsetof(struct ap_log_memory, interval_ns) == 0, "memory.interval_ns");
+_Static_assert(offsetof(struct ap_log_memory, sample_ns) == 8, "memory.sample_ns");
+_Static_assert(offsetof(struct ap_log_memory, sample_reads) == 16, "memory.sample_reads");
+_Static_assert(offsetof(struct ap_log_memory, reserved) == 24, "memory.reserved");
 
 /* Version 1 of the same (read only): the four thresholds were doubles, in
  * percent and ms. */

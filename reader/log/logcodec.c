@@ -79,6 +79,13 @@ static void put_settings(const struct ap_settings *set, struct ap_log_settings *
 	st->error_upct = to_micro(set->rules.error_pct);
 }
 
+/* The settings' bytes in a log of `version`: versions 1 to 3 wrote the
+ * first AP_LOG_SETTINGS_V2_SIZE bytes, version 4 added error_upct. */
+static size_t settings_size(uint32_t version)
+{
+	return version >= 4 ? sizeof(struct ap_log_settings) : AP_LOG_SETTINGS_V2_SIZE;
+}
+
 /* Settings of a log of `version` into set: each group only when every value
  * of it is in range, else the group keeps its defaults and *rejected is
  * set. The thresholds are held to exactly the ranges of --rule. */
@@ -88,7 +95,7 @@ static void take_settings(const uint8_t *p, uint32_t version, struct ap_settings
 	struct ap_rules r = set->rules;
 
 	memset(&st, 0, sizeof(st));
-	memcpy(&st, p, version >= 3 ? sizeof(st) : AP_LOG_SETTINGS_V2_SIZE);
+	memcpy(&st, p, settings_size(version));
 	if (st.max_spans >= 1 && st.max_spans <= UINT32_MAX / 2)
 		set->max_spans = (uint32_t)st.max_spans;
 	else
@@ -118,7 +125,7 @@ static void take_settings(const uint8_t *p, uint32_t version, struct ap_settings
 		r.slow_tool_ms = (double)st.slow_tool_ns / 1e6;
 		r.context_pct = (double)st.context_upct / 1e6;
 	}
-	if (version >= 3)
+	if (version >= 4)
 		r.error_pct = (double)st.error_upct / 1e6;	/* else: the default */
 	if (ap_rules_check(&r) == 0)
 		set->rules = r;
@@ -176,18 +183,43 @@ static void take_models(const uint8_t *p, size_t len, struct ap_settings *set)
 	}
 }
 
-#define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings))
+#define GEO_SET	(sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings) + sizeof(struct ap_log_memory))
 
-/* Geometry and settings of a payload as its version wrote them (the
- * version is checked before anything after the settings is read). */
-static size_t geo_set_of(const uint8_t *p, size_t len)
+/* Where the settings' part ends in a log of `version`: version 3 added the
+ * memory settings after the settings, version 4 the longer settings. */
+static size_t geo_set(uint32_t version)
 {
-	struct ap_log_geometry g;
+	return sizeof(struct ap_log_geometry) + settings_size(version) +
+	       (version >= 3 ? sizeof(struct ap_log_memory) : 0);
+}
 
-	if (len < sizeof(g))
-		return GEO_SET;
-	memcpy(&g, p, sizeof(g));
-	return sizeof(g) + (g.version >= 3 ? sizeof(struct ap_log_settings) : AP_LOG_SETTINGS_V2_SIZE);
+static void put_memory(const struct ap_settings *set, const struct ap_memory *m, uint8_t *p)
+{
+	struct ap_log_memory lm = { .interval_ns = set->memory_interval_ns };
+
+	if (m) {
+		lm.sample_ns = m->sample_ns;
+		lm.sample_reads = m->sample_reads;
+	}
+	memcpy(p, &lm, sizeof(lm));
+}
+
+/* The memory settings of a log: none before version 3; an interval out of
+ * the range of --memory-interval is refused (memory off, settings_rejected). */
+static void take_memory(const uint8_t *p, uint32_t version, struct ap_settings *set, int *rejected,
+			struct ap_log_memory *out)
+{
+	struct ap_log_memory lm = { 0 };
+
+	if (version >= 3)
+		memcpy(&lm, p + sizeof(struct ap_log_geometry) + settings_size(version), sizeof(lm));
+	if (lm.interval_ns > (uint64_t)AP_MEM_INTERVAL_MAX_MS * 1000000u) {
+		*rejected = 1;
+		memset(&lm, 0, sizeof(lm));
+	}
+	set->memory_interval_ns = lm.interval_ns;
+	if (out)
+		*out = lm;
 }
 
 #define MODELS_ROOM	65536u	/* room for the model table's text */
@@ -201,6 +233,7 @@ uint8_t *ap_log_header(const struct ap_segment *seg, const struct ap_settings *s
 		return NULL;
 	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
 	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	put_memory(set, NULL, p + sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings));
 	*len = GEO_SET + put_models(set, (char *)p + GEO_SET, cap - GEO_SET);
 	return p;
 }
@@ -209,14 +242,18 @@ int ap_log_take_header(const uint8_t *p, size_t len, int with_models, struct ap_
 		       struct ap_settings *set)
 {
 	struct ap_log_geometry geo;
-	size_t gs = geo_set_of(p, len);
+	size_t gs;
 
-	if (len < gs)
+	if (len < sizeof(geo))
 		return -EINVAL;
 	memcpy(&geo, p, sizeof(geo));
 	if (take_geometry(&geo, seg))
 		return -EINVAL;
+	gs = geo_set(seg->version);
+	if (len < gs)
+		return -EINVAL;
 	take_settings(p + sizeof(geo), seg->version, set, &seg->settings_rejected);
+	take_memory(p, seg->version, set, &seg->settings_rejected, NULL);
 	if (with_models)
 		take_models(p + gs, len - gs, set);
 	return 0;
@@ -246,6 +283,7 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 		return NULL;
 	put_geometry(seg, (struct ap_log_geometry *)(void *)p);
 	put_settings(set, (struct ap_log_settings *)(void *)(p + sizeof(struct ap_log_geometry)));
+	put_memory(set, r->memory, p + sizeof(struct ap_log_geometry) + sizeof(struct ap_log_settings));
 	n = GEO_SET;
 	lt = (struct ap_log_totals *)(void *)(p + n);
 	lt->written = t->written;
@@ -297,8 +335,13 @@ uint8_t *ap_log_totals(const struct ap_segment *seg, const struct ap_settings *s
 int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 {
 	struct ap_log_totals lt;
-	size_t gs = geo_set_of(p, len);
+	struct ap_log_geometry geo;
+	size_t gs;
 
+	if (len < sizeof(geo))
+		return -EINVAL;
+	memcpy(&geo, p, sizeof(geo));
+	gs = geo_set(geo.version);
 	if (len < gs + sizeof(lt))
 		return -EINVAL;
 	memcpy(&lt, p + gs, sizeof(lt));
@@ -309,12 +352,18 @@ int ap_log_peek_duration(const uint8_t *p, size_t len, uint64_t *ns)
 int ap_log_take_totals(const uint8_t *p, size_t len, const struct ap_log_segment *seg, struct ap_settings *set,
 		       struct ap_log_end *end)
 {
-	size_t off = geo_set_of(p, len), need;
+	size_t off = geo_set(seg->version), need;
 	struct ap_log_totals lt;
+	struct ap_log_memory lm;
+	struct ap_settings mset = *set;
+	int rejected = 0;
 
 	memset(end, 0, sizeof(*end));
 	if (len < off + sizeof(lt))
 		return -EINVAL;
+	take_memory(p, seg->version, &mset, &rejected, &lm);
+	end->mem_sample_ns = lm.sample_ns;
+	end->mem_sample_reads = lm.sample_reads;
 	memcpy(&lt, p + off, sizeof(lt));
 	off += sizeof(lt);
 	need = (size_t)lt.nprocs * sizeof(struct ap_log_proc) + (size_t)lt.nquarantined * sizeof(struct ap_log_quarantined);

@@ -56,6 +56,7 @@ struct ap_log_end {
 	uint64_t duration_ns, workload_cpu_ns, setup_ns, cpus, cost_measurements, events_not_logged;
 	double cost_ns;
 	uint64_t cost16;			/* 0 for a version 1 log (it kept ns) */
+	uint64_t mem_sample_ns, mem_sample_reads;	/* memory sampling's cost (version 3) */
 	int exit_known, exit_status;
 	struct ap_proc_row *procs;		/* malloc'd, nprocs */
 	uint32_t nprocs;

@@ -14,6 +14,53 @@
 #include "name.h"
 #include "replay.h"
 
+/* A complete trace into the analysis, counted for its processes' memory. */
+static void replay_analyse(void *ctx, const struct ap_trace_view *t)
+{
+	struct ap_replay *rp = ctx;
+
+	if (rp->mem_on)
+		ap_mem_count_roots(&rp->mem, t);
+	ap_analysis_add(&rp->analysis, t);
+}
+
+/* As the live reader: with memory sampled, a trace waits for the next round. */
+static void replay_trace(void *ctx, const struct ap_trace_view *t)
+{
+	struct ap_replay *rp = ctx;
+
+	ap_mem_offer(&rp->mem, &rp->hold, t, replay_analyse, rp);
+}
+
+/* A record of memory samples at p (len bytes left): its size, or 0 when it
+ * does not hold together (counted by the caller). */
+static uint32_t replay_mem(struct ap_replay *rp, const uint8_t *p, uint32_t len)
+{
+	struct ap_log_mem h;
+
+	if (len < sizeof(h))
+		return 0;
+	memcpy(&h, p, sizeof(h));
+	if (h.n > (len - sizeof(h)) / sizeof(struct ap_log_mem_sample) || (h.flags & ~3u))
+		return 0;
+	if (!rp->mem_on)	/* samples in a log that says memory was off */
+		return (uint32_t)(sizeof(h) + h.n * sizeof(struct ap_log_mem_sample));
+	if (h.flags & AP_LOG_MEM_FIRST)
+		ap_mem_round(&rp->mem, h.round_ticks);
+	for (uint32_t i = 0; i < h.n; i++) {
+		struct ap_log_mem_sample x;
+
+		memcpy(&x, p + sizeof(h) + i * sizeof(x), sizeof(x));
+		if (x.pid >= 1 && x.pid <= (1u << 22) && x.reserved == 0)
+			ap_mem_add(&rp->mem, x.pid, x.ticks, x.rss_kib, x.anon_kib);
+		else
+			rp->mem.samples_bad++;
+	}
+	if (h.flags & AP_LOG_MEM_LAST)
+		ap_mem_release(&rp->hold, h.round_ticks, replay_analyse, rp);
+	return (uint32_t)(sizeof(h) + h.n * sizeof(struct ap_log_mem_sample));
+}
+
 /* Records of one DATA block into the assembler and the names. */
 static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, struct ap_event *scratch,
 			uint64_t *events, uint64_t *rejected)
@@ -40,6 +87,14 @@ static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, st
 				ap_asm_seen(&rp->as, seen.pid, seen.ticks);
 			else
 				rp->scan.records_bad++;
+		} else if (r.pid == 0 && r.n == AP_LOG_REC_MEM) {
+			uint32_t used = replay_mem(rp, p + off, len - off);
+
+			if (!used) {
+				rp->scan.records_bad++;
+				return;
+			}
+			off += used;
 		} else if (r.pid == 0) {
 			uint32_t padded = (r.n + 7) & ~7u, i = 0;
 
@@ -120,10 +175,13 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 	if (!scratch || ap_names_init(&rp->names) ||
 	    ap_analysis_init(&rp->analysis, &rp->names, &rp->seg.clock, &rp->set.rules, rp->set.models,
 			     rp->set.nmodels, &rp->set.keep) ||
-	    ap_asm_init(&rp->as, rp->set.max_spans, ap_analysis_add, &rp->analysis)) {
+	    ap_mem_init(&rp->mem, rp->set.memory_interval_ns, &rp->seg.clock) ||
+	    ap_asm_init(&rp->as, rp->set.max_spans, replay_trace, rp)) {
 		free(scratch);
 		return -ENOMEM;
 	}
+	rp->mem_on = rp->set.memory_interval_ns != 0;
+	rp->analysis.mem = rp->mem_on ? &rp->mem : NULL;
 	/* The clock window (assemble.h): from the log's start to its end as
 	 * TOTALS gives it, or within AP_LOG_SPAN_MAX_NS of its start when it
 	 * was cut short. */
@@ -146,10 +204,14 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 	free(scratch);
 	rp->events = events;
 	ap_asm_finish(&rp->as);
+	if (rp->mem_on)
+		ap_mem_release(&rp->hold, UINT64_MAX, replay_analyse, rp);
 	if (totals && (ret = ap_log_take_totals(totals, totals_len, &rp->seg, &rp->set, &rp->end)) == 0) {
 		/* Models of the run (TOTALS) may differ from the defaults the
 		 * analysis started with only when HEADER was lost. */
 		rp->complete = 1;
+		rp->mem.sample_ns = rp->end.mem_sample_ns;
+		rp->mem.sample_reads = rp->end.mem_sample_reads;
 	} else {
 		if (totals && ret == -ENOMEM)
 			return -ENOMEM;
@@ -201,6 +263,13 @@ void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r)
 	r->ov.capacity_ns = e->duration_ns * e->cpus;
 	r->ov.cpus = e->cpus;
 	r->analysis = &rp->analysis;
+	r->memory = rp->mem_on ? &rp->mem : NULL;
+	if (rp->mem_on) {
+		rp->mem.traces_early = rp->hold.released_early;
+		r->ov.mem_interval_ns = rp->mem.interval_ns;
+		r->ov.mem_sample_ns = rp->mem.sample_ns;
+		r->ov.mem_sample_reads = rp->mem.sample_reads;
+	}
 	rp->log.replayed = 1;
 	rp->log.path = path;
 	rp->log.complete = rp->complete;
@@ -224,5 +293,7 @@ void ap_replay_close(struct ap_replay *rp)
 	ap_asm_free(&rp->as);
 	ap_names_free(&rp->names);
 	ap_analysis_free(&rp->analysis);
+	ap_mem_free(&rp->mem);
+	ap_mem_hold_free(&rp->hold);
 	ap_log_end_free(&rp->end);
 }

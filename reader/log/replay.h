@@ -30,6 +30,9 @@ struct ap_replay {
 	uint64_t events;		/* events of its intact blocks, replayed */
 	struct ap_run_log log;
 	int ended;
+	struct ap_memory mem;		/* the log's RSS samples (version 3, memory on) */
+	struct ap_mem_hold hold;	/* traces waiting for the next round, as in the run */
+	int mem_on;
 };
 
 /*

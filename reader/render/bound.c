@@ -24,6 +24,7 @@ uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
 		b += (20 + 256 + 32 + 2 * 40) * (uint64_t)(4 * AP_NAME_MAX + 200);	/* ops, models, threads, flames */
 		b += (uint64_t)AP_FINDINGS_MAX * (3 * 4 * 256);				/* findings: escaped messages */
 		b += (uint64_t)(AP_CONCS_MAX + AP_GROUPS_MAX * 9) * (4 * AP_NAME_MAX + 120);
+		b += (32 + 20) * (uint64_t)(4 * AP_NAME_MAX + 200) + 1024;		/* memory: processes, operations */
 		return b;
 	}
 	b += nodes * (2 * NAME_ESC + 24 * 2 * 16 + 400);			/* kept trees */
@@ -35,5 +36,7 @@ uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
 	b += (uint64_t)AP_FINDINGS_MAX * (2 * NAME_ESC + 4 * 6 * 256);
 	b += (uint64_t)AP_THREADS_MAX * 150;
 	b += nprocs * 200 + nlanes * 400;
+	b += nodes * 40;							/* rss_delta_kib */
+	b += (uint64_t)AP_MEM_PROCS * 400 + (uint64_t)AP_OPS_MAX * (NAME_ESC + 400);	/* memory */
 	return b;
 }

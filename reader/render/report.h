@@ -21,4 +21,8 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhead *ov,
 		    const struct ap_loss *loss, int color);
 
+/* memory_render.c: the Memory section (nothing when r->memory is NULL). */
+void ap_memory_json(struct ap_json *j, const struct ap_run *r);
+void ap_memory_text(FILE *f, const struct ap_run *r, int color);
+
 #endif /* AP_REPORT_H */

@@ -41,6 +41,8 @@ static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, con
 		ap_json_str(j, "error", sp->error ? ap_nm(a, sp->error, buf) : "error");
 	else
 		ap_json_null(j, "error");
+	if (k->rss && k->rss[i] != AP_RSS_NONE)
+		ap_json_i64(j, "rss_delta_kib", k->rss[i]);
 }
 
 static void json_tree(struct ap_json *j, const struct ap_analysis *a, const struct ap_kept *k,
@@ -295,6 +297,16 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 	ap_json_u64(j, "machine_cpus", ov->cpus);
 	ap_json_num(j, "workload_cpu_ms", ap_ms(ov->workload_cpu_ns), 3);
 	ap_json_u64(j, "measurements", ov->measurements);
+	if (ov->mem_interval_ns) {
+		double per = ov->mem_sample_reads ? (double)ov->mem_sample_ns / (double)ov->mem_sample_reads : 0;
+
+		ap_json_obj(j, "memory_sampling");
+		ap_json_num(j, "ms", (double)ov->mem_sample_ns / 1e6, 3);
+		ap_json_u64(j, "reads", ov->mem_sample_reads);
+		ap_json_num(j, "us_per_read", per / 1e3, 2);
+		ap_json_num(j, "pct_of_core_per_process", 100.0 * per / (double)ov->mem_interval_ns, 6);
+		ap_json_end_obj(j);
+	}
 	ap_json_end_obj(j);
 
 	stack = malloc(TREE_DEPTH * sizeof(*stack));

@@ -298,6 +298,14 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 			100.0 * ap_overhead_ns(ov) / (double)ov->capacity_ns, ov->cpus);
 	if (ov->ns_per_event <= 0)
 		fprintf(f, "  %" PRIu64 " events; no writer measurement received\n", ov->events);
+	if (ov->mem_interval_ns) {
+		double per = ov->mem_sample_reads ? (double)ov->mem_sample_ns / (double)ov->mem_sample_reads : 0;
+
+		fprintf(f, "  memory sampling (the reader's, not the writers'): %" PRIu64 " processes read from /proc "
+			   "in %.3f ms, %.1f us each: %.4f%% of a core per process sampled every %" PRIu64 " ms\n",
+			ov->mem_sample_reads, (double)ov->mem_sample_ns / 1e6, per / 1e3,
+			100.0 * per / (double)ov->mem_interval_ns, ov->mem_interval_ns / 1000000u);
+	}
 	fprintf(f, "  dropped %" PRIu64 " (full %" PRIu64 ", no lane %" PRIu64 ", reentrant %" PRIu64
 		   "), rejected %" PRIu64 ", quarantined lanes %" PRIu64 "\n",
 		loss->dropped_full + loss->dropped_no_lane + loss->dropped_reentrant, loss->dropped_full,

@@ -194,6 +194,7 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 	ap_json_end_arr(&j);
 	if (r->analysis)
 		ap_report_json(&j, r->analysis, &r->ov);
+	ap_memory_json(&j, r);
 	ap_json_end_obj(&j);
 	return j.err;
 }

@@ -29,6 +29,7 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 		fprintf(f, "interval %" PRIu64 ": %.3f s to %.3f s of the run\n", r->interval->seq,
 			(double)r->interval->start_ns / 1e9, (double)r->interval->end_ns / 1e9);
 	ap_report_text(f, a, &r->ov, &loss, color);
+	ap_memory_text(f, r, color);
 	if (d) {
 		fprintf(f, "\nDumps: %" PRIu64 " reports every %.3f s through %s: %" PRIu64 " files written, %" PRIu64
 			" failed, %" PRIu64 " skipped (previous still being written)", d->reports,

@@ -23,8 +23,10 @@ int ap_session_interval_start(struct ap_session *s)
 
 	s->iv_on = ap_analysis_init(&s->iv, &s->names, &s->seg.clock, &set->rules, set->models, set->nmodels,
 				    &set->keep) == 0;
-	if (s->iv_on)
+	if (s->iv_on) {
 		s->iv.retain_too = &s->analysis;
+		s->iv.mem = s->analysis.mem;
+	}
 	return s->iv_on ? 0 : -ENOMEM;
 }
 

@@ -143,11 +143,21 @@ static void on_seen(void *ctx, uint32_t pid, uint64_t alive_ns)
  * still chooses its kept traces from every trace as it comes (retain_too).
  * Without an interval analysis (no memory for a fresh one) traces go to the
  * run's analysis directly. */
+void ap_session_analyse_trace(void *ctx, const struct ap_trace_view *t)
+{
+	struct ap_session *s = ctx;
+
+	if (s->mem_on)
+		ap_mem_count_roots(&s->mem, t);
+	ap_analysis_add(s->iv_on ? &s->iv : &s->analysis, t);
+}
+
+/* With memory sampled, a trace waits for the next round (memory.h). */
 static void analyse(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_session *s = ctx;
 
-	ap_analysis_add(s->iv_on ? &s->iv : &s->analysis, t);
+	ap_mem_offer(&s->mem, &s->hold, t, ap_session_analyse_trace, s);
 }
 
 /*
@@ -251,6 +261,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	    ap_analysis_init(&s->analysis, &s->names, &s->seg.clock, &s->opts.set.rules, s->opts.set.models,
 			     s->opts.set.nmodels, &s->opts.set.keep) ||
 	    (o->interval_ns && ap_session_interval_start(s)) ||
+	    ap_session_mem_start(s) ||
 	    ap_asm_init(&s->as, set->max_spans, ap_fanout_traces, &s->fan) ||
 	    ap_fanout_add_traces(&s->fan, analyse, s) ||
 	    ap_names_init(&s->names) ||
@@ -301,6 +312,7 @@ void ap_session_close(struct ap_session *s)
 	if (s->iv_on)
 		ap_analysis_free(&s->iv);
 	s->iv_on = 0;
+	ap_session_mem_free(s);
 	free(s->quarantined);
 	s->quarantined = NULL;
 	s->analysed = 0;
@@ -347,6 +359,13 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	r->ov.capacity_ns = (s->t1_ns - s->t0_ns) * s->cpus;
 	r->ov.cpus = s->cpus;
 	r->analysis = s->analysed ? &s->analysis : NULL;
+	r->memory = s->mem_on ? &s->mem : NULL;
+	if (s->mem_on) {
+		s->mem.traces_early = s->hold.released_early;
+		r->ov.mem_interval_ns = s->mem.interval_ns;
+		r->ov.mem_sample_ns = s->mem.sample_ns;
+		r->ov.mem_sample_reads = s->mem.sample_reads;
+	}
 	if (s->dumping) {
 		struct ap_run_dumps *d = &s->dumps_rec;
 
@@ -465,9 +484,11 @@ void ap_session_finish(struct ap_session *s)
 		total += got;
 	} while (got && total < limit);
 	ap_drain_check_owners(&s->drain, ap_mono_ns(), 0);
+	ap_session_mem_round(s);	/* the end of every process still running */
 	ap_drain_report_running(&s->drain);
 	ap_drain_totals(&s->drain, &s->totals);
 	ap_asm_finish(&s->as);
+	ap_session_mem_end(s);
 	ap_session_take_stock(s);
 }
 
@@ -555,6 +576,12 @@ static void loop(struct ap_session *s)
 					noted = 1;
 				}
 			}
+		}
+		if (s->mem_on && now >= s->next_mem_ns) {
+			uint64_t cost = ap_session_mem_round(s) * 20;
+
+			s->next_mem_ns = now + (cost > s->opts.set.memory_interval_ns ? cost :
+						s->opts.set.memory_interval_ns);
 		}
 		/* Sleep for as long as the fullest lane, at the rate it filled
 		 * since the last pass, takes to fill a sixteenth of its ring:

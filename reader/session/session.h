@@ -101,6 +101,14 @@ struct ap_session {
 	uint64_t iv_base_setup_ns;
 	struct ap_run_dumps dumps_rec;
 	struct ap_run_interval iv_rec;
+	/* --memory-interval (memsample.c): the samples, the traces held until a
+	 * round has sampled past their end, scratch for a round */
+	struct ap_memory mem;
+	int mem_on;
+	struct ap_mem_hold hold;
+	uint32_t *mem_pids;
+	struct ap_log_mem_sample *mem_samples;
+	uint64_t next_mem_ns;
 	/* serve: the segment was taken over from a reader that died */
 	struct ap_run_takeover takeover;
 	int took_over;
@@ -130,6 +138,18 @@ void ap_session_take_stock(struct ap_session *s);
  * run's report is written by the caller). */
 int ap_session_interval_start(struct ap_session *s);
 void ap_session_dump(struct ap_session *s, int final);
+
+/* memsample.c. --memory-interval: set up (after the analyses), free; one
+ * sampling round (logged, then the held traces it passed are analysed);
+ * the end of the run (every held trace analysed). The loop starts the next
+ * round an interval later, or 20 times the last round's cost when that is
+ * longer: sampling takes at most 5% of the reader's time. */
+int ap_session_mem_start(struct ap_session *s);
+void ap_session_mem_free(struct ap_session *s);
+uint64_t ap_session_mem_round(struct ap_session *s);	/* returns its cost, ns */
+void ap_session_mem_end(struct ap_session *s);
+/* session.c. A complete trace into the current analysis (an ap_mem_trace_fn). */
+void ap_session_analyse_trace(void *ctx, const struct ap_trace_view *t);
 
 /* emit.c. Format fmt of run r rendered into memory (malloc'd, *len bytes);
  * NULL with *err set when it failed. */

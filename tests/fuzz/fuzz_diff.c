@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	ap_settings_default(&set);
 	for (int json = 0; json < 2; json++) {
-		struct ap_diff_opts o = { .threshold_pct = 10, .min_ms = 5, .json = json, .set = &set };
+		struct ap_diff_opts o = { .threshold_pct = 10, .min_ms = 5, .min_kib = 1024, .json = json, .set = &set };
 		struct sink s;
 		FILE *f = sink_open(&s);
 

@@ -7,7 +7,9 @@
 # are truncated; demo under small retention caps). Those four are event log
 # format 1 and stay, to prove old logs are still read; killed-v2.log is the
 # killed demo again in format 2, which records when a dead process was last
-# seen running (its truncated spans end there). NAME.report.json and
+# seen running (its truncated spans end there); memory.log is the demo in
+# format 3, with the workers' RSS sampled every 20 ms (the Memory section).
+# NAME.report.json and
 # NAME.report.txt are what `agentprof report NAME.log` printed when the log was
 # recorded. A change that means to change a report regenerates them with
 # `make golden` and says why in its commit; any other difference is a

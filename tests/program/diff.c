@@ -269,6 +269,101 @@ static void test_log_against_its_report(void)
 	rmdir(dir);
 }
 
+/* A report.json with one operation and a memory section: the largest
+ * peak, and "name cat measured mean_kib" rows. */
+static void write_mem_report(const char *path, long long peak, const char *const mops[])
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	fprintf(f, "{ \"structure\": { \"traces\": 10 }, \"by_category\": { \"internal\": { \"self_ms\": 1 },"
+		   " \"llm\": { \"self_ms\": 1 }, \"tool\": { \"self_ms\": 1 }, \"memory\": { \"self_ms\": 1 } },"
+		   " \"tokens\": { \"total_input\": 0, \"total_output\": 0 }, \"operations\": [ { \"name\": \"a\","
+		   " \"category\": \"llm\", \"count\": 1, \"mean_ms\": 1, \"p50_ms\": 1, \"p95_ms\": 1, \"p99_ms\": 1 } ]");
+	if (mops) {
+		fprintf(f, ", \"memory\": { \"interval_ms\": 20, \"processes\": [ { \"pid\": 7, \"peak_kib\": 5000 },"
+			   " { \"pid\": 8, \"peak_kib\": %lld } ], \"operations\": [", peak);
+		for (int i = 0; mops[i]; i++) {
+			char name[64], cat[16];
+			unsigned long long n;
+			double mean;
+
+			sscanf(mops[i], "%63s %15s %llu %lf", name, cat, &n, &mean);
+			fprintf(f, "%s { \"name\": \"%s\", \"category\": \"%s\", \"spans_measured\": %llu,"
+				   " \"rss_delta_kib_mean\": %.1f }", i ? "," : "", name, cat, n, mean);
+		}
+		fprintf(f, " ] }");
+	}
+	fprintf(f, " }\n");
+	fclose(f);
+}
+
+/* Memory: the largest peak and each operation's mean RSS change regress by
+ * the percentage threshold and --min-kib (1,024 KiB). */
+static void test_memory_changes(void)
+{
+	static char out[65536];
+	char base[128], cur[128];
+	static const char *const b_mem[] = { "tool:load tool 5 65536", "llm:call llm 20 1024",
+					     "tool:small tool 5 100", "tool:free tool 5 -65536", NULL };
+	static const char *const n_mem[] = { "tool:load tool 5 65600",	/* +0.1%: same */
+					     "llm:call llm 20 2048",	/* +100%, +1024 KiB: regressed */
+					     "tool:small tool 5 300",	/* +200% but +200 KiB: same */
+					     "tool:free tool 5 -1024",	/* +98%, +63 MiB: regressed */
+					     NULL };
+
+	if (!agentprof()) {
+		CU_FAIL("AP_AGENTPROF not set (run through make test)");
+		return;
+	}
+	snprintf(base, sizeof(base), "/tmp/ap-test-diffm-%d-base.json", (int)getpid());
+	snprintf(cur, sizeof(cur), "/tmp/ap-test-diffm-%d-new.json", (int)getpid());
+	write_mem_report(base, 100000, b_mem);
+	write_mem_report(cur, 120000, n_mem);	/* +20%, +19.5 MiB: regressed */
+	{
+		char *const argv[] = { (char *)agentprof(), "diff", "--json", base, cur, NULL };
+
+		CU_ASSERT_EQUAL(run(argv, out, sizeof(out)), 1);
+		CU_ASSERT(strstr(out, "\"peak_kib_base\": 100000,\n    \"peak_kib_new\": 120000,\n"
+				      "    \"peak_status\": \"regressed\"") != NULL);
+		CU_ASSERT(status_is(out, "tool:load", "same"));
+		CU_ASSERT(status_is(out, "llm:call", "regressed"));
+		CU_ASSERT(status_is(out, "tool:small", "same"));
+		CU_ASSERT(status_is(out, "tool:free", "regressed"));
+		CU_ASSERT(strstr(out, "\"regressions\": 3") != NULL);
+	}
+	{
+		char *const argv[] = { (char *)agentprof(), "diff", "--min-kib", "100", base, cur, NULL };
+
+		CU_ASSERT_EQUAL(run(argv, out, sizeof(out)), 1);
+		CU_ASSERT(strstr(out, "4 regressed, 0 improved") != NULL);
+		CU_ASSERT(strstr(out, "largest peak") != NULL);
+	}
+	{
+		char *const argv[] = { (char *)agentprof(), "diff", "--json", cur, base, NULL };
+
+		CU_ASSERT_EQUAL(run(argv, out, sizeof(out)), 0);
+		CU_ASSERT(strstr(out, "\"improvements\": 3") != NULL);
+	}
+	/* One side without memory: not compared, said. */
+	write_mem_report(cur, 0, NULL);
+	{
+		char *const argv[] = { (char *)agentprof(), "diff", base, cur, NULL };
+
+		CU_ASSERT_EQUAL(run(argv, out, sizeof(out)), 0);
+		CU_ASSERT(strstr(out, "memory: sampled in base only") != NULL);
+	}
+	/* A peak that is no count: exit 2. */
+	write_mem_report(cur, -5, n_mem);
+	{
+		char *const argv[] = { (char *)agentprof(), "diff", base, cur, NULL };
+
+		CU_ASSERT_EQUAL(run(argv, out, sizeof(out)), 2);
+	}
+	unlink(base);
+	unlink(cur);
+}
+
 void t_register_diff(void)
 {
 	CU_pSuite s = CU_add_suite("diff", NULL, NULL);
@@ -276,4 +371,5 @@ void t_register_diff(void)
 	CU_add_test(s, "known regressions and improvements; thresholds; exit codes", test_known_changes);
 	CU_add_test(s, "broken input is exit 2", test_broken_input);
 	CU_add_test(s, "a log compares equal to its own report", test_log_against_its_report);
+	CU_add_test(s, "memory: peak and per-operation growth", test_memory_changes);
 }

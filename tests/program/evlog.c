@@ -51,7 +51,7 @@ static int write_log(const char *path, int sync_only, int with_totals)
 	}
 	l.patient = 1;	/* every block, whatever the disk's speed */
 	memset(head, 0, sizeof(head));
-	g->version = AP_LOG_VERSION;
+	g->version = 2;	/* this layout: a version 3 log adds the memory settings after st */
 	g->fingerprint = ap_layout_fingerprint();
 	g->abi = AP_ABI_VERSION;
 	g->lanes = 4;

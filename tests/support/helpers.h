@@ -89,6 +89,8 @@ void t_register_sampling(void);
 void t_register_retain(void);
 void t_register_evlog(void);
 void t_register_diff(void);
+void t_register_memory(void);
+void t_register_memattr(void);
 void t_register_serve(void);
 void t_register_pb(void);
 void t_register_ctx(void);
