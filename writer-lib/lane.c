@@ -148,8 +148,10 @@ void ap_w_thread_exit(void *arg)
 {
 	struct ap_thread *t = arg;
 
-	if (t->pid != ap_p.pid)
+	if (t->pid != ap_p.pid) {
+		ap_w_self_recycle(t);
 		return;
+	}
 	t->busy = 1;
 	ap_w_lane_release(t);
 	ap_add_relaxed(&ap_p.exited_recorded, t->recorded_base);
@@ -160,4 +162,5 @@ void ap_w_thread_exit(void *arg)
 	ap_store_relaxed(&t->my_dropped_reentrant, 0);
 	t->pid = 0;
 	t->busy = 0;
+	ap_w_self_recycle(t);
 }

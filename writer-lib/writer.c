@@ -29,12 +29,6 @@
 
 enum { M_IMPLICIT, M_CHILD, M_ASYNC };
 
-/* The calling thread's state is defined here, in the fast path's own file:
- * the compiler then addresses it as %fs:offset (local-exec) in a program,
- * where a definition in another file would cost a register and a load of
- * its offset (initial-exec) in every call. */
-__thread struct ap_thread ap_t;
-
 #ifdef AP_TEST_HOOKS
 void (*ap_test_midwrite_hook)(void);
 #define MIDWRITE_HOOK() do { if (ap_test_midwrite_hook) ap_test_midwrite_hook(); } while (0)
@@ -163,12 +157,14 @@ static AP_COLD uint16_t parent_trace(struct ap_thread *t, uint64_t parent, uint6
 static inline __attribute__((always_inline))
 uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 	uint64_t id, hi, lo;
 	uint16_t flags = 0;
 	struct ap_event *e;
 	int sampled;
 
+	if (unlikely(!t))
+		return 0;	/* no thread block: off for this thread */
 	int go = enter(t, 1);
 
 	if (unlikely(go != GO))
@@ -252,12 +248,12 @@ static AP_COLD int end_unwind(struct ap_thread *t, uint64_t span)
 
 AP_HOT void ap_end(uint64_t span)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 	struct ap_event *e;
 	uint64_t ts;
 	uint32_t d;
 
-	if (unlikely(span == 0))
+	if (unlikely(span == 0 || !t))
 		return;
 	if (unlikely(span == SPAN_REENTRANT)) {
 		count_reentrant(t, 1);
@@ -309,10 +305,10 @@ static struct ap_event *span_event(struct ap_thread *t, uint8_t kind, uint64_t s
 
 void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens, uint32_t output_tokens)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 	struct ap_event *e;
 
-	if (span == 0 || !(span & 1))
+	if (span == 0 || !(span & 1) || !t)
 		return;	/* off, or its trace is not sampled */
 	if (span == SPAN_REENTRANT) {
 		count_reentrant(t, 1);
@@ -330,10 +326,10 @@ void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens,
 
 void ap_depends(uint64_t span, uint64_t on_span)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 	struct ap_event *e;
 
-	if (span == 0 || on_span == 0 || !(span & 1) || !(on_span & 1))
+	if (span == 0 || on_span == 0 || !(span & 1) || !(on_span & 1) || !t)
 		return;	/* off, or a trace not sampled */
 	if (span == SPAN_REENTRANT || on_span == SPAN_REENTRANT) {
 		count_reentrant(t, 1);
@@ -354,9 +350,9 @@ void ap_span_cleanup_(uint64_t *span)
 
 uint64_t ap_current(void)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 
-	if (!ap_enabled() || t->pid != ap_p.pid || t->depth == 0)
+	if (!ap_enabled() || !t || t->pid != ap_p.pid || t->depth == 0)
 		return 0;
 	return t->stack[t->depth - 1].span;
 }

@@ -10,9 +10,13 @@
 
 #include "agentprof.h"
 #include "helpers.h"
+#include "state.h"	/* ap_tp: the thread's state block */
 
 #define THREADS 20
 #define SPANS 10
+
+static struct ap_thread *blocks[THREADS];
+static int thread_no;
 
 static void *thread_main(void *arg)
 {
@@ -20,6 +24,7 @@ static void *thread_main(void *arg)
 
 	for (int i = 0; i < SPANS; i++)
 		ap_end(ap_begin(name, AP_CAT_TOOL));
+	blocks[thread_no] = ap_tp;
 	return NULL;
 }
 
@@ -53,12 +58,19 @@ static int worker(void *arg)
 
 		if (wait_drained(&seg))
 			return 3;
+		thread_no = t;
 		pthread_create(&th, NULL, thread_main, &name);
 		pthread_join(th, NULL);
 	}
 	ap_stats(&st);
 	if (st.recorded != 2 * THREADS * SPANS || st.dropped_no_lane || st.dropped_full)
 		return 4;
+	/* Each thread's state block went back to the free list at its exit and
+	 * the next thread took it: one block for all of them, none for the
+	 * main thread's. */
+	for (int t = 0; t < THREADS; t++)
+		if (!blocks[t] || blocks[t] != blocks[0] || blocks[t] == ap_tp)
+			return 5;
 	return 0;
 }
 
