@@ -301,6 +301,18 @@ $(BUILD)/bench-lttng: bench/bench_lttng.c bench/lttng_tp.h
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
 	$(BUILD)/bench-fleet
 
+# The pair as a user sees it (default lanes, reader draining, bursts and
+# steady streams, two floors), and from a dlopen'd object through
+# libagentprof.so.1 (bench/plugin.c).
+$(BUILD)/bench-pair: bench/bench_pair.c $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -ldl -lpthread -o $@
+
+$(BUILD)/bench-plugin.so: bench/plugin.c $(SHARED_LIB) $(BUILD)/libagentprof.so
+	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include -fPIC -shared $< -L$(BUILD) -lagentprof \
+		-Wl,-rpath,'$$ORIGIN' $(LDFLAGS) -o $@
+
+BENCH_ALL += $(BUILD)/bench-pair $(BUILD)/bench-plugin.so
+
 bench: $(BENCH_ALL) ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)
 
