@@ -58,6 +58,7 @@ static uint64_t bare_head;
 static uint64_t floor_id = 1;	/* span ids of the floor's events (odd) */
 static uint64_t api_name, floor_trace;
 static uint64_t gap_ns = 200000;
+static uint64_t floor_skipped;	/* floor events not written: ring full */
 
 static void calibrate(void)
 {
@@ -94,8 +95,10 @@ uint64_t floor_pair(struct ap_event *ring, uint64_t mask, uint64_t h, _Atomic ui
 
 	if (h + 2 - *tail_cache > mask + 1) {
 		*tail_cache = ap_load_acquire(tail);
-		if (h + 2 - *tail_cache > mask + 1)
+		if (h + 2 - *tail_cache > mask + 1) {
+			floor_skipped += 2;
 			return h;
+		}
 	}
 	floor_id = id + 2;
 	e = &ring[h & mask];
@@ -388,7 +391,7 @@ int main(int argc, char **argv)
 		int nl = plugin ? 2 : 3;
 
 		for (int s = 0; s < 4; s++) {
-			double v[NLOOPS][MAX_ROUNDS], rf[MAX_ROUNDS], rb[MAX_ROUNDS];
+			double v[NLOOPS][MAX_ROUNDS], rf[MAX_ROUNDS], rb[MAX_ROUNDS], rr[MAX_ROUNDS];
 			char label[64];
 
 			for (int r = 0; r < rounds; r++) {
@@ -402,6 +405,7 @@ int main(int argc, char **argv)
 					v[k][r] = ns[k];
 				rf[r] = plugin ? ns[L_SO] / ns[L_API] : ns[L_API] / ns[L_FLOOR];
 				rb[r] = plugin ? 0 : ns[L_API] / ns[L_BARE];
+				rr[r] = plugin ? 0 : ns[L_FLOOR] / ns[L_BARE];
 			}
 			if (plugin) {
 				snprintf(label, sizeof(label), "%s_static", shape[s]);
@@ -422,10 +426,13 @@ int main(int argc, char **argv)
 			pstat(label, rf, rounds);
 			snprintf(label, sizeof(label), "%s_api_over_bare", shape[s]);
 			pstat(label, rb, rounds);
+			snprintf(label, sizeof(label), "%s_floor_over_bare", shape[s]);
+			pstat(label, rr, rounds);
 		}
 	}
 	ap_stats(&st);
-	printf("writer_dropped %llu\n",
-	       (unsigned long long)(st.dropped_full + st.dropped_no_lane + st.dropped_reentrant));
+	printf("writer_dropped %llu\nwriter_recorded %llu\nfloor_skipped %llu\n",
+	       (unsigned long long)(st.dropped_full + st.dropped_no_lane + st.dropped_reentrant),
+	       (unsigned long long)st.recorded, (unsigned long long)floor_skipped);
 	return 0;
 }
