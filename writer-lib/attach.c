@@ -27,7 +27,7 @@ static void atfork_parent(void) { pthread_mutex_unlock(&ap_p.lock); }
 
 static void atfork_child(void)
 {
-	struct ap_thread *t = ap_tp;
+	struct ap_thread *t = ap_self_if_any();
 
 	pthread_mutex_unlock(&ap_p.lock);
 	ap_p.pid = (uint32_t)getpid();
@@ -91,8 +91,8 @@ static void set_off(void)
 static void detach_locked(void)
 {
 	if (ap_load_relaxed(&ap_p.state) == ST_ON)
-		if (ap_tp)
-			ap_w_lane_release(ap_tp);
+		if (ap_self_if_any())
+			ap_w_lane_release(ap_self_if_any());
 	/* The mapping stays: other threads may be mid-write into their lanes.
 	 * They notice the new generation on their next call. */
 	set_off();

@@ -15,7 +15,8 @@ struct ap_proc ap_p = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 pthread_once_t ap_w_once = PTHREAD_ONCE_INIT;
 
-__thread struct ap_thread *ap_tp;
+struct ap_thread ap_w_noblock;
+__thread struct ap_thread *ap_tp = &ap_w_noblock;
 
 #define BLOCK_BYTES	((sizeof(struct ap_thread) + 4095) & ~(size_t)4095)
 
@@ -52,7 +53,7 @@ AP_COLD struct ap_thread *ap_w_self_slow(void)
 void ap_w_self_recycle(struct ap_thread *t)
 {
 	if (ap_tp == t)
-		ap_tp = NULL;
+		ap_tp = &ap_w_noblock;
 	memset(t, 0, sizeof(*t));
 	pthread_mutex_lock(&ap_p.lock);
 	t->next_free = ap_p.free_blocks;
@@ -93,7 +94,7 @@ uint64_t ap_w_thread_cpu_ns(void)
 
 void ap_stats(struct ap_stats *out)
 {
-	struct ap_thread *t = ap_tp;
+	struct ap_thread *t = ap_self_if_any();
 	int mine = t && t->pid == ap_p.pid && t->pid != 0;
 
 	out->recorded = ap_load_relaxed(&ap_p.exited_recorded);

@@ -94,23 +94,41 @@ struct ap_thread {
  * Blocks are mmap'd (async-signal-safe: a thread's first call may be in a
  * signal handler), zeroed, and recycled through a free list when their
  * thread exits (the key destructor), so a program that starts and ends
- * threads reuses a bounded set. NULL when no block can be had: the thread
- * records nothing (as when off).
+ * threads reuses a bounded set.
+ *
+ * Until then ap_tp points to ap_w_noblock, a block with no lane that is
+ * never written: the fast path's "no lane" test sends the thread's first
+ * call to the slow path, which maps the block (only when profiling is not
+ * off) so that the fast path needs no test of its own for it. A thread
+ * that cannot have a block records nothing, as when off.
  */
 extern __thread struct ap_thread *ap_tp
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern struct ap_thread ap_w_noblock;
 
+/* Map (or reuse) the calling thread's block and point ap_tp at it; NULL
+ * when none can be had (ap_tp stays at ap_w_noblock). */
 struct ap_thread *ap_w_self_slow(void);
 /* Thread exit: the block goes back to the free list (lock taken). */
 void ap_w_self_recycle(struct ap_thread *t);
 
-static inline __attribute__((always_inline)) struct ap_thread *ap_self(void)
+/* The calling thread's block, mapped if it has none yet; NULL when none can
+ * be had. Slow paths only: the fast path reads ap_tp (writer.c, enter()). */
+static inline struct ap_thread *ap_self(void)
 {
 	struct ap_thread *t = ap_tp;
 
-	if (__builtin_expect(t == NULL, 0))
+	if (__builtin_expect(t == &ap_w_noblock, 0))
 		t = ap_w_self_slow();
 	return t;
+}
+
+/* The calling thread's block if it has one, else NULL; never maps one. */
+static inline struct ap_thread *ap_self_if_any(void)
+{
+	struct ap_thread *t = ap_tp;
+
+	return t == &ap_w_noblock ? NULL : t;
 }
 
 /* A name the process keeps, to intern again into each segment it attaches. */

@@ -64,7 +64,7 @@ static void put_hex(char *out, uint64_t v, int digits)
 
 int ap_traceparent(char out[56])
 {
-	struct ap_thread *t = ap_tp;
+	struct ap_thread *t = ap_self_if_any();
 	uint64_t hi, lo, span;
 	int sampled;
 
