@@ -226,7 +226,7 @@ FUZZ_LIBS := -luring -ljansson -lz -lm
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz $^ $(LDFLAGS) $(FUZZ_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz $(filter %.c %.o %.a,$^) $(LDFLAGS) $(FUZZ_LIBS) -o $@
 
 check-fuzz-regress: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%) ## replay the fuzz seeds and every input that ever crashed
 	$(Q)for h in $(FUZZ_HARNESSES); do \
