@@ -101,6 +101,8 @@ for s in q1 q2 q3 steady; do
 	put3 "pair_${s}_plugin_over_static" "$(kv "$pp" ${s}_plugin_over_static)"
 done
 row "  events written / dropped (bench-pair, API)" "$(kv "$pr" writer_recorded) / $(kv "$pr" writer_dropped)" ""
+row "  steady stream: waits for a reader kept off the CPU" "$(kv "$pr" steady_stalls)" ""
+put pair_steady_stalls "$(kv "$pr" steady_stalls)"
 put pair_writer_recorded "$(kv "$pr" writer_recorded)"
 put pair_writer_dropped "$(kv "$pr" writer_dropped)"
 r3 "$(kv "$pn" name_known_ns)" "ap_name of a known name, 2 threads at once" ns
