@@ -121,6 +121,10 @@ else
 		'BEGIN { printf "%.1f", l / a }')
 	row "  ratio LTTng-UST / the floor (the most 10x can be)" "$lf x" ""
 	put lttng_over_floor "$lf"
+	lp=$(awk -v l="$(kv "$lt" lttng | cut -d' ' -f1)" -v a="$(kv "$pr" q2_api | cut -d' ' -f1)" \
+		'BEGIN { printf "%.1f", l / a }')
+	row "  ratio LTTng-UST / agentprof pair, default lane" "$lp x" "" ">= 10"
+	put lttng_over_pair "$lp"
 	row "  events written / discarded (LTTng)" "$(kv "$lt" lttng_events) / $(kv "$lt" lttng_discarded)" ""
 	put3 lttng "$(kv "$lt" lttng)"
 	put lttng_over_agentprof "$ratio"
