@@ -184,7 +184,19 @@ int ap_enabled(void)
 	return ap_load_relaxed(&ap_p.state) == ST_ON;
 }
 
+static int thread_ready(struct ap_thread *t);
+
+/* errno as the caller had it: this may run in a signal handler that
+ * interrupted code about to read errno. */
 AP_COLD int ap_w_thread_ready(struct ap_thread *t)
+{
+	int saved = errno, ret = thread_ready(t);
+
+	errno = saved;
+	return ret;
+}
+
+static int thread_ready(struct ap_thread *t)
 {
 	int st = ap_load_acquire(&ap_p.state);
 

@@ -3,6 +3,7 @@
  * state.c - the writer's per-thread and per-process state (state.h), and the
  * small helpers every slow path shares.
  */
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -23,6 +24,7 @@ __thread struct ap_thread *ap_tp = &ap_w_noblock;
 AP_COLD struct ap_thread *ap_w_self_slow(void)
 {
 	struct ap_thread *t = NULL;
+	int saved = errno;	/* this may be a signal handler's call */
 
 	/* A thread of ours cannot be inside ap_w_once_init without a block. */
 	pthread_once(&ap_w_once, ap_w_once_init);
@@ -38,8 +40,10 @@ AP_COLD struct ap_thread *ap_w_self_slow(void)
 	if (!t) {
 		void *p = mmap(NULL, BLOCK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		if (p == MAP_FAILED)
+		if (p == MAP_FAILED) {
+			errno = saved;
 			return NULL;
+		}
 		t = p;
 	}
 	t->next_free = NULL;
@@ -47,6 +51,7 @@ AP_COLD struct ap_thread *ap_w_self_slow(void)
 	if (ap_p.key_ok && pthread_setspecific(ap_p.key, t) == 0)
 		t->key_set = 1;
 	ap_tp = t;
+	errno = saved;
 	return t;
 }
 
