@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agentprof.h"
 #include "helpers.h"
@@ -117,7 +118,8 @@ static void *fresh_thread(void *arg)
 
 	sem_post(&fresh_ready);
 	while (!fresh_got)
-		;	/* no call into the library before the handler's */
+		usleep(100);	/* no call into the library before the handler's (a
+				 * blocking call: ThreadSanitizer delivers signals there) */
 	name = ap_name("re:fresh");
 	for (int i = 0; i < FRESH_SPANS; i++)
 		ap_end(ap_begin(name, AP_CAT_INTERNAL));
