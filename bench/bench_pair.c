@@ -252,10 +252,11 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void pstat(const char *label, double *v, int n)
+/* "SHAPE_WHAT median min max" */
+static void pstat(const char *shape, const char *what, double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	printf("%s %.3f %.3f %.3f\n", label, v[n / 2], v[0], v[n - 1]);
+	printf("%s_%s %.3f %.3f %.3f\n", shape, what, v[n / 2], v[0], v[n - 1]);
 }
 
 /* ns per ap_name of a known name, from 2 threads at once. */
@@ -302,7 +303,7 @@ static int names_bench(int rounds)
 		pthread_barrier_destroy(&go);
 		v[r] = (a[0].ns + a[1].ns) / 2;
 	}
-	pstat("name_known_ns", v, rounds);
+	pstat("name_known", "ns", v, rounds);
 	return 0;
 }
 
@@ -415,7 +416,6 @@ int main(int argc, char **argv)
 
 		for (int s = 0; s < 4; s++) {
 			double v[NLOOPS][MAX_ROUNDS], rf[MAX_ROUNDS], rb[MAX_ROUNDS], rr[MAX_ROUNDS];
-			char label[64];
 
 			for (int r = 0; r < rounds; r++) {
 				double ns[NLOOPS] = { 0 };
@@ -431,26 +431,17 @@ int main(int argc, char **argv)
 				rr[r] = plugin ? 0 : ns[L_FLOOR] / ns[L_BARE];
 			}
 			if (plugin) {
-				snprintf(label, sizeof(label), "%s_static", shape[s]);
-				pstat(label, v[L_API], rounds);
-				snprintf(label, sizeof(label), "%s_plugin", shape[s]);
-				pstat(label, v[L_SO], rounds);
-				snprintf(label, sizeof(label), "%s_plugin_over_static", shape[s]);
-				pstat(label, rf, rounds);
+				pstat(shape[s], "static", v[L_API], rounds);
+				pstat(shape[s], "plugin", v[L_SO], rounds);
+				pstat(shape[s], "plugin_over_static", rf, rounds);
 				continue;
 			}
-			snprintf(label, sizeof(label), "%s_api", shape[s]);
-			pstat(label, v[L_API], rounds);
-			snprintf(label, sizeof(label), "%s_floor", shape[s]);
-			pstat(label, v[L_FLOOR], rounds);
-			snprintf(label, sizeof(label), "%s_bare", shape[s]);
-			pstat(label, v[L_BARE], rounds);
-			snprintf(label, sizeof(label), "%s_api_over_floor", shape[s]);
-			pstat(label, rf, rounds);
-			snprintf(label, sizeof(label), "%s_api_over_bare", shape[s]);
-			pstat(label, rb, rounds);
-			snprintf(label, sizeof(label), "%s_floor_over_bare", shape[s]);
-			pstat(label, rr, rounds);
+			pstat(shape[s], "api", v[L_API], rounds);
+			pstat(shape[s], "floor", v[L_FLOOR], rounds);
+			pstat(shape[s], "bare", v[L_BARE], rounds);
+			pstat(shape[s], "api_over_floor", rf, rounds);
+			pstat(shape[s], "api_over_bare", rb, rounds);
+			pstat(shape[s], "floor_over_bare", rr, rounds);
 		}
 	}
 	ap_stats(&st);
