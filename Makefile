@@ -97,6 +97,7 @@ SHARED_LIB := $(BUILD)/libagentprof.so.1
 AGENTPROF  := $(BUILD)/agentprof
 TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
+DL_PLUGIN  := $(BUILD)/test-dl-plugin.so
 
 .PHONY: all deps demo test test-loop consumers consumers-selftest check check-exports check-link check-layers print-layers check-golden check-hostile check-fuzz-regress fuzz fuzz-bins golden \
 	bench bench-quick clean help
@@ -257,16 +258,17 @@ fuzz: ## build the libFuzzer harnesses (clang) and run each for FUZZ_S seconds (
 	  grep -E '^stat::|cov:' build/fuzz/$$h.log | tail -8; \
 	done
 
-TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF))
+TEST_ENV = AP_TP_CHILD=$(abspath $(TP_CHILD)) AP_AGENTPROF=$(abspath $(AGENTPROF)) \
+	AP_DL_PLUGIN=$(abspath $(DL_PLUGIN))
 
-test: all $(TESTS) $(TP_CHILD) check-layers check-exports check-link check-golden check-hostile check-fuzz-regress ## run every test suite
+test: all $(TESTS) $(TP_CHILD) $(DL_PLUGIN) check-layers check-exports check-link check-golden check-hostile check-fuzz-regress ## run every test suite
 	$(Q)$(TEST_ENV) $(TESTS) -q $(SUITES)
 	$(Q)$(if $(SUITES),,$(MAKE) --no-print-directory check-python)
 
 # Repeat the suites N times (default 20) to find flakes; stops at the first
 # failing round and says which.
 N ?= 20
-test-loop: all $(TESTS) $(TP_CHILD) ## run the suites N times (N=20), stop at the first failure
+test-loop: all $(TESTS) $(TP_CHILD) $(DL_PLUGIN) ## run the suites N times (N=20), stop at the first failure
 	$(Q)for i in $$(seq 1 $(N)); do \
 	  $(TEST_ENV) $(TESTS) -q $(SUITES) || { echo "test-loop: round $$i of $(N) failed" >&2; exit 1; }; \
 	  echo "test-loop: round $$i of $(N) passed"; \
@@ -306,6 +308,23 @@ $(BUILD)/bench-lttng: bench/bench_lttng.c bench/lttng_tp.h
 
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
 	$(BUILD)/bench-fleet
+
+# The pair as a user sees it (default lanes, reader draining, bursts and
+# steady streams, two floors), and from a dlopen'd object through
+# libagentprof.so.1 (bench/plugin.c).
+$(BUILD)/bench-pair: bench/bench_pair.c $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -ldl -lpthread -o $@
+
+$(BUILD)/bench-plugin.so: bench/plugin.c $(SHARED_LIB) $(BUILD)/libagentprof.so
+	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include -fPIC -shared $< -L$(BUILD) -lagentprof \
+		-Wl,-rpath,'$$ORIGIN' $(LDFLAGS) -o $@
+
+BENCH_ALL += $(BUILD)/bench-pair $(BUILD)/bench-plugin.so
+
+# A test loads this with dlopen: libagentprof.so.1 inside a run-time object.
+$(DL_PLUGIN): tests/dl/plugin.c $(SHARED_LIB) $(BUILD)/libagentprof.so
+	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include -fPIC -shared $< -L$(BUILD) -lagentprof \
+		-Wl,-rpath,'$$ORIGIN' $(LDFLAGS) -o $@
 
 bench: $(BENCH_ALL) python ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)

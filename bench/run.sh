@@ -7,6 +7,9 @@
 #
 #   1. writer: a span (ap_begin + ap_end) from 1 thread and from 2 processes
 #      at once, reader draining, beside the floor loop; LTTng-UST
+#   1b. the pair as a user sees it: default lanes, bursts and a steady
+#      stream, floors with and without the reader, through a dlopen'd
+#      object; ap_name of a known name
 #   2. off and unsampled
 #   3. reader: drain + tree rebuild (synthetic stream), and the highest rate
 #      2 writer processes and the reader sustain with nothing dropped
@@ -73,6 +76,40 @@ row "  events written / dropped (agentprof)" "$(js "$out/writer/report.json" wri
 put writer_events "$(js "$out/writer/report.json" written)"
 put writer_dropped "$wdrop"
 
+# 1b. The pair as a user sees it (bench/bench_pair.c): default lanes, the
+# reader draining, bursts filling a lane to 1/4, 1/2, 3/4 and a steady
+# stream at 2 M events/s; per round the API, the floor in the same lane
+# under the same reader, and the floor in a private ring no reader touches,
+# interleaved. Then the pair from a dlopen'd object through
+# libagentprof.so.1 against the static pair in the same process, and
+# ap_name of a known name from 2 threads.
+pr=$("$ap" record -q -o "$out/pair" -- "$build/bench-pair" --rounds $rounds --bursts 10 --groups 2000)
+pp=$("$ap" record -q -o "$out/plugin" -- "$build/bench-pair" --rounds $rounds --bursts 10 --groups 2000 \
+	--plugin "$build/bench-plugin.so")
+pn=$("$ap" record -q -o "$out/names" -- "$build/bench-pair" --rounds $rounds --names)
+row "pair, default lanes (4,096 events), reader draining" "" ""
+for s in q1 q2 q3 steady; do
+	case $s in q1) what="burst to 1/4 of the lane";; q2) what="burst to 1/2";; q3) what="burst to 3/4";;
+		steady) what="steady stream, 2 M events/s";; esac
+	goal=$([ $s = steady ] && echo "<= 1.1" || echo "<= 1.3")
+	r3 "$(kv "$pr" ${s}_api)" "  $what: ap_begin + ap_end" ns
+	r3 "$(kv "$pr" ${s}_floor)" "    floor in the same lane, same reader" ns
+	r3 "$(kv "$pr" ${s}_bare)" "    floor in a private ring, no reader" ns
+	r3 "$(kv "$pr" ${s}_api_over_floor)" "    ratio API / floor (same reader)" x "$goal"
+	r3 "$(kv "$pr" ${s}_api_over_bare)" "    ratio API / floor without reader" x
+	r3 "$(kv "$pr" ${s}_floor_over_bare)" "    the reader's cost: floor with / without" x
+	r3 "$(kv "$pp" ${s}_plugin_over_static)" "    dlopen'd object via libagentprof.so / static" x "<= 1.1"
+	for k in api floor bare api_over_floor api_over_bare floor_over_bare; do put3 "pair_${s}_$k" "$(kv "$pr" ${s}_$k)"; done
+	put3 "pair_${s}_plugin_over_static" "$(kv "$pp" ${s}_plugin_over_static)"
+done
+row "  events written / dropped (bench-pair, API)" "$(kv "$pr" writer_recorded) / $(kv "$pr" writer_dropped)" ""
+row "  steady stream: waits for a reader kept off the CPU" "$(kv "$pr" steady_stalls)" ""
+put pair_steady_stalls "$(kv "$pr" steady_stalls)"
+put pair_writer_recorded "$(kv "$pr" writer_recorded)"
+put pair_writer_dropped "$(kv "$pr" writer_dropped)"
+r3 "$(kv "$pn" name_known_ns)" "ap_name of a known name, 2 threads at once" ns
+put3 name_known_ns "$(kv "$pn" name_known_ns)"
+
 lt=$(bash bench/lttng.sh "$build" $pairs $rounds)
 if skip=$(kv "$lt" lttng_skip) && [ -n "$skip" ]; then
 	row "LTTng-UST 2.13, same fields" "skipped" "" "$skip"
@@ -82,6 +119,14 @@ else
 	ratio=$(awk -v l="$(kv "$lt" lttng | cut -d' ' -f1)" -v a="$(kv "$raw" on | cut -d' ' -f1)" \
 		'BEGIN { printf "%.1f", l / a }')
 	row "  ratio LTTng-UST / agentprof (medians)" "$ratio x" "" ">= 10"
+	lf=$(awk -v l="$(kv "$lt" lttng | cut -d' ' -f1)" -v a="$(kv "$pr" q2_bare | cut -d' ' -f1)" \
+		'BEGIN { printf "%.1f", l / a }')
+	row "  ratio LTTng-UST / the floor (the most 10x can be)" "$lf x" ""
+	put lttng_over_floor "$lf"
+	lp=$(awk -v l="$(kv "$lt" lttng | cut -d' ' -f1)" -v a="$(kv "$pr" q2_api | cut -d' ' -f1)" \
+		'BEGIN { printf "%.1f", l / a }')
+	row "  ratio LTTng-UST / agentprof pair, default lane" "$lp x" "" ">= 10"
+	put lttng_over_pair "$lp"
 	row "  events written / discarded (LTTng)" "$(kv "$lt" lttng_events) / $(kv "$lt" lttng_discarded)" ""
 	put3 lttng "$(kv "$lt" lttng)"
 	put lttng_over_agentprof "$ratio"

@@ -27,7 +27,7 @@ static void atfork_parent(void) { pthread_mutex_unlock(&ap_p.lock); }
 
 static void atfork_child(void)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self_if_any();
 
 	pthread_mutex_unlock(&ap_p.lock);
 	ap_p.pid = (uint32_t)getpid();
@@ -39,10 +39,12 @@ static void atfork_child(void)
 	ap_store_relaxed(&ap_p.exited_no_lane, 0);
 	ap_store_relaxed(&ap_p.exited_reentrant, 0);
 	/* The lane belongs to the parent: forget it without releasing it. */
-	t->lane = NULL;
-	t->ring = NULL;
-	t->inherited = t->depth;
-	t->pid = 0;	/* re-initialised (ids, tid, counters) on the next call */
+	if (t) {
+		t->lane = NULL;
+		t->ring = NULL;
+		t->inherited = t->depth;
+		t->pid = 0;	/* re-initialised (ids, tid, counters) on the next call */
+	}
 	ap_add_relaxed(&ap_p.gen, 1);
 }
 
@@ -89,7 +91,8 @@ static void set_off(void)
 static void detach_locked(void)
 {
 	if (ap_load_relaxed(&ap_p.state) == ST_ON)
-		ap_w_lane_release(&ap_t);
+		if (ap_self_if_any())
+			ap_w_lane_release(ap_self_if_any());
 	/* The mapping stays: other threads may be mid-write into their lanes.
 	 * They notice the new generation on their next call. */
 	set_off();
@@ -141,9 +144,11 @@ static int attach_locked(const char *segment)
 
 int ap_attach(const char *segment)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 	int ret;
 
+	if (!t)
+		return -ENOMEM;
 	if (t->busy)
 		return AP_E_OFF;	/* called from a handler that interrupted us */
 	pthread_once(&ap_w_once, ap_w_once_init);
@@ -157,8 +162,14 @@ int ap_attach(const char *segment)
 
 void ap_detach(void)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self();
 
+	if (!t) {	/* no block to guard with: this thread never recorded */
+		pthread_mutex_lock(&ap_p.lock);
+		detach_locked();
+		pthread_mutex_unlock(&ap_p.lock);
+		return;
+	}
 	if (t->busy)
 		return;
 	guard_on(t);
@@ -173,7 +184,19 @@ int ap_enabled(void)
 	return ap_load_relaxed(&ap_p.state) == ST_ON;
 }
 
+static int thread_ready(struct ap_thread *t);
+
+/* errno as the caller had it: this may run in a signal handler that
+ * interrupted code about to read errno. */
 AP_COLD int ap_w_thread_ready(struct ap_thread *t)
+{
+	int saved = errno, ret = thread_ready(t);
+
+	errno = saved;
+	return ret;
+}
+
+static int thread_ready(struct ap_thread *t)
 {
 	int st = ap_load_acquire(&ap_p.state);
 

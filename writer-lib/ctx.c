@@ -46,12 +46,12 @@ int ap_ctx_traceparent(const struct ap_ctx *c, char out[56])
 
 int ap_ctx_current(struct ap_ctx *out)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self_if_any();	/* none yet: no span open */
 
 	memset(out, 0, sizeof(*out));
 	if (!ap_enabled())
 		return AP_E_OFF;
-	if (t->pid == ap_p.pid && t->depth) {
+	if (t && t->pid == ap_p.pid && t->depth) {
 		const struct frame *f = &t->stack[t->depth - 1];
 
 		out->trace_hi = f->trace_hi;
@@ -73,11 +73,14 @@ int ap_ctx_current(struct ap_ctx *out)
 
 int ap_ctx_push(const struct ap_ctx *c)
 {
-	struct ap_thread *t = &ap_t;
 	int st = ap_load_acquire(&ap_p.state);
+	struct ap_thread *t;
 	struct frame *f;
 
-	if (t->busy || st == ST_OFF)
+	if (st == ST_OFF)
+		return AP_E_OFF;
+	t = ap_self();	/* the thread's first call maps its block */
+	if (!t || t->busy)
 		return AP_E_OFF;
 	if (!c || !c->span)
 		return AP_E_NOSPAN;
@@ -106,10 +109,10 @@ int ap_ctx_push(const struct ap_ctx *c)
 
 void ap_ctx_pop(const struct ap_ctx *c)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self_if_any();	/* none: nothing was pushed */
 	uint64_t span;
 
-	if (!c || !c->span || t->busy || t->pid != ap_p.pid)
+	if (!t || !c || !c->span || t->busy || t->pid != ap_p.pid)
 		return;
 	span = c->span;
 	guard_on(t);

@@ -68,10 +68,13 @@ static uint64_t measure_cost16(struct ap_thread *t)
 	uint64_t t0, t1, h = 0;
 
 	if (!ap_p.scratch) {
-		ap_p.scratch = aligned_alloc(64, SCRATCH_EVENTS * sizeof(struct ap_event));
-		if (!ap_p.scratch)
+		/* mmap, not malloc: the first claim may be in a signal handler. */
+		void *p = mmap(NULL, SCRATCH_EVENTS * sizeof(struct ap_event), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
 			return 0;
-		memset(ap_p.scratch, 0, SCRATCH_EVENTS * sizeof(struct ap_event));
+		ap_p.scratch = p;
 	}
 	t0 = now_ticks();
 	for (uint32_t k = 0; k < COST_EVENTS; k += 2, h += 2) {
@@ -148,8 +151,10 @@ void ap_w_thread_exit(void *arg)
 {
 	struct ap_thread *t = arg;
 
-	if (t->pid != ap_p.pid)
+	if (t->pid != ap_p.pid) {
+		ap_w_self_recycle(t);
 		return;
+	}
 	t->busy = 1;
 	ap_w_lane_release(t);
 	ap_add_relaxed(&ap_p.exited_recorded, t->recorded_base);
@@ -160,4 +165,5 @@ void ap_w_thread_exit(void *arg)
 	ap_store_relaxed(&t->my_dropped_reentrant, 0);
 	t->pid = 0;
 	t->busy = 0;
+	ap_w_self_recycle(t);
 }

@@ -119,7 +119,7 @@ void ap_w_names_reintern_locked(void)
 
 uint64_t ap_name(const char *name)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t;
 	uint32_t len;
 	uint64_t id;
 	int st;
@@ -131,7 +131,8 @@ uint64_t ap_name(const char *name)
 	st = ap_load_acquire(&ap_p.state);
 	if (st != ST_UNINIT && kept(id))
 		return id;	/* kept, so interned into the segment attached now */
-	if (t->busy)
+	t = ap_self();
+	if (!t || t->busy)
 		return id;	/* in a handler that interrupted this thread: no lock */
 	guard_on(t);
 	if (st == ST_UNINIT)

@@ -3,6 +3,9 @@
  * state.c - the writer's per-thread and per-process state (state.h), and the
  * small helpers every slow path shares.
  */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,6 +15,56 @@
 struct ap_proc ap_p = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 pthread_once_t ap_w_once = PTHREAD_ONCE_INIT;
+
+struct ap_thread ap_w_noblock;
+__thread struct ap_thread *ap_tp = &ap_w_noblock;
+
+#define BLOCK_BYTES	((sizeof(struct ap_thread) + 4095) & ~(size_t)4095)
+
+AP_COLD struct ap_thread *ap_w_self_slow(void)
+{
+	struct ap_thread *t = NULL;
+	int saved = errno;	/* this may be a signal handler's call */
+
+	/* A thread of ours cannot be inside ap_w_once_init without a block. */
+	pthread_once(&ap_w_once, ap_w_once_init);
+	/* trylock: this may be a signal handler that interrupted its thread
+	 * while it held the lock (it cannot have been in a call of ours: it has
+	 * no block); then a fresh mapping. */
+	if (pthread_mutex_trylock(&ap_p.lock) == 0) {
+		t = ap_p.free_blocks;
+		if (t)
+			ap_p.free_blocks = t->next_free;
+		pthread_mutex_unlock(&ap_p.lock);
+	}
+	if (!t) {
+		void *p = mmap(NULL, BLOCK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			errno = saved;
+			return NULL;
+		}
+		t = p;
+	}
+	t->next_free = NULL;
+	/* The destructor hands the block back when the thread exits. */
+	if (ap_p.key_ok && pthread_setspecific(ap_p.key, t) == 0)
+		t->key_set = 1;
+	ap_tp = t;
+	errno = saved;
+	return t;
+}
+
+void ap_w_self_recycle(struct ap_thread *t)
+{
+	if (ap_tp == t)
+		ap_tp = &ap_w_noblock;
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_lock(&ap_p.lock);
+	t->next_free = ap_p.free_blocks;
+	ap_p.free_blocks = t;
+	pthread_mutex_unlock(&ap_p.lock);
+}
 
 /* Read by the inline wrappers in agentprof.h: 0 once profiling is known to
  * be off, so that an unprofiled program does not even call in. A plain int
@@ -46,8 +99,8 @@ uint64_t ap_w_thread_cpu_ns(void)
 
 void ap_stats(struct ap_stats *out)
 {
-	struct ap_thread *t = &ap_t;
-	int mine = t->pid == ap_p.pid && t->pid != 0;
+	struct ap_thread *t = ap_self_if_any();
+	int mine = t && t->pid == ap_p.pid && t->pid != 0;
 
 	out->recorded = ap_load_relaxed(&ap_p.exited_recorded);
 	out->dropped_full = ap_load_relaxed(&ap_p.exited_full);

@@ -76,10 +76,60 @@ struct ap_thread {
 	uint64_t my_dropped_no_lane;
 	_Atomic uint64_t my_dropped_reentrant;	/* atomic adds: handlers nest */
 	struct frame stack[AP_STACK_MAX];
+	struct ap_thread *next_free;	/* on the free list of blocks */
 };
 
-/* The calling thread's state (defined in writer.c, the fast path). */
-extern __thread struct ap_thread ap_t;
+/*
+ * The calling thread's state: a block of about 6 KiB, mapped on the thread's
+ * first call (ap_w_self_slow) and reached through a pointer in initial-exec
+ * TLS (ap_tp). In a shared object, and above all in one loaded with dlopen
+ * (the Python extension), a plain __thread block is reached through
+ * __tls_get_addr on every access (measured: 12 calls, 133 instructions per
+ * span pair, twice the pair's own cost); an initial-exec variable is one
+ * load at a fixed offset from the thread pointer. Initial-exec TLS of a
+ * dlopen'd object must fit in the few hundred bytes of static TLS glibc
+ * keeps spare, and glibc places the object's whole TLS segment there, so
+ * the segment is this one pointer and the block lives outside TLS.
+ *
+ * Blocks are mmap'd (async-signal-safe: a thread's first call may be in a
+ * signal handler), zeroed, and recycled through a free list when their
+ * thread exits (the key destructor), so a program that starts and ends
+ * threads reuses a bounded set.
+ *
+ * Until then ap_tp points to ap_w_noblock, a block with no lane that is
+ * never written: the fast path's "no lane" test sends the thread's first
+ * call to the slow path, which maps the block (only when profiling is not
+ * off) so that the fast path needs no test of its own for it. A thread
+ * that cannot have a block records nothing, as when off.
+ */
+extern __thread struct ap_thread *ap_tp
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern struct ap_thread ap_w_noblock;
+
+/* Map (or reuse) the calling thread's block and point ap_tp at it; NULL
+ * when none can be had (ap_tp stays at ap_w_noblock). */
+struct ap_thread *ap_w_self_slow(void);
+/* Thread exit: the block goes back to the free list (lock taken). */
+void ap_w_self_recycle(struct ap_thread *t);
+
+/* The calling thread's block, mapped if it has none yet; NULL when none can
+ * be had. Slow paths only: the fast path reads ap_tp (writer.c, enter()). */
+static inline struct ap_thread *ap_self(void)
+{
+	struct ap_thread *t = ap_tp;
+
+	if (__builtin_expect(t == &ap_w_noblock, 0))
+		t = ap_w_self_slow();
+	return t;
+}
+
+/* The calling thread's block if it has one, else NULL; never maps one. */
+static inline struct ap_thread *ap_self_if_any(void)
+{
+	struct ap_thread *t = ap_tp;
+
+	return t == &ap_w_noblock ? NULL : t;
+}
 
 /* A name the process keeps, to intern again into each segment it attaches. */
 struct ap_kept_name {
@@ -125,6 +175,7 @@ struct ap_proc {
 	uint32_t names_n, names_cap;
 	_Atomic(struct ap_idset *) name_ids;
 	_Atomic uint64_t names_not_kept;	/* ap_name calls past NAMES_KEPT_MAX */
+	struct ap_thread *free_blocks;	/* thread blocks of exited threads (lock) */
 };
 
 extern struct ap_proc ap_p;

@@ -64,13 +64,13 @@ static void put_hex(char *out, uint64_t v, int digits)
 
 int ap_traceparent(char out[56])
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_self_if_any();
 	uint64_t hi, lo, span;
 	int sampled;
 
 	if (!ap_enabled())
 		return AP_E_OFF;
-	if (t->pid != ap_p.pid) {	/* a thread that has not recorded yet: no frames of its own */
+	if (!t || t->pid != ap_p.pid) {	/* a thread that has not recorded yet: no frames of its own */
 		if (!ap_p.have_remote)
 			return AP_E_NOSPAN;
 		hi = ap_p.remote_hi;

@@ -29,12 +29,6 @@
 
 enum { M_IMPLICIT, M_CHILD, M_ASYNC };
 
-/* The calling thread's state is defined here, in the fast path's own file:
- * the compiler then addresses it as %fs:offset (local-exec) in a program,
- * where a definition in another file would cost a register and a load of
- * its offset (initial-exec) in every call. */
-__thread struct ap_thread ap_t;
-
 #ifdef AP_TEST_HOOKS
 void (*ap_test_midwrite_hook)(void);
 #define MIDWRITE_HOOK() do { if (ap_test_midwrite_hook) ap_test_midwrite_hook(); } while (0)
@@ -44,7 +38,14 @@ void (*ap_test_midwrite_hook)(void);
 
 static AP_COLD void count_reentrant(struct ap_thread *t, uint64_t events)
 {
-	struct ap_lane *lane = t->lane;
+	struct ap_lane *lane;
+
+	if (t == &ap_w_noblock) {	/* AP_SPAN_REENTRANT handed to a new thread */
+		t = ap_w_self_slow();
+		if (!t)
+			return;
+	}
+	lane = t->lane;
 
 	ap_add_relaxed(&t->my_dropped_reentrant, events);
 	if (lane)
@@ -96,11 +97,19 @@ static inline void publish(struct ap_thread *t)
  * the `events` it would have written are counted as dropped). */
 enum { GO = 1, OFF = 0, REENTRANT = -1 };
 
-static inline int enter(struct ap_thread *t, uint64_t events)
+static inline int enter(struct ap_thread **tp, uint64_t events)
 {
+	struct ap_thread *t = *tp;
+
 	if (unlikely(!t->ring || t->gen != ap_load_relaxed(&ap_p.gen))) {
 		if (ap_load_relaxed(&ap_p.state) == ST_OFF)
 			return OFF;
+		if (t == &ap_w_noblock) {	/* the thread's first call: its block */
+			t = ap_w_self_slow();
+			if (!t)
+				return OFF;
+			*tp = t;
+		}
 		if (t->busy) {
 			count_reentrant(t, events);
 			return REENTRANT;
@@ -163,13 +172,13 @@ static AP_COLD uint16_t parent_trace(struct ap_thread *t, uint64_t parent, uint6
 static inline __attribute__((always_inline))
 uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	uint64_t id, hi, lo;
 	uint16_t flags = 0;
 	struct ap_event *e;
 	int sampled;
 
-	int go = enter(t, 1);
+	int go = enter(&t, 1);
 
 	if (unlikely(go != GO))
 		return go == REENTRANT ? SPAN_REENTRANT : 0;
@@ -261,7 +270,7 @@ static AP_COLD int end_unwind(struct ap_thread *t, uint64_t span)
 
 AP_HOT void ap_end(uint64_t span)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 	uint64_t ts;
 	uint32_t d;
@@ -272,7 +281,7 @@ AP_HOT void ap_end(uint64_t span)
 		count_reentrant(t, 1);
 		return;
 	}
-	if (unlikely(enter(t, 1) != GO))
+	if (unlikely(enter(&t, 1) != GO))
 		return;
 	ts = likely(span & 1) ? now_ticks() : 0;	/* unsampled: no clock read */
 	d = t->depth;
@@ -300,12 +309,14 @@ out:
  * be filled by the caller, who then publishes. NULL when nothing is to be
  * written (off, reentrant: counted, lane full: counted); the guard is on
  * exactly when the result is not NULL. */
-static struct ap_event *span_event(struct ap_thread *t, uint8_t kind, uint64_t span)
+static struct ap_event *span_event(struct ap_thread **tp, uint8_t kind, uint64_t span)
 {
 	struct ap_event *e;
+	struct ap_thread *t;
 
-	if (enter(t, 1) != GO)
+	if (enter(tp, 1) != GO)
 		return NULL;
+	t = *tp;
 	e = reserve(t);
 	if (!e) {
 		guard_off(t);
@@ -318,7 +329,7 @@ static struct ap_event *span_event(struct ap_thread *t, uint8_t kind, uint64_t s
 
 void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens, uint32_t output_tokens)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
 	if (span == 0 || !(span & 1))
@@ -327,7 +338,7 @@ void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens,
 		count_reentrant(t, 1);
 		return;
 	}
-	e = span_event(t, AP_EV_TOKENS, span);
+	e = span_event(&t, AP_EV_TOKENS, span);
 	if (!e)
 		return;
 	e->u.tokens.model_id = model_name_id;
@@ -339,7 +350,7 @@ void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens,
 
 void ap_depends(uint64_t span, uint64_t on_span)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
 	if (span == 0 || on_span == 0 || !(span & 1) || !(on_span & 1))
@@ -348,7 +359,7 @@ void ap_depends(uint64_t span, uint64_t on_span)
 		count_reentrant(t, 1);
 		return;
 	}
-	e = span_event(t, AP_EV_DEPENDS, span);
+	e = span_event(&t, AP_EV_DEPENDS, span);
 	if (!e)
 		return;
 	e->u.depends.on_span = on_span;
@@ -363,7 +374,7 @@ void ap_span_cleanup_(uint64_t *span)
 
 uint64_t ap_current(void)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;	/* ap_w_noblock: pid 0, depth 0 */
 
 	if (!ap_enabled() || t->pid != ap_p.pid || t->depth == 0)
 		return 0;
@@ -372,7 +383,7 @@ uint64_t ap_current(void)
 
 void ap_set_error(uint64_t span, uint64_t name_id)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
 	if (span == 0 || !(span & 1))
@@ -381,7 +392,7 @@ void ap_set_error(uint64_t span, uint64_t name_id)
 		count_reentrant(t, 1);
 		return;
 	}
-	e = span_event(t, AP_EV_ERROR, span);
+	e = span_event(&t, AP_EV_ERROR, span);
 	if (!e)
 		return;
 	e->u.error.name_id = name_id;
@@ -396,12 +407,12 @@ void ap_set_error(uint64_t span, uint64_t name_id)
  */
 AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int category, struct ap_ctx *out)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	uint64_t id, pspan, hi, lo;
 	uint16_t flags;
 	struct ap_event *e;
 	int sampled;
-	int go = enter(t, 1);
+	int go = enter(&t, 1);
 
 	if (unlikely(go != GO)) {
 		out->trace_hi = out->trace_lo = 0;
@@ -456,7 +467,7 @@ AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int 
 
 AP_HOT void ap_end_ctx(const struct ap_ctx *c)
 {
-	struct ap_thread *t = &ap_t;
+	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 	uint64_t span;
 
@@ -469,7 +480,7 @@ AP_HOT void ap_end_ctx(const struct ap_ctx *c)
 	}
 	if (unlikely(c->pid != ap_p.pid))
 		return;	/* begun by another process: inherited through fork */
-	if (unlikely(enter(t, 1) != GO))
+	if (unlikely(enter(&t, 1) != GO))
 		return;
 	e = reserve(t);
 	if (likely(e != NULL)) {

@@ -17,6 +17,7 @@
  * segment: tail is ours, counters are the last values that passed checks. */
 struct ap_lane_view {
 	uint64_t tail;			/* next event to read */
+	uint64_t seen_head;		/* head as the last pass loaded it */
 	uint64_t events;		/* non-CLAIM events read, valid or rejected */
 	uint64_t claims;		/* CLAIM events read */
 	uint64_t rejected;		/* events that failed validation */

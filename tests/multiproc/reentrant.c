@@ -7,10 +7,17 @@
  * with tokens (3 events). Those events must be dropped and counted as
  * dropped_reentrant, exactly, and the interrupted write must land intact.
  * A handler that runs outside a write records normally.
+ *
+ * A thread whose very first call into the library is a signal handler's
+ * (its state block is mapped there) records that span and then its own,
+ * all of them read.
  */
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agentprof.h"
 #include "helpers.h"
@@ -92,9 +99,75 @@ static void test_handler_mid_write_dropped_and_counted(void)
 	t_reader_close(&r);
 }
 
+#define FRESH_SPANS 500
+
+static volatile sig_atomic_t fresh_got;
+static sem_t fresh_ready;
+
+static void fresh_handler(int sig)
+{
+	(void)sig;
+	ap_end(ap_begin(h_name, AP_CAT_TOOL));
+	fresh_got = 1;
+}
+
+static void *fresh_thread(void *arg)
+{
+	struct ap_stats *st = arg;
+	uint64_t name;
+
+	sem_post(&fresh_ready);
+	while (!fresh_got)
+		usleep(100);	/* no call into the library before the handler's (a
+				 * blocking call: ThreadSanitizer delivers signals there) */
+	name = ap_name("re:fresh");
+	for (int i = 0; i < FRESH_SPANS; i++)
+		ap_end(ap_begin(name, AP_CAT_INTERNAL));
+	ap_stats(st);
+	return NULL;
+}
+
+static int fresh_worker(void *arg)
+{
+	struct ap_stats st;
+	pthread_t th;
+
+	if (ap_attach(arg) != 0)
+		return 2;
+	h_name = ap_name("re:handler");
+	signal(SIGUSR1, fresh_handler);
+	sem_init(&fresh_ready, 0, 0);
+	if (pthread_create(&th, NULL, fresh_thread, &st))
+		return 3;
+	sem_wait(&fresh_ready);
+	pthread_kill(th, SIGUSR1);
+	pthread_join(th, NULL);
+	/* The thread's own counts, read before it exited. */
+	if (st.recorded != 2 + 2 * FRESH_SPANS || st.dropped_reentrant || st.dropped_no_lane)
+		return 4;
+	return 0;
+}
+
+static void test_first_call_in_a_handler(void)
+{
+	struct t_reader r;
+	int code;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(t_reader_open(&r, 4, 4096) == 0);
+	pid = t_fork(fresh_worker, r.seg.name);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL(code, 0);
+	CU_ASSERT_EQUAL(r.tot.read, 2 + 2 * FRESH_SPANS);
+	CU_ASSERT_EQUAL(r.tot.written, r.tot.read);
+	CU_ASSERT_EQUAL(r.counts.complete, 1 + FRESH_SPANS);
+	t_reader_close(&r);
+}
+
 void t_register_reentrant(void)
 {
 	CU_pSuite s = CU_add_suite("reentrant", NULL, NULL);
 
 	T_ADD(s, test_handler_mid_write_dropped_and_counted);
+	T_ADD(s, test_first_call_in_a_handler);
 }

@@ -10,6 +10,10 @@
  *    ring and over free lanes' headers, again and again, while good workers
  *    record: the reader never crashes (the suite also runs under ASan and
  *    UBSan), quarantines, and the good workers' counts stay exact.
+ *  - A streaming writer's page is left alone: a lane whose head moved a page
+ *    (64 events) or more since the last pass is read up to the start of the
+ *    page its head is in, the rest on the next pass that finds the head
+ *    where it was; a slow writer is read to its head at once.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +258,44 @@ static void test_scribbling_worker(void)
 	t_reader_close(&r);
 }
 
+/* Events [from, to) of lane 0: BEGINs of spans 2k + 1. */
+static void put_run(struct t_reader *r, uint64_t from, uint64_t to)
+{
+	for (uint64_t k = from; k < to; k++)
+		put_begin(r, 0, k, 2 * k + 1, AP_CAT_TOOL);
+	atomic_store(&r->seg.lanes[0].head, to);
+}
+
+static void test_streaming_page_left_alone(void)
+{
+	struct t_reader r;
+
+	CU_ASSERT_FATAL(t_reader_open(&r, 1, 1024) == 0);
+	put_claim(&r, 0, 0, 4246);
+	put_run(&r, 1, 200);
+	/* Moved 200: read to the start of the page holding event 199. */
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 192);
+	CU_ASSERT_EQUAL(atomic_load(&r.seg.lanes[0].tail), 192);
+	/* The head stayed: the writer paused; the rest is read. */
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 8);
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 0);
+	/* A slow writer (under a page per pass) is read to its head. */
+	put_run(&r, 200, 210);
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 10);
+	/* Streaming again, across the ring's end: up to event 1216's page. */
+	put_run(&r, 210, 1217);
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 1216 - 210);
+	CU_ASSERT_EQUAL(atomic_load(&r.seg.lanes[0].tail), 1216);
+	CU_ASSERT_EQUAL(ap_drain_pass(&r.drain), 1);
+	ap_drain_totals(&r.drain, &r.tot);
+	CU_ASSERT_EQUAL(r.tot.read, 1216);
+	CU_ASSERT_EQUAL(r.tot.claims, 1);
+	CU_ASSERT_EQUAL(r.tot.in_ring, 0);
+	CU_ASSERT_EQUAL(r.tot.written, r.tot.read);
+	CU_ASSERT_PTR_NULL(r.drain.lanes[0].quarantined);
+	t_reader_close(&r);
+}
+
 void t_register_corrupt(void)
 {
 	CU_pSuite s = CU_add_suite("corrupt", NULL, NULL);
@@ -261,4 +303,5 @@ void t_register_corrupt(void)
 	T_ADD(s, test_invariants_quarantine_each_lane);
 	T_ADD(s, test_names_verified);
 	T_ADD(s, test_scribbling_worker);
+	T_ADD(s, test_streaming_page_left_alone);
 }
