@@ -31,6 +31,22 @@ void ap_render_summary(const struct ap_run *r, int code, const char *report_path
  */
 uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes, int json);
 
+/* The exports (render_*.c): report.html (one self-contained page),
+ * trace.json (Chrome Trace Event JSON of the kept traces),
+ * profile.speedscope.json, stacks.folded and profile.pb.gz (pprof; the
+ * flame paths of every trace). Each returns 0, -EINVAL without an
+ * analysis, -ENOMEM or the first write error. */
+int ap_render_html(const struct ap_run *r, FILE *f);
+int ap_render_chrome(const struct ap_run *r, FILE *f);
+int ap_render_speedscope(const struct ap_run *r, FILE *f);
+int ap_render_folded(const struct ap_run *r, FILE *f);
+int ap_render_pprof(const struct ap_run *r, FILE *f);
+
+/* The most bytes any export above can take for a run analysed with `set`:
+ * the kept spans (at most set->keep.max_spans), the flame paths
+ * (AP_PATHS_MAX) and the text report embedded in report.html. */
+uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes);
+
 /* A file a report writes, and the function that renders it. */
 struct ap_format {
 	const char *name;	/* for --formats */

@@ -76,6 +76,11 @@ void ap_render_summary(const struct ap_run *r, int code, const char *report_path
 static const struct ap_format formats[] = {
 	{ "text", "report.txt", render_text_plain },
 	{ "json", "report.json", ap_render_json },
+	{ "html", "report.html", ap_render_html },
+	{ "chrome", "trace.json", ap_render_chrome },
+	{ "speedscope", "profile.speedscope.json", ap_render_speedscope },
+	{ "folded", "stacks.folded", ap_render_folded },
+	{ "pprof", "profile.pb.gz", ap_render_pprof },
 };
 
 const struct ap_format *ap_formats(unsigned *n)
