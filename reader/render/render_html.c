@@ -83,7 +83,8 @@ static const char js[] =
 	"document.body.setAttribute('data-ready','1');"
 	"})();";
 
-/* sha256 of css and js, base64 (tests/export/check_html.sh recomputes them). */
+/* sha256 of css and js, base64. tests/export/check.sh recomputes them from
+ * the page, and the page's script does not run if the hash is stale. */
 #define CSS_SHA256 "m9h2GJ+oPebTWGPo/pKLbFKK0IW4ImR3Naz5Q/0PQtc="
 #define JS_SHA256 "4JNHJ8NCFXhHAg/XLyHdaoBXPq389a6Ceh6MLQJoDr4="
 
