@@ -16,7 +16,9 @@
  * thread that overlap without nesting (async code, a span ended on another
  * thread) would break the nesting and be dropped without a word. Each
  * thread's spans are therefore sorted by start (longest first) and laid on
- * lanes: a span goes on the first lane where it nests in what is open; a
+ * lanes: a span goes on the first lane where it nests in what is open, and
+ * what it nests in is its ancestor in the trace (two traces interleaved on
+ * one thread by an event loop do not nest in each other); a
  * lane after the first is a thread of its own, tid = lane << 32 | tid,
  * named "tid T (overlap L)". Only the first LANE_SEARCH lanes are searched;
  * a span that fits none opens a new lane.
@@ -90,32 +92,57 @@ static const char *ap_chrome_name(const char *name, char *buf, size_t cap)
 	return name;
 }
 
-/* Lanes of one thread: each an array of open ends (ns), innermost last. */
+/* Lanes of one thread: each a stack of the spans open on it (indexes into
+ * the thread's items), innermost last. */
 struct lanes {
-	uint64_t **open;
+	uint32_t **open;
 	uint32_t *depth, *cap;
 	uint32_t n, alloc;
 };
 
-static int lane_fits(struct lanes *l, uint32_t ln, uint64_t start, uint64_t end)
+/* Whether span a of k is an ancestor of span d (at most ANCESTOR_HOPS up:
+ * deeper, the span takes a lane of its own). */
+#define ANCESTOR_HOPS	256
+static int is_ancestor(const struct ap_kept *k, uint32_t a, uint32_t d)
 {
-	while (l->depth[ln] && l->open[ln][l->depth[ln] - 1] <= start)
-		l->depth[ln]--;
-	return !l->depth[ln] || end <= l->open[ln][l->depth[ln] - 1];
+	for (int hops = 0; hops < ANCESTOR_HOPS && d != AP_NONE && d < k->n; hops++) {
+		d = k->parent[d];
+		if (d == a)
+			return 1;
+	}
+	return 0;
 }
 
-static int lane_push(struct lanes *l, uint32_t ln, uint64_t end)
+/* Span s nests on lane ln: whatever is open there that ended before s began
+ * is closed, and what remains open (if anything) holds s in time and is
+ * its ancestor in the trace, so that a viewer's thread nesting says what
+ * the trace says. */
+static int lane_fits(struct lanes *l, uint32_t ln, const struct item *it, uint32_t s)
+{
+	const struct item *top;
+
+	while (l->depth[ln] && it[l->open[ln][l->depth[ln] - 1]].start + it[l->open[ln][l->depth[ln] - 1]].dur <=
+				       it[s].start)
+		l->depth[ln]--;
+	if (!l->depth[ln])
+		return 1;
+	top = &it[l->open[ln][l->depth[ln] - 1]];
+	return it[s].start + it[s].dur <= top->start + top->dur && top->k == it[s].k &&
+	       is_ancestor(it[s].k, top->i, it[s].i);
+}
+
+static int lane_push(struct lanes *l, uint32_t ln, uint32_t s)
 {
 	if (l->depth[ln] == l->cap[ln]) {
 		uint32_t c = l->cap[ln] ? 2 * l->cap[ln] : 8;
-		uint64_t *p = realloc(l->open[ln], c * sizeof(*p));
+		uint32_t *p = realloc(l->open[ln], c * sizeof(*p));
 
 		if (!p)
 			return -ENOMEM;
 		l->open[ln] = p;
 		l->cap[ln] = c;
 	}
-	l->open[ln][l->depth[ln]++] = end;
+	l->open[ln][l->depth[ln]++] = s;
 	return 0;
 }
 
@@ -123,7 +150,7 @@ static int lane_new(struct lanes *l)
 {
 	if (l->n == l->alloc) {
 		uint32_t c = l->alloc ? 2 * l->alloc : 8;
-		uint64_t **o = realloc(l->open, c * sizeof(*o));
+		uint32_t **o = realloc(l->open, c * sizeof(*o));
 		uint32_t *d, *cp;
 
 		if (!o)
@@ -162,12 +189,11 @@ static int assign_lanes(struct item *it, uint32_t n, uint32_t *nlanes)
 	int ret = 0;
 
 	for (uint32_t s = 0; s < n && !ret; s++) {
-		uint64_t end = it[s].start + it[s].dur;
 		uint32_t ln, lim = l.n < LANE_SEARCH ? l.n : LANE_SEARCH;
 		int got = -1;
 
 		for (ln = 0; ln < lim; ln++)
-			if (lane_fits(&l, ln, it[s].start, end)) {
+			if (lane_fits(&l, ln, it, s)) {
 				got = (int)ln;
 				break;
 			}
@@ -178,7 +204,7 @@ static int assign_lanes(struct item *it, uint32_t n, uint32_t *nlanes)
 			break;
 		}
 		it[s].lane = (uint32_t)got;
-		ret = lane_push(&l, (uint32_t)got, end);
+		ret = lane_push(&l, (uint32_t)got, s);
 	}
 	*nlanes = l.n;
 	lanes_free(&l);
