@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "file.h"
+#include "render.h"
 #include "replay.h"
 
 static int report_log(const struct ap_run_opts *o, const char *file)
@@ -114,7 +115,15 @@ int ap_cmd_report(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--out") == 0) && i + 1 < argc && argv[i + 1][0])
 			c.run.out_dir = argv[++i];
-		else if (strcmp(argv[i], "--json") == 0)
+		else if (strcmp(argv[i], "--formats") == 0) {
+			const char *bad;
+
+			if (ap_formats_parse(i + 1 < argc ? argv[i + 1] : NULL, &c.run.formats, &bad))
+				return ap_usage_error("--formats takes a comma-separated list of text, json, html, chrome, "
+						      "speedscope, folded, pprof, or all (got '%s')",
+						      i + 1 < argc ? argv[i + 1] : "");
+			i++;
+		} else if (strcmp(argv[i], "--json") == 0)
 			c.run.json_stdout = 1;
 		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
 			c.run.quiet = 1;
@@ -122,7 +131,7 @@ int ap_cmd_report(int argc, char **argv)
 			fputs(ap_usage_text, stdout);
 			return 0;
 		} else if (argv[i][0] == '-' || file)
-			return ap_usage_error("report takes -o DIR, --json, -q and one log file (got '%s')", argv[i]);
+			return ap_usage_error("report takes -o DIR, --formats LIST, --json, -q and one log file (got '%s')", argv[i]);
 		else
 			file = argv[i];
 	}

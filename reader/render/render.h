@@ -7,6 +7,7 @@
 #ifndef AP_RENDER_H
 #define AP_RENDER_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "run.h"
@@ -56,5 +57,14 @@ struct ap_format {
 
 /* The formats every report writes, in order; *n gets their number. */
 const struct ap_format *ap_formats(unsigned *n);
+
+/* The format called name, NULL when none is. */
+const struct ap_format *ap_format_find(const char *name);
+
+/* A --formats list ("html,chrome", or "all") as a mask of the table's
+ * indexes (bit i: ap_formats()[i]). 0, or -EINVAL with *bad pointing at the
+ * first name that is not a format. */
+int ap_formats_parse(const char *list, uint32_t *mask, const char **bad);
+#define AP_FORMATS_ALL UINT32_MAX
 
 #endif /* AP_RENDER_H */

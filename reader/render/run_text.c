@@ -88,3 +88,44 @@ const struct ap_format *ap_formats(unsigned *n)
 	*n = sizeof(formats) / sizeof(formats[0]);
 	return formats;
 }
+
+const struct ap_format *ap_format_find(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, name) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+int ap_formats_parse(const char *list, uint32_t *mask, const char **bad)
+{
+	uint32_t m = 0;
+	const char *p = list;
+
+	_Static_assert(sizeof(formats) / sizeof(formats[0]) <= 32, "a mask of 32 bits holds every format");
+	*bad = list;
+	if (!list || !*list)
+		return -EINVAL;
+	if (strcmp(list, "all") == 0) {
+		*mask = AP_FORMATS_ALL;
+		return 0;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+			if (strlen(formats[i].name) == n && strncmp(formats[i].name, p, n) == 0)
+				break;
+		if (n == 0 || i == sizeof(formats) / sizeof(formats[0])) {
+			*bad = p;
+			return -EINVAL;
+		}
+		m |= 1u << i;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*mask = m;
+	return 0;
+}

@@ -84,6 +84,8 @@ static void dump_run(struct ap_session *s, const struct ap_run *r, uint32_t firs
 		int err;
 		char *buf;
 
+		if (!(s->opts.formats >> i & 1))
+			continue;
 		/* The run's files keep their names; the interval's are
 		 * interval.txt, interval.json and interval.<file> for the rest
 		 * (interval.trace.json, interval.report.html is interval.html). */

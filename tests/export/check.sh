@@ -25,7 +25,32 @@ build=${1:?usage: check.sh BUILD}
 ap=$build/agentprof
 here=$(cd "$(dirname "$0")" && pwd)
 cons=$here/../consumers
-NCHECKS=23
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$build/export"
+pass=0 fail=0
+bad() { echo "export: FAIL: $*" >&2; fail=$((fail + 1)); }
+
+# Without the consumers: which files --formats writes, export's refusals.
+"$ap" demo -q --log "$tmp/demo.log" -o "$tmp/demo" || { echo "export: FAIL: agentprof demo" >&2; exit 1; }
+got=$(cd "$tmp/demo" && ls | tr '\n' ' ')
+[ "$got" = "profile.pb.gz profile.speedscope.json report.html report.json report.txt stacks.folded trace.json " ] ||
+	bad "demo wrote: $got"
+"$ap" report -q --formats html,json -o "$tmp/two" "$tmp/demo.log" || bad "report --formats html,json: exit $?"
+got=$(cd "$tmp/two" && ls | tr '\n' ' ')
+[ "$got" = "report.html report.json " ] || bad "report --formats html,json wrote: $got"
+"$ap" demo -q --formats folded,nope -o "$tmp/x" 2>"$tmp/err"
+[ $? = 2 ] && grep -q -- "--formats takes" "$tmp/err" || bad "--formats folded,nope was not refused with exit 2"
+"$ap" export --format html -o "$tmp/x.html" "$tmp/demo/report.json" 2>"$tmp/err"
+[ $? = 2 ] && grep -q "looks like a report.json" "$tmp/err" || bad "export of a report.json: not refused clearly"
+"$ap" export --format chrome -o "$tmp/x.json" "$tmp/nonexistent.log" 2>/dev/null
+[ $? = 2 ] || bad "export of a missing file: exit is not 2"
+"$ap" export --format folded -o - "$tmp/demo.log" >"$tmp/stdout.folded" || bad "export -o -: exit $?"
+cmp -s "$tmp/stdout.folded" "$tmp/demo/stacks.folded" || bad "export --format folded differs from the report's stacks.folded"
+NBASIC=7
+[ $fail = 0 ] && pass=$NBASIC
+
+NCHECKS=27
 missing=""
 [ -d "$cons/node_modules/@paulirish/trace_engine" ] && [ -d "$cons/node_modules/playwright-core" ] || missing="$missing npm-packages"
 command -v chromium >/dev/null || missing="$missing chromium"
@@ -33,13 +58,10 @@ command -v xmllint >/dev/null || missing="$missing xmllint"
 [ -x "$cons/bin/pprof" ] || missing="$missing pprof"
 command -v node >/dev/null || missing="$missing node"
 if [ -n "$missing" ]; then
-	echo "export: SKIPPED $NCHECKS checks: consumers missing:$missing (make consumers installs them)"
+	[ $fail = 0 ] || exit 1
+	echo "export: ok ($NBASIC checks); SKIPPED $NCHECKS checks by the consumers: missing:$missing (make consumers installs them)"
 	exit 0
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$build/export"
-pass=0 fail=0
 check() { # check DESCRIPTION -- CMD...
 	local desc=$1
 	shift 2
@@ -75,7 +97,6 @@ not_raw() { # the raw name must not appear in the HTML: only its escaped form
 	grep -qF "$3" "$1" || { echo "escaped name '$3' not in $1" >&2; return 1; }
 }
 
-"$ap" demo -q --log "$tmp/demo.log" -o "$tmp/demo" || { echo "export: FAIL: agentprof demo" >&2; exit 1; }
 d=$tmp/demo
 check "demo trace.json: trace engine parses it" -- node_ check_chrome.mjs "$d/trace.json" --quiet --out "$tmp/tree.json"
 check "demo trace.json: engine trees = report.json trees" -- node "$here/compare_trees.mjs" "$tmp/tree.json" "$d/report.json"
@@ -123,10 +144,24 @@ check "interval dumps: interval.trace.json parses" -- node_ check_chrome.mjs "$t
 check "interval dumps: every interval file" -- sh -c "cd '$tmp/iv' && ls interval.html interval.profile.speedscope.json \
 	interval.stacks.folded interval.profile.pb.gz trace.json report.html"
 
-[ $((pass + fail)) = $NCHECKS ] || { echo "export: ran $((pass + fail)) checks, expected $NCHECKS" >&2; fail=$((fail + 1)); }
+# export: every trace with --all (the demo keeps them all anyway: use a
+# log with more traces than --max-traces), and the same totals.
+"$ap" demo -q --traces 6 --max-traces 5 --log "$tmp/many.log" -o "$tmp/many"
+"$ap" export --format chrome --all -o "$tmp/all.json" "$tmp/many.log"
+check "export --all: every trace in trace.json" -- sh -c "cd '$cons' && node check_chrome.mjs '$tmp/all.json' --quiet \
+	--out '$tmp/alltree.json' && node '$here/count_roots.mjs' '$tmp/alltree.json' '$tmp/many/report.json'"
+"$ap" export --format pprof -o "$tmp/x.pb.gz" "$tmp/many.log"
+check "export --format pprof: totals = the run's report.json" -- node "$here/pprof_totals.mjs" "$cons/bin/pprof" \
+	"$tmp/x.pb.gz" "$tmp/many/report.json"
+"$ap" export --format speedscope --all -o "$tmp/all.speedscope.json" "$tmp/many.log"
+check "export --all speedscope: schema" -- node_ check_speedscope.mjs "$tmp/all.speedscope.json"
+"$ap" export --format html -o "$tmp/x.html" "$tmp/many.log"
+check "export --format html: loads" -- node_ check_html.mjs "$tmp/x.html" --expect-rects "$(first_trace_spans "$tmp/many/report.json")"
+
+[ $((pass + fail)) = $((NCHECKS + NBASIC)) ] || { echo "export: ran $((pass + fail)) checks, expected $NCHECKS" >&2; fail=$((fail + 1)); }
 if [ $fail = 0 ]; then
-	echo "export: ok ($pass checks by the real consumers; screenshot $build/export/report-demo.png)"
+	echo "export: ok ($NBASIC checks, and $((pass - NBASIC)) by the real consumers; screenshot $build/export/report-demo.png)"
 else
-	echo "export: $fail of $NCHECKS checks failed" >&2
+	echo "export: $fail of $((NCHECKS + NBASIC)) checks failed" >&2
 	exit 1
 fi
