@@ -287,7 +287,8 @@ static void tables(FILE *f, const struct ap_run *r, const struct ap_analysis *a)
 			ap_pct(a->cat_self[c], a->total_self_ns));
 	fputs("</table>\n", f);
 
-	fputs("<h2 id=\"operations\">Operations by self time</h2>\n<table><tr><th>name</th><th>category</th>"
+	fputs("<h2 id=\"operations\">Operations by self time</h2>\n<p class=\"note\">Percentiles: " AP_PCTL_DEFINITION
+	      ".</p>\n<table><tr><th>name</th><th>category</th>"
 	      "<th>count</th><th>self ms</th><th>% of all self time</th><th>total ms</th><th>mean</th><th>p50</th>"
 	      "<th>p95</th><th>p99</th><th>max</th></tr>\n", f);
 	for (uint32_t i = 0; sorted && i < a->nops; i++)
@@ -312,8 +313,23 @@ static void tables(FILE *f, const struct ap_run *r, const struct ap_analysis *a)
 	free(sorted);
 
 	fputs("<h2 id=\"bottlenecks\">Bottlenecks and suggestions</h2>\n", f);
+	{
+		const struct ap_op *top[AP_TOP_SELF];
+		uint32_t n = ap_top_self(a, top, AP_TOP_SELF);
+
+		fputs("<table><tr><th>top by self time</th><th>category</th><th>self ms</th><th>% of all self time</th>"
+		      "<th class=\"l\">suggestion</th></tr>\n", f);
+		for (uint32_t i = 0; i < n; i++) {
+			fprintf(f, "<tr><td>%u. ", i + 1);
+			esc(f, ap_nm(a, top[i]->name, b));
+			fprintf(f, "</td><td>%s</td><td>%.1f</td><td>%.1f</td><td class=\"l\">%s</td></tr>\n",
+				ap_cat_name(top[i]->category), ap_ms(top[i]->self_ns),
+				ap_pct(top[i]->self_ns, a->total_self_ns), ap_cat_suggestion(top[i]->category));
+		}
+		fputs("</table>\n", f);
+	}
 	if (!a->nfindings)
-		fputs("<p>None over the thresholds.</p>\n", f);
+		fputs("<p>Rules: none over the thresholds.</p>\n", f);
 	else
 		fputs("<table><tr><th>rule</th><th class=\"l\">finding</th><th class=\"l\">suggestion</th><th>saving ms per trace</th></tr>\n", f);
 	for (uint32_t i = 0; i < a->nfindings; i++) {
