@@ -45,6 +45,8 @@
 #define LABEL_W		300.0	/* px of the timeline's name column */
 #define ROW_H		18.0
 #define CHAR_W		7.0	/* px per character of the 12 px labels, about */
+#define AXIS_H		16.0	/* px of the time axis above a trace's picture */
+#define DUR_W		64.0	/* px of the timeline's duration column */
 
 /* The inline style sheet and script: constants, hashed in the CSP below
  * (sha256 of the exact bytes between the tags, base64). */
@@ -60,6 +62,7 @@ static const char css[] =
 	".legend span{display:inline-block;width:1em;height:1em;margin:0 .3em 0 1em;vertical-align:middle}"
 	".l0{background:#9aa5b1}.l1{background:#f28e2b}.l2{background:#4e79a7}.l3{background:#59a14f}"
 	"pre{font:12px monospace;background:#f8f8f8;padding:.6em;overflow-x:auto}"
+	"svg line{stroke:#ddd;stroke-width:1}svg text.ax{font-size:10px;fill:#666}svg text.d{fill:#555}"
 	".note{color:#666}"
 	"@media print{body{margin:0}svg{max-width:100%;page-break-inside:avoid}tr{page-break-inside:avoid}"
 	"pre{white-space:pre-wrap}}";
@@ -74,7 +77,9 @@ static const char js[] =
 	"if(nx+nw<0||nx>W){g.setAttribute('visibility','hidden');continue;}"
 	"g.setAttribute('visibility','visible');if(nx<0){nw+=nx;nx=0;}if(nx+nw>W)nw=W-nx;if(nw<0.5)nw=0.5;"
 	"r.setAttribute('x',(L+nx).toFixed(2));r.setAttribute('width',nw.toFixed(2));"
-	"if(t){t.setAttribute('x',(L+nx+3).toFixed(2));t.textContent=fit(g.getAttribute('data-n'),nw);}}}"
+	"if(t){t.setAttribute('x',(L+nx+3).toFixed(2));t.textContent=fit(g.getAttribute('data-n'),nw);}}"
+	"var ax=s.querySelector('g.axis');if(ax)ax.setAttribute('visibility',x0==0&&w0==W?'visible':'hidden');"
+	"}"
 	"var ss=document.querySelectorAll('svg[data-width]');"
 	"for(var i=0;i<ss.length;i++)(function(s){var W=+s.getAttribute('data-width');"
 	"s.addEventListener('click',function(e){var g=e.target.closest('g[data-x]');"
@@ -85,8 +90,8 @@ static const char js[] =
 
 /* sha256 of css and js, base64. tests/export/check.sh recomputes them from
  * the page, and the page's script does not run if the hash is stale. */
-#define CSS_SHA256 "m9h2GJ+oPebTWGPo/pKLbFKK0IW4ImR3Naz5Q/0PQtc="
-#define JS_SHA256 "4JNHJ8NCFXhHAg/XLyHdaoBXPq389a6Ceh6MLQJoDr4="
+#define CSS_SHA256 "mKgvupzMwQMqcdWHb3jLzqfko4YSatQnkyBvVCGFg0c="
+#define JS_SHA256 "L9CBwJCFJTukoMyLIdN9VhdW9R8eK2MrEMe/rzCAKOE="
 
 static void esc(FILE *f, const char *s)
 {
@@ -168,7 +173,43 @@ static void box(FILE *f, double left, double x, double w, double y, int cls, int
 	}
 }
 
-/* The slowest trace as an icicle (flame) or a waterfall (timeline). */
+/* A time in ns as a short label: 0, 250 us, 12.5 ms, 1.2 s. */
+static void time_label(char *b, size_t cap, double ns)
+{
+	if (ns <= 0)
+		snprintf(b, cap, "0");
+	else if (ns >= 1e9)
+		snprintf(b, cap, "%.3g s", ns / 1e9);
+	else if (ns >= 1e6)
+		snprintf(b, cap, "%.3g ms", ns / 1e6);
+	else if (ns >= 1e3)
+		snprintf(b, cap, "%.3g us", ns / 1e3);
+	else
+		snprintf(b, cap, "%.0f ns", ns);
+}
+
+/* Grid lines and labels every 1, 2 or 5 x 10^k ns, about 6 over total ns;
+ * hidden by the script while the picture is zoomed. */
+static void axis(FILE *f, double left, double total, double h)
+{
+	double step = 1, raw = total / 6;
+	char b[32];
+
+	while (step * 10 <= raw)
+		step *= 10;
+	step *= raw >= 5 * step ? 5 : raw >= 2 * step ? 2 : 1;
+	fputs("<g class=\"axis\">", f);
+	for (int k = 0; k < 50 && k * step <= total; k++) {
+		double x = left + k * step / total * CHART_W;
+
+		time_label(b, sizeof(b), k * step);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.1f\" y=\"11\"%s>%s</text>",
+			x, AXIS_H - 3, x, h, x + 2, x + 60 > left + CHART_W ? " text-anchor=\"end\"" : "", b);
+	}
+	fputs("</g>\n", f);
+}
+
+/* A kept trace as an icicle (flame) or a waterfall (timeline). */
 static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept *k, const char *id,
 		      const char *cls, int waterfall, uint32_t *order, uint32_t *depth)
 {
@@ -180,13 +221,14 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 	for (uint32_t q = 0; q < m; q++)
 		if (depth[q] > maxd)
 			maxd = depth[q];
-	h = (waterfall ? m : maxd + 1) * ROW_H + 2;
+	h = AXIS_H + (waterfall ? m : maxd + 1) * ROW_H + 2;
 	svg_open(f, id, cls, left, h);
+	axis(f, left, total, h);
 	for (uint32_t q = 0; q < m; q++) {
 		uint32_t i = order[q];
 		const struct ap_span *s = &k->v[i];
 		double x = (double)ap_kept_start_ns(a, t0, s) / total * CHART_W, w = (double)k->dur[i] / total * CHART_W;
-		double y = (waterfall ? q : depth[q]) * ROW_H + 1;
+		double y = AXIS_H + (waterfall ? q : depth[q]) * ROW_H + 1;
 		const char *nm = ap_nm(a, s->name, b);
 
 		if (x > CHART_W)
@@ -197,10 +239,13 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 		span_title(f, a, k, i);
 		if (waterfall) {
 			double indent = (depth[q] < 20 ? depth[q] : 20) * 8.0;
+			char d[32];
 
 			fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">", 4 + indent, y + ROW_H - 5);
-			label(f, nm, LABEL_W - 8 - indent);
-			fputs("</text>", f);
+			label(f, nm, LABEL_W - DUR_W - 8 - indent);
+			time_label(d, sizeof(d), (double)k->dur[i]);
+			fprintf(f, "</text><text class=\"d\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
+				LABEL_W - 6, y + ROW_H - 5, d);
 		}
 		fputs("</g>\n", f);
 	}
