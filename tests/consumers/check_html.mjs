@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// check_html.mjs REPORT.html [--expect-rects N] [--screenshot PNG] [--width PX] [--timeout MS]
+// check_html.mjs REPORT.html [--expect-rects N] [--screenshot PNG] [--width PX] [--height PX] [--full-page] [--timeout MS]
 //
 // Loads agentprof's report.html from file:// in headless Chromium (Debian's,
 // driven by playwright-core) and fails on: any console error or warning
@@ -8,7 +8,8 @@
 // the page's script within the timeout, a missing <svg id="flame"> or
 // <svg id="timeline">, and, with --expect-rects N, a rect count other than
 // N in either of them. Prints {flame, timeline, flameAll, timelines, ready}
-// as JSON on stdout. --screenshot writes a full-page PNG.
+// as JSON on stdout. --screenshot writes a PNG of the first screen
+// (--width x --height, 1300 x 1000), or of the whole page with --full-page.
 // Exit 0 OK, 1 a check failed (FAIL: on stderr), 2 usage or browser error.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,13 +19,15 @@ import { chromium } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const args = process.argv.slice(2);
-const o = { expect: null, screenshot: null, width: 1400, timeout: 20000 };
+const o = { expect: null, screenshot: null, width: 1300, height: 1000, full: false, timeout: 20000 };
 let file = null;
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--expect-rects') o.expect = Number(args[++i]);
   else if (a === '--screenshot') o.screenshot = args[++i];
   else if (a === '--width') o.width = Number(args[++i]);
+  else if (a === '--height') o.height = Number(args[++i]);
+  else if (a === '--full-page') o.full = true;
   else if (a === '--timeout') o.timeout = Number(args[++i]);
   else if (!file) file = a;
   else { console.error(`usage: check_html.mjs REPORT.html [--expect-rects N] [--screenshot PNG]`); process.exit(2); }
@@ -42,7 +45,7 @@ try {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
-    viewport: { width: o.width, height: 900 },
+    viewport: { width: o.width, height: o.height },
   });
   const page = ctx.pages()[0] || await ctx.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console.${m.type()}: ${m.text()}`); });
@@ -78,7 +81,7 @@ try {
   if (st.timeline === null) problems.push('no <svg id="timeline">');
   if (o.expect !== null && st.flame !== o.expect) problems.push(`svg#flame has ${st.flame} rects, expected ${o.expect}`);
   if (o.expect !== null && st.timeline !== o.expect) problems.push(`svg#timeline has ${st.timeline} rects, expected ${o.expect}`);
-  if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: true });
+  if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: o.full });
   console.log(JSON.stringify(st));
 } catch (e) {
   console.error(`FAIL: browser: ${e.message}`);

@@ -21,7 +21,7 @@
 # Without the consumers (`make consumers` installs them) every check is
 # reported as skipped, with the count, and the script exits 0.
 set -u
-build=${1:?usage: check.sh BUILD}
+build=$(cd "${1:?usage: check.sh BUILD}" && pwd)
 ap=$build/agentprof
 here=$(cd "$(dirname "$0")" && pwd)
 cons=$here/../consumers
