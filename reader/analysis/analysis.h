@@ -167,6 +167,8 @@ struct ap_kept {
 	uint32_t *parent, *child_off, *child_idx;
 	uint64_t *dur, *self;
 	uint8_t *truncated;
+	uint32_t *dep_off, *dep_idx;	/* span i waited on the siblings dep_idx[dep_off[i] ..
+					 * dep_off[i + 1]) (ap_depends) */
 	uint32_t n;
 	uint32_t root;		/* the slowest root of the trace */
 	uint64_t root_dur;

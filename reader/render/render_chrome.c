@@ -53,6 +53,7 @@ struct item {
 	uint32_t i;		/* span in k */
 	uint32_t pid, tid;
 	uint32_t lane;
+	uint32_t seq;		/* kept traces in order, each in pre-order */
 	uint64_t start, dur;	/* ns since t0 */
 };
 
@@ -68,7 +69,7 @@ static int by_thread_time(const void *x, const void *y)
 		return a->start < b->start ? -1 : 1;
 	if (a->dur != b->dur)
 		return a->dur > b->dur ? -1 : 1;
-	return a < b ? -1 : a > b;	/* pre-order: a parent before its child */
+	return (a->seq > b->seq) - (a->seq < b->seq);	/* pre-order: a parent before its child */
 }
 
 /* Names the DevTools trace engine treats as its own events. */
@@ -285,8 +286,9 @@ int ap_render_chrome(const struct ap_run *r, FILE *f)
 				       s->t_begin + ap_ns_to_ticks(&a->clock, k->dur[order[q]]);
 			uint64_t b = ap_kept_start_ns(a, t0, s);
 
-			it[n++] = (struct item){ .k = k, .i = order[q], .pid = s->pid, .tid = s->tid_begin,
-						 .start = b, .dur = ap_ticks_delta_ns(&a->clock, t0, end) - b };
+			it[n] = (struct item){ .k = k, .i = order[q], .pid = s->pid, .tid = s->tid_begin, .seq = n,
+					       .start = b, .dur = ap_ticks_delta_ns(&a->clock, t0, end) - b };
+			n++;
 		}
 	}
 	qsort(it, n, sizeof(*it), by_thread_time);

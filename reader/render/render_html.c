@@ -18,6 +18,8 @@
  *                pre-order, so concurrent spans are on rows of their own
  *   #flame-all   every trace merged by name path (width: total time)
  *   .timeline    the next few kept traces as waterfalls
+ * The waterfalls draw the declared dependencies (ap_depends) as arrows from
+ * the end of the span waited on to the start of the one that waited.
  * At most HTML_SPANS spans of a trace are drawn (the rest are counted under
  * the picture). Colours are by category. Without the script the page is
  * complete (labels are cut to fit in C); the script adds click-to-zoom on x
@@ -63,6 +65,7 @@ static const char css[] =
 	".l0{background:#9aa5b1}.l1{background:#f28e2b}.l2{background:#4e79a7}.l3{background:#59a14f}"
 	"pre{font:12px monospace;background:#f8f8f8;padding:.6em;overflow-x:auto}"
 	"svg line{stroke:#ddd;stroke-width:1}svg text.ax{font-size:10px;fill:#666}svg text.d{fill:#555}"
+	"svg path.dep{fill:none;stroke:#b03a2e;stroke-width:1.2}svg path.ah{fill:#b03a2e}"
 	".note{color:#666}"
 	"@media print{body{margin:0}svg{max-width:100%;page-break-inside:avoid}tr{page-break-inside:avoid}"
 	"pre{white-space:pre-wrap}}";
@@ -78,7 +81,8 @@ static const char js[] =
 	"g.setAttribute('visibility','visible');if(nx<0){nw+=nx;nx=0;}if(nx+nw>W)nw=W-nx;if(nw<0.5)nw=0.5;"
 	"r.setAttribute('x',(L+nx).toFixed(2));r.setAttribute('width',nw.toFixed(2));"
 	"if(t){t.setAttribute('x',(L+nx+3).toFixed(2));t.textContent=fit(g.getAttribute('data-n'),nw);}}"
-	"var ax=s.querySelector('g.axis');if(ax)ax.setAttribute('visibility',x0==0&&w0==W?'visible':'hidden');"
+	"var ax=s.querySelectorAll('g.axis,g.deps');for(var j=0;j<ax.length;j++)"
+	"ax[j].setAttribute('visibility',x0==0&&w0==W?'visible':'hidden');"
 	"}"
 	"var ss=document.querySelectorAll('svg[data-width]');"
 	"for(var i=0;i<ss.length;i++)(function(s){var W=+s.getAttribute('data-width');"
@@ -90,8 +94,8 @@ static const char js[] =
 
 /* sha256 of css and js, base64. tests/export/check.sh recomputes them from
  * the page, and the page's script does not run if the hash is stale. */
-#define CSS_SHA256 "mKgvupzMwQMqcdWHb3jLzqfko4YSatQnkyBvVCGFg0c="
-#define JS_SHA256 "L9CBwJCFJTukoMyLIdN9VhdW9R8eK2MrEMe/rzCAKOE="
+#define CSS_SHA256 "pOar8yj0sf/+Rjspu2vXSAlWzM2p4D/rsHIW5GHIEa4="
+#define JS_SHA256 "4NGgJ8N49Zy/esRMZlpFYjzJNpnsjR9UYX7O3LoFlss="
 
 static void esc(FILE *f, const char *s)
 {
@@ -209,6 +213,48 @@ static void axis(FILE *f, double left, double total, double h)
 	fputs("</g>\n", f);
 }
 
+/* The declared dependencies (ap_depends) between drawn rows of a
+ * waterfall: from the end of the span waited on to the start of the one
+ * that waited, down or up to its row, with an arrowhead. Hidden by the
+ * script while zoomed. order[0..m) are the rows. */
+static void deps(FILE *f, const struct ap_analysis *a, const struct ap_kept *k, const uint32_t *order, uint32_t m,
+		 double left, double total, uint64_t t0)
+{
+	uint32_t *row = malloc((k->n ? k->n : 1) * sizeof(*row)), drawn = 0;
+
+	if (!row)
+		return;
+	for (uint32_t i = 0; i < k->n; i++)
+		row[i] = AP_NONE;
+	for (uint32_t q = 0; q < m; q++)
+		row[order[q]] = q;
+	fputs("<g class=\"deps\">", f);
+	for (uint32_t q = 0; q < m && drawn < HTML_SPANS; q++) {
+		uint32_t i = order[q];
+
+		for (uint32_t e = k->dep_off[i]; e < k->dep_off[i + 1] && drawn < HTML_SPANS; e++) {
+			uint32_t d = k->dep_idx[e];
+			double x1, x2, y1, y2;
+
+			if (d >= k->n || row[d] == AP_NONE)
+				continue;
+			x1 = left + (double)(ap_kept_start_ns(a, t0, &k->v[d]) + k->dur[d]) / total * CHART_W;
+			x2 = left + (double)ap_kept_start_ns(a, t0, &k->v[i]) / total * CHART_W;
+			if (x1 > left + CHART_W)
+				x1 = left + CHART_W;
+			if (x2 > left + CHART_W)
+				x2 = left + CHART_W;
+			y1 = AXIS_H + row[d] * ROW_H + ROW_H / 2;
+			y2 = AXIS_H + q * ROW_H + (row[d] < q ? 1 : ROW_H - 1);
+			fprintf(f, "<path class=\"dep\" d=\"M%.1f %.1fH%.1fV%.1f\"/><path class=\"ah\" d=\"M%.1f %.1fl-4 %.1fh8z\"/>",
+				x1, y1, x2, y2, x2, y2, row[d] < q ? -7.0 : 7.0);
+			drawn++;
+		}
+	}
+	fputs("</g>\n", f);
+	free(row);
+}
+
 /* A kept trace as an icicle (flame) or a waterfall (timeline). */
 static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept *k, const char *id,
 		      const char *cls, int waterfall, uint32_t *order, uint32_t *depth)
@@ -249,6 +295,8 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 		}
 		fputs("</g>\n", f);
 	}
+	if (waterfall && k->dep_off && k->dep_idx)
+		deps(f, a, k, order, m, left, total, t0);
 	fputs("</svg>\n", f);
 	if (m < k->n)
 		fprintf(f, "<p class=\"note\">%" PRIu32 " spans drawn; %" PRIu32 " more not drawn (trace.json has every "

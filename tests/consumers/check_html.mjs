@@ -7,7 +7,8 @@
 // itself (the report must fetch nothing), <body data-ready="1"> not set by
 // the page's script within the timeout, a missing <svg id="flame"> or
 // <svg id="timeline">, and, with --expect-rects N, a rect count other than
-// N in either of them. Prints {flame, timeline, flameAll, timelines, ready}
+// N in either of them, and with --expect-deps D a count of dependency
+// arrows (path.dep) in #timeline other than D. Prints {flame, timeline, flameAll, timelines, ready}
 // as JSON on stdout. --screenshot writes a PNG of the first screen
 // (--width x --height, 1300 x 1000), or of the whole page with --full-page.
 // Exit 0 OK, 1 a check failed (FAIL: on stderr), 2 usage or browser error.
@@ -25,6 +26,7 @@ for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--expect-rects') o.expect = Number(args[++i]);
   else if (a === '--screenshot') o.screenshot = args[++i];
+  else if (a === '--expect-deps') o.deps = Number(args[++i]);
   else if (a === '--width') o.width = Number(args[++i]);
   else if (a === '--height') o.height = Number(args[++i]);
   else if (a === '--full-page') o.full = true;
@@ -65,6 +67,7 @@ try {
       timeline: count('svg#timeline'),
       flameAll: count('svg#flame-all'),
       timelines: document.querySelectorAll('svg.timeline').length,
+      deps: document.querySelectorAll('svg#timeline path.dep').length,
       title: document.title,
     };
   });
@@ -81,6 +84,7 @@ try {
   if (st.timeline === null) problems.push('no <svg id="timeline">');
   if (o.expect !== null && st.flame !== o.expect) problems.push(`svg#flame has ${st.flame} rects, expected ${o.expect}`);
   if (o.expect !== null && st.timeline !== o.expect) problems.push(`svg#timeline has ${st.timeline} rects, expected ${o.expect}`);
+  if (o.deps !== undefined && st.deps !== o.deps) problems.push(`svg#timeline has ${st.deps} dependency arrows, expected ${o.deps}`);
   if (o.screenshot) await page.screenshot({ path: o.screenshot, fullPage: o.full });
   console.log(JSON.stringify(st));
 } catch (e) {

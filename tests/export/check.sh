@@ -109,8 +109,8 @@ check "demo profile.pb.gz: pprof reads it" -- node_ check_pprof.mjs "$d/profile.
 check "demo profile.pb.gz: pprof totals = report.json" -- node "$here/pprof_totals.mjs" "$cons/bin/pprof" \
 	"$d/profile.pb.gz" "$d/report.json"
 n=$(first_trace_spans "$d/report.json")
-check "demo report.html: Chromium, CSP, data-ready, $n rects per picture" -- node_ check_html.mjs "$d/report.html" \
-	--expect-rects "$n" --screenshot "$build/export/report-demo.png"
+check "demo report.html: Chromium, CSP, data-ready, $n rects per picture, 5 dependencies" -- node_ check_html.mjs \
+	"$d/report.html" --expect-rects "$n" --expect-deps 5 --screenshot "$build/export/report-demo.png"
 check "demo report.html: CSP hashes = its style and script" -- csp_hashes "$d/report.html"
 check "demo report.html: inline SVGs are well-formed XML" -- node_ check_svg.mjs "$d/report.html"
 
