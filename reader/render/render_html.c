@@ -53,11 +53,13 @@
 /* The inline style sheet and script: constants, hashed in the CSP below
  * (sha256 of the exact bytes between the tags, base64). */
 static const char css[] =
-	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff}"
+	"body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fff;"
+	"-webkit-print-color-adjust:exact;print-color-adjust:exact}"
 	"h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}"
 	"table{border-collapse:collapse;margin:.4em 0}td,th{padding:2px 8px;text-align:right;border-bottom:1px solid #eee}"
 	"td:first-child,th:first-child,td.l,th.l{text-align:left}th{background:#f4f4f4}"
-	"svg{display:block;width:100%;height:auto;max-width:1500px;border:1px solid #ddd;margin:.4em 0}"
+	"svg{display:block;box-sizing:border-box;width:100%;height:auto;max-width:1500px;border:1px solid #ddd;"
+	"margin:.4em 0}"
 	"svg text{font:12px monospace;fill:#000;pointer-events:none}svg g{cursor:pointer}"
 	"svg rect{stroke:#fff;stroke-width:.5}svg g:hover rect{stroke:#000}"
 	".c0{fill:#9aa5b1}.c1{fill:#f28e2b}.c2{fill:#4e79a7}.c3{fill:#59a14f}.c4{fill:#bab0ac}.tr{fill-opacity:.55}"
@@ -94,7 +96,7 @@ static const char js[] =
 
 /* sha256 of css and js, base64. tests/export/check.sh recomputes them from
  * the page, and the page's script does not run if the hash is stale. */
-#define CSS_SHA256 "pOar8yj0sf/+Rjspu2vXSAlWzM2p4D/rsHIW5GHIEa4="
+#define CSS_SHA256 "C5BO8KVg2O7fbfRmYtNa+vu+iQbPhpCKhlq4+v4vX+0="
 #define JS_SHA256 "4NGgJ8N49Zy/esRMZlpFYjzJNpnsjR9UYX7O3LoFlss="
 
 static void esc(FILE *f, const char *s)
