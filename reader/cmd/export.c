@@ -22,15 +22,11 @@
  * the file could not be written.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "file.h"
@@ -72,14 +68,12 @@ static int write_atomic(const char *path, char *buf, size_t len)
 int ap_cmd_export(int argc, char **argv)
 {
 	const struct ap_format *fmt = NULL;
-	const char *file = NULL, *out = NULL, *why;
+	const char *file = NULL, *out = NULL;
 	struct ap_settings set;
 	struct ap_keep_cfg all;
 	struct ap_replay *rp;
 	struct ap_run run;
-	int want_all = 0, fd, ret, code = 0;
-	struct stat st;
-	uint8_t *map;
+	int want_all = 0, ret, code = 0;
 	char *buf;
 	size_t len = 0;
 
@@ -114,64 +108,19 @@ int ap_cmd_export(int argc, char **argv)
 	if (!out)
 		out = fmt->file;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "agentprof: cannot read %s: %s\n", file, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return AP_EXIT_USAGE;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		fprintf(stderr, "agentprof: %s: %s\n", file, S_ISREG(st.st_mode) ? "empty file" : "not a regular file");
-		close(fd);
-		return AP_EXIT_USAGE;
-	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		fprintf(stderr, "agentprof: cannot map %s: %s\n", file, strerror(errno));
-		return AP_EXIT_USAGE;
-	}
-	if (map[0] == '{' || (st.st_size > 1 && (map[0] == ' ' || map[0] == '\n') && memchr(map, '{', 16))) {
-		fprintf(stderr, "agentprof: %s looks like a report.json: export reads the event log of a run "
-			"(record, demo or serve with --log FILE), which report.json does not replace\n", file);
-		munmap(map, (size_t)st.st_size);
-		return AP_EXIT_USAGE;
-	}
-	rp = calloc(1, sizeof(*rp));
-	if (!rp) {
-		munmap(map, (size_t)st.st_size);
-		fprintf(stderr, "agentprof: out of memory\n");
-		return AP_EXIT_INTERNAL;
-	}
 	ap_settings_default(&set);
 	all = set.keep;
 	all.max_traces = 1u << 20;
 	all.max_per_root = UINT32_MAX;
 	all.max_spans = 1ull << 26;
-	ret = ap_replay_open_keep(rp, &set, want_all ? &all : NULL, map, (size_t)st.st_size, &why);
-	munmap(map, (size_t)st.st_size);
-	if (ret) {
-		if (ret == -EINVAL)
-			fprintf(stderr, "agentprof: %s: %s\n", file, why);
-		else
-			fprintf(stderr, "agentprof: out of memory replaying %s\n", file);
-		ap_replay_close(rp);
-		free(rp);
-		return ret == -EINVAL ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
-	}
-	if (!rp->complete || rp->scan.bytes_skipped || rp->scan.blocks_missing || rp->scan.records_bad ||
-	    rp->scan.blocks_unchecked) {
-		fprintf(stderr, "agentprof: %s is %s; the export covers its %" PRIu64 " intact blocks\n", file,
-			rp->complete ? "damaged" : "incomplete (cut short or still being written)", rp->scan.blocks);
-		code = 1;
-	}
+	ret = ap_cmd_replay(file, &set, want_all ? &all : NULL, &rp, &code);
+	if (ret)
+		return ret;
 	ap_replay_run(rp, file, &run);
 	run.label = file;
 	if (!run.analysis) {
 		fprintf(stderr, "agentprof: out of memory building the analysis of %s\n", file);
-		ap_replay_close(rp);
-		free(rp);
+		ap_cmd_replay_free(rp);
 		return AP_EXIT_INTERNAL;
 	}
 	buf = ap_render_format(fmt, &run, &len, &ret);
@@ -189,7 +138,6 @@ int ap_cmd_export(int argc, char **argv)
 			"the caps); every trace is in the aggregates\n", run.analysis->nkept,
 			run.analysis->traces_recorded);
 	}
-	ap_replay_close(rp);
-	free(rp);
+	ap_cmd_replay_free(rp);
 	return code;
 }

@@ -369,7 +369,7 @@ static int by_self_desc(const void *x, const void *y)
 	return (a->self_ns < b->self_ns) - (a->self_ns > b->self_ns);
 }
 
-static void tables(FILE *f, const struct ap_run *r, const struct ap_analysis *a)
+static void tables(FILE *f, const struct ap_analysis *a)
 {
 	const struct ap_op **sorted = malloc((a->nops ? a->nops : 1) * sizeof(*sorted));
 	char b[32];
@@ -464,7 +464,6 @@ static void tables(FILE *f, const struct ap_run *r, const struct ap_analysis *a)
 	fputs("</table>\n", f);
 	if (a->nthreads > 64)
 		fprintf(f, "<p class=\"note\">%" PRIu32 " more threads in report.json.</p>\n", a->nthreads - 64);
-	(void)r;
 }
 
 /* The text report, whole, escaped: overhead, loss and every section. */
@@ -544,7 +543,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 		fprintf(f, ", %.1f ms (kept: %s)</h2>\n", ap_ms(k->dur[k->root]), ap_keep_rule_name(k->rule));
 		trace_svg(f, a, k, id, "timeline", 1, order, depth);
 	}
-	tables(f, r, a);
+	tables(f, a);
 	text_report(f, r);
 	fprintf(f, "<script>%s</script>\n</body>\n</html>\n", js);
 	free(order);

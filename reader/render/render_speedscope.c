@@ -89,7 +89,7 @@ struct open_node {
 static int trace_profile(struct ap_json *j, const struct ap_analysis *a, const struct frames *fr,
 			 const struct ap_kept *k, uint32_t rank, struct open_node *st)
 {
-	uint64_t t0 = k->v[k->root].t_begin, end = 0;
+	uint64_t end = 0;
 	uint32_t sp = 0;
 	char b[32], title[AP_NAME_MAX + 96];
 
@@ -124,7 +124,6 @@ static int trace_profile(struct ap_json *j, const struct ap_analysis *a, const s
 		if (sp)
 			st[sp - 1].cursor = end;
 	}
-	(void)t0;
 	ap_json_end_arr(j);
 	ap_json_u64(j, "endValue", end);
 	ap_json_end_obj(j);

@@ -42,7 +42,7 @@ got=$(cd "$tmp/two" && ls | tr '\n' ' ')
 "$ap" demo -q --formats folded,nope -o "$tmp/x" 2>"$tmp/err"
 [ $? = 2 ] && grep -q -- "--formats takes" "$tmp/err" || bad "--formats folded,nope was not refused with exit 2"
 "$ap" export --format html -o "$tmp/x.html" "$tmp/demo/report.json" 2>"$tmp/err"
-[ $? = 2 ] && grep -q "looks like a report.json" "$tmp/err" || bad "export of a report.json: not refused clearly"
+[ $? = 2 ] && grep -q "a report.json" "$tmp/err" || bad "export of a report.json: not refused clearly"
 "$ap" export --format chrome -o "$tmp/x.json" "$tmp/nonexistent.log" 2>/dev/null
 [ $? = 2 ] || bad "export of a missing file: exit is not 2"
 "$ap" export --format folded -o - "$tmp/demo.log" >"$tmp/stdout.folded" || bad "export -o -: exit $?"
