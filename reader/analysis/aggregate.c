@@ -202,6 +202,25 @@ static void add_thread(struct ap_analysis *a, const struct ap_span *sp, uint64_t
 	t->busy_ns += self;
 }
 
+/* Fold a span's (or another path's) figures into path p: model and pid
+ * stay one value while every span agrees, else AP_PATH_MIXED. */
+static void path_fold(struct ap_path *p, uint64_t count, uint64_t total, uint64_t self, uint64_t tokens,
+		      uint64_t model, uint32_t pid)
+{
+	if (!p->count)
+		p->pid = pid;
+	else if (p->pid != pid)
+		p->pid = AP_PATH_MIXED32;
+	if (model && !p->model)
+		p->model = model;
+	else if (model && p->model != model)
+		p->model = AP_PATH_MIXED;
+	p->count += count;
+	p->total_ns += total;
+	p->self_ns += self;
+	p->tokens += tokens;
+}
+
 static void add_path(struct ap_analysis *a, uint32_t i)
 {
 	const struct ap_span *sp = &a->v[i];
@@ -215,8 +234,9 @@ static void add_path(struct ap_analysis *a, uint32_t i)
 		a->paths_over_cap++;
 		return;
 	}
-	a->paths[a->path_of[i]].total_ns += a->dur[i];
-	a->paths[a->path_of[i]].count++;
+	path_fold(&a->paths[a->path_of[i]], 1, a->dur[i], a->self[i],
+		  (uint64_t)sp->input_tokens + sp->output_tokens,
+		  (sp->have & AP_SPAN_HAVE_TOKENS) ? sp->model : 0, sp->pid);
 }
 
 uint32_t ap_an_aggregates(struct ap_analysis *a, uint32_t len)
@@ -437,8 +457,7 @@ static int merge_paths(struct ap_analysis *dst, const struct ap_analysis *src)
 			dst->paths_over_cap += s->count;
 			continue;
 		}
-		dst->paths[map[i]].total_ns += s->total_ns;
-		dst->paths[map[i]].count += s->count;
+		path_fold(&dst->paths[map[i]], s->count, s->total_ns, s->self_ns, s->tokens, s->model, s->pid);
 	}
 	dst->paths_over_cap += src->paths_over_cap;
 	free(map);

@@ -106,7 +106,13 @@ struct ap_path {
 	uint8_t category;
 	uint64_t total_ns;
 	uint64_t count;
+	uint64_t self_ns;	/* sum of self times: the folded stacks and pprof */
+	uint64_t tokens;	/* input + output */
+	uint64_t model;		/* the model of its calls, 0: none; AP_PATH_MIXED: more than one */
+	uint32_t pid;		/* the process of its spans; AP_PATH_MIXED32: more than one */
 };
+#define AP_PATH_MIXED	UINT64_MAX
+#define AP_PATH_MIXED32	UINT32_MAX
 
 struct ap_finding {
 	char rule[24];
@@ -169,6 +175,8 @@ struct ap_kept {
 	uint64_t *dur, *self;
 	uint8_t *truncated;
 	int64_t *rss;		/* RSS change per span, KiB, AP_RSS_NONE; NULL: none */
+	uint32_t *dep_off, *dep_idx;	/* span i waited on the siblings dep_idx[dep_off[i] ..
+					 * dep_off[i + 1]) (ap_depends) */
 	uint32_t n;
 	uint32_t root;		/* the slowest root of the trace */
 	uint64_t root_dur;

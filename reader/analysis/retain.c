@@ -27,6 +27,8 @@ void ap_an_kept_free(struct ap_kept *k)
 	free(k->self);
 	free(k->truncated);
 	free(k->rss);
+	free(k->dep_off);
+	free(k->dep_idx);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -181,7 +183,8 @@ static void keep_copy(struct ap_analysis *a, struct ap_root_stat *rs, uint32_t r
 
 	if (DUP(k.v, a->v, n) || DUP(k.parent, a->parent, n) || DUP(k.child_off, a->child_off, n + 1) ||
 	    DUP(k.child_idx, a->child_idx, n ? n : 1) || DUP(k.dur, a->dur, n) || DUP(k.self, a->self, n) ||
-	    DUP(k.truncated, a->truncated, n) || (a->trace_rss && DUP(k.rss, a->rss, n))) {
+	    DUP(k.truncated, a->truncated, n) || (a->trace_rss && DUP(k.rss, a->rss, n)) ||
+	    DUP(k.dep_off, a->dep_off, n + 1) || DUP(k.dep_idx, a->dep_idx, a->dep_off[n] ? a->dep_off[n] : 1)) {
 		ap_an_kept_free(&k);
 		a->traces_not_kept_nomem++;
 		return;
@@ -339,6 +342,8 @@ static void swap_trace(struct ap_analysis *a, struct ap_analysis *b)
 	SWAP(dur);
 	SWAP(self);
 	SWAP(truncated);
+	SWAP(dep_off);
+	SWAP(dep_idx);
 	SWAP(trace_tokens);
 	SWAP(trace_truncated);
 	SWAP(trace_errors);

@@ -35,11 +35,22 @@ void ap_cli_default(struct ap_cli *c);
  * (a usage error, already printed, or --help): *ret is then the exit code. */
 int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret);
 
+/* report.c, shared with export.c: replay the event log `file` with `set`
+ * for the settings it lacks, keeping whole the traces `keep` says (NULL:
+ * the run's choice). Returns 0 with *out (free with ap_cmd_replay_free)
+ * and *damaged set when the log was damaged or cut short (said on stderr);
+ * else the exit code, AP_EXIT_USAGE (not a log: said) or AP_EXIT_INTERNAL. */
+struct ap_replay;
+int ap_cmd_replay(const char *file, const struct ap_settings *set, const struct ap_keep_cfg *keep,
+		  struct ap_replay **out, int *damaged);
+void ap_cmd_replay_free(struct ap_replay *rp);
+
 /* Subcommands: argv[1] is the subcommand's name; the exit code. */
 int ap_cmd_record(int argc, char **argv);
 int ap_cmd_demo(int argc, char **argv);
 int ap_cmd_serve(int argc, char **argv);
 int ap_cmd_report(int argc, char **argv);
 int ap_cmd_diff(int argc, char **argv);
+int ap_cmd_export(int argc, char **argv);
 
 #endif /* AP_CLI_H */

@@ -9,13 +9,15 @@
 #include <string.h>
 
 #include "cli.h"
+#include "render.h"
 #include "segment.h"
 
 const char ap_usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
 	"       agentprof serve --segment NAME [--interval SECONDS] [options]\n"
-	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
+	"       agentprof report [-o DIR] [--formats LIST] [--json] [-q] LOGFILE\n"
+	"       agentprof export --format FORMAT [-o FILE] [--all] LOGFILE\n"
 	"       agentprof diff [--threshold-pct P] [--min-ms M] [--min-kib K] [--json] BASE NEW\n"
 	"\n"
 	"record runs CMD with AGENTPROF_SHM set, drains the spans of CMD and of every\n"
@@ -31,6 +33,9 @@ const char ap_usage_text[] =
 	"memory (both runs sampled): the largest peak RSS and each operation's mean RSS\n"
 	"change regress by P% and K KiB (1024). It exits 0 when nothing regressed, 1\n"
 	"when something did, 2 on error.\n"
+	"export writes one file of a log's run: html, chrome, speedscope, folded or\n"
+	"pprof (-o FILE, default the format's file name here, '-' for stdout); with\n"
+	"--all its traces are every trace of the log, not the ones the run kept.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
@@ -54,14 +59,20 @@ const char ap_usage_text[] =
 	"                       llm_chain (2), 1 to 1000; slow_tool_ms (500), 0 to 86400000\n"
 	"      --log FILE       write every drained event to FILE, a new file (an existing\n"
 	"                       one is refused), for `agentprof report FILE` later\n"
-	"      --interval S     every S seconds (0.01 to 86400), replace DIR/report.json and\n"
-	"                       report.txt (the run so far) and DIR/interval.json and\n"
-	"                       interval.txt (traces completed since the last dump); the\n"
-	"                       files are written through io_uring and never waited for\n"
 	"      --memory-interval MS  sample the RSS of every attached process every MS ms\n"
 	"                       (default 20, 0: off, at most 60000) for the Memory section\n"
+	"      --interval S     every S seconds (0.01 to 86400), replace DIR/report.json,\n"
+	"                       report.txt and the other formats (the run so far) and\n"
+	"                       DIR/interval.json, interval.txt, interval.html,\n"
+	"                       interval.trace.json, ... (traces completed since the last\n"
+	"                       dump); the files are written through io_uring and never\n"
+	"                       waited for\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
+	"      --formats LIST   the files a report writes, comma-separated (default all):\n"
+	"                       text (report.txt), json (report.json), html (report.html),\n"
+	"                       chrome (trace.json), speedscope (profile.speedscope.json),\n"
+	"                       folded (stacks.folded), pprof (profile.pb.gz)\n"
 	"      --json           print report.json instead of the text report\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  -h, --help           this text\n"
@@ -263,6 +274,15 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 				return -1;
 			}
 			c->run.segment_name = val;
+			i++;
+		} else if (strcmp(a, "--formats") == 0) {
+			const char *bad;
+
+			if (ap_formats_parse(val, &c->run.formats, &bad)) {
+				*ret = ap_usage_error("--formats takes a comma-separated list of text, json, html, chrome, "
+						   "speedscope, folded, pprof, or all (got '%s')", val ? val : "");
+				return -1;
+			}
 			i++;
 		} else if (strcmp(a, "--json") == 0) {
 			c->run.json_stdout = 1;

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <math.h>
+
 #include "hist.h"
 
 void ap_hist_add(struct ap_hist *h, uint64_t v)
@@ -7,6 +9,8 @@ void ap_hist_add(struct ap_hist *h, uint64_t v)
 
 	if (h->b[i] != UINT32_MAX)
 		h->b[i]++;
+	if (!h->count || v < h->min)
+		h->min = v;
 	h->count++;
 	if (v > h->max)
 		h->max = v;
@@ -19,6 +23,8 @@ void ap_hist_merge(struct ap_hist *dst, const struct ap_hist *src)
 
 		dst->b[i] = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	}
+	if (src->count && (!dst->count || src->min < dst->min))
+		dst->min = src->min;
 	dst->count += src->count;
 	if (src->max > dst->max)
 		dst->max = src->max;
@@ -43,22 +49,26 @@ static void bucket_range(uint32_t i, uint64_t *lo, uint64_t *width)
 uint64_t ap_hist_quantile(const struct ap_hist *h, double q)
 {
 	uint64_t rank, seen = 0, lo, width;
+	double r;
 
 	if (h->count == 0)
 		return 0;
-	if (q <= 0)
-		q = 0;
+	if (!(q > 0))
+		return h->min;
 	if (q >= 1)
 		return h->max;
-	rank = (uint64_t)(q * (double)h->count);
-	if (rank >= h->count)
-		rank = h->count - 1;
+	r = ceil(q * (double)h->count);		/* 1-based nearest rank */
+	rank = r < 1 ? 1 : r > (double)h->count ? h->count : (uint64_t)r;
+	if (rank == h->count)
+		return h->max;		/* the largest value is known exactly */
+	if (rank == 1)
+		return h->min;		/* and the smallest */
 	for (uint32_t i = 0; i < AP_HIST_BUCKETS; i++) {
 		seen += h->b[i];
-		if (seen > rank) {
+		if (seen >= rank) {
 			bucket_range(i, &lo, &width);
 			lo += width / 2;
-			return lo > h->max ? h->max : lo;
+			return lo > h->max ? h->max : lo < h->min ? h->min : lo;
 		}
 	}
 	return h->max;

@@ -20,6 +20,7 @@
 struct ap_hist {
 	uint64_t count;
 	uint64_t max;
+	uint64_t min;		/* of the values added; 0 while empty */
 	uint32_t b[AP_HIST_BUCKETS];
 };
 
@@ -37,7 +38,13 @@ static inline uint32_t ap_hist_index(uint64_t v)
 void ap_hist_add(struct ap_hist *h, uint64_t v);
 /* dst += src: the histogram of both sets of values. */
 void ap_hist_merge(struct ap_hist *dst, const struct ap_hist *src);
-/* Value at quantile q in [0, 1] (bucket midpoint), 0 when empty. */
+/*
+ * Value at quantile q in [0, 1], 0 when empty: the nearest rank (the
+ * ceil(q x count)-th smallest value, at least the first) read on the
+ * histogram as its bucket's midpoint, clamped to the observed min and max;
+ * the first and last ranks are the min and max themselves (so one call of 511.2 ms has every percentile 511.2 ms, and calls of 150
+ * and 200 ms have P50 150 ms). q <= 0 is the min, q >= 1 the max.
+ */
 uint64_t ap_hist_quantile(const struct ap_hist *h, double q);
 
 #endif /* AP_HIST_H */

@@ -183,3 +183,9 @@ void ap_json_null(struct ap_json *j, const char *key)
 	prefix(j, key);
 	put(j, "null");
 }
+
+void ap_json_raw(struct ap_json *j, const char *key, const char *text)
+{
+	prefix(j, key);
+	put(j, text);
+}

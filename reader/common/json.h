@@ -32,5 +32,7 @@ void ap_json_num(struct ap_json *j, const char *key, double v, int decimals);
 void ap_json_str(struct ap_json *j, const char *key, const char *s);
 void ap_json_bool(struct ap_json *j, const char *key, int v);
 void ap_json_null(struct ap_json *j, const char *key);
+/* A value written as it is (a number the caller formatted). */
+void ap_json_raw(struct ap_json *j, const char *key, const char *text);
 
 #endif /* AP_JSON_H */

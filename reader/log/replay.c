@@ -137,6 +137,12 @@ static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, st
 int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, const uint8_t *buf, size_t len,
 		   const char **why)
 {
+	return ap_replay_open_keep(rp, defaults, NULL, buf, len, why);
+}
+
+int ap_replay_open_keep(struct ap_replay *rp, const struct ap_settings *defaults, const struct ap_keep_cfg *keep,
+			const uint8_t *buf, size_t len, const char **why)
+{
 	struct ap_log_scan first = { 0 };
 	struct ap_log_block h;
 	const uint8_t *p, *header = NULL, *totals = NULL;
@@ -171,6 +177,8 @@ int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, con
 		       "log written by another version or architecture";
 		return -EINVAL;
 	}
+	if (keep)
+		rp->set.keep = *keep;
 	scratch = malloc(AP_LOG_BLOCK_MAX);
 	if (!scratch || ap_names_init(&rp->names) ||
 	    ap_analysis_init(&rp->analysis, &rp->names, &rp->seg.clock, &rp->set.rules, rp->set.models,

@@ -45,6 +45,11 @@ struct ap_replay {
 int ap_replay_open(struct ap_replay *rp, const struct ap_settings *defaults, const uint8_t *buf, size_t len,
 		   const char **why);
 
+/* The same, keeping whole the traces `keep` says instead of the run's
+ * choice (export --all); keep NULL: as ap_replay_open(). */
+int ap_replay_open_keep(struct ap_replay *rp, const struct ap_settings *defaults, const struct ap_keep_cfg *keep,
+			const uint8_t *buf, size_t len, const char **why);
+
 /* The run record of the replay (its analysis ended on first use); path is
  * the log's name as the report should say it. */
 void ap_replay_run(struct ap_replay *rp, const char *path, struct ap_run *r);

@@ -40,3 +40,25 @@ uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
 	b += (uint64_t)AP_MEM_PROCS * 400 + (uint64_t)AP_OPS_MAX * (NAME_ESC + 400);	/* memory */
 	return b;
 }
+
+/*
+ * The exports: per kept span, the largest of trace.json's event (its name
+ * and model escaped, ids, args, a thread's metadata), speedscope's two
+ * events and frame, and report.html's boxes (the name three times escaped
+ * as XML, at most six bytes a byte, in up to three pictures); per flame
+ * path, a folded line of up to 128 frames, a pprof sample of up to
+ * AP_PATHS_MAX locations, and its box; plus report.html's tables and the
+ * whole text report.
+ */
+uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes)
+{
+	uint64_t spans = set->keep.max_spans, paths = AP_PATHS_MAX, b = FIXED;
+
+	b += spans * (3 * NAME_ESC + 2000);					/* trace.json, speedscope */
+	b += 3 * (uint64_t)2000 * 6 * (3 * NAME_ESC + 600);			/* report.html pictures */
+	b += paths * (128 * (3 * AP_NAME_MAX + 1) + 32);			/* stacks.folded */
+	b += paths * (paths * 10 + 200 + NAME_ESC);				/* profile.pb.gz, uncompressed */
+	b += (uint64_t)AP_OPS_MAX * (NAME_ESC + 400) + (uint64_t)AP_FINDINGS_MAX * 4 * 6 * 256;
+	b += 6 * ap_report_bound(set, nprocs, nlanes, 0);			/* the text report, escaped */
+	return b;
+}

@@ -15,6 +15,24 @@
 const char *ap_cat_name(uint8_t c);
 /* The text flame chart's fill of a category: █ ▓ ▒ ░. */
 const char *ap_cat_fill(uint8_t c);
+/* What to try for a slow operation of category c (the top operations by
+ * self time in every report): a smaller model for an LLM call, caching or a
+ * timeout for a tool, batching or async writes for memory. */
+const char *ap_cat_suggestion(uint8_t c);
+
+/* The n operations with the most self time (fewer when there are fewer),
+ * most first, into out; returns how many. */
+#define AP_TOP_SELF 3u
+uint32_t ap_top_self(const struct ap_analysis *a, const struct ap_op **out, uint32_t n);
+
+/* How percentiles are read, as every report states it. */
+#define AP_PCTL_DEFINITION "nearest rank, read on a log-linear histogram (bucket midpoint, within 0.8%) and clamped to the observed min and max"
+
+/* A percentage printed with sensible precision into buf: two significant
+ * digits below 10 ("0.05", "2.3"), none above ("28"), "<0.01" for a
+ * positive share smaller than that. */
+const char *ap_pct_text(double pct, char buf[16]);
+
 /* "tsc", "cntvct", "monotonic". */
 const char *ap_clock_name(uint32_t source);
 

@@ -7,6 +7,7 @@
 #ifndef AP_RENDER_H
 #define AP_RENDER_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "run.h"
@@ -31,6 +32,22 @@ void ap_render_summary(const struct ap_run *r, int code, const char *report_path
  */
 uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes, int json);
 
+/* The exports (render_*.c): report.html (one self-contained page),
+ * trace.json (Chrome Trace Event JSON of the kept traces),
+ * profile.speedscope.json, stacks.folded and profile.pb.gz (pprof; the
+ * flame paths of every trace). Each returns 0, -EINVAL without an
+ * analysis, -ENOMEM or the first write error. */
+int ap_render_html(const struct ap_run *r, FILE *f);
+int ap_render_chrome(const struct ap_run *r, FILE *f);
+int ap_render_speedscope(const struct ap_run *r, FILE *f);
+int ap_render_folded(const struct ap_run *r, FILE *f);
+int ap_render_pprof(const struct ap_run *r, FILE *f);
+
+/* The most bytes any export above can take for a run analysed with `set`:
+ * the kept spans (at most set->keep.max_spans), the flame paths
+ * (AP_PATHS_MAX) and the text report embedded in report.html. */
+uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes);
+
 /* A file a report writes, and the function that renders it. */
 struct ap_format {
 	const char *name;	/* for --formats */
@@ -40,5 +57,14 @@ struct ap_format {
 
 /* The formats every report writes, in order; *n gets their number. */
 const struct ap_format *ap_formats(unsigned *n);
+
+/* The format called name, NULL when none is. */
+const struct ap_format *ap_format_find(const char *name);
+
+/* A --formats list ("html,chrome", or "all") as a mask of the table's
+ * indexes (bit i: ap_formats()[i]). 0, or -EINVAL with *bad pointing at the
+ * first name that is not a format. */
+int ap_formats_parse(const char *list, uint32_t *mask, const char **bad);
+#define AP_FORMATS_ALL UINT32_MAX
 
 #endif /* AP_RENDER_H */

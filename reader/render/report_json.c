@@ -149,14 +149,33 @@ void ap_report_json(struct ap_json *j, const struct ap_analysis *a, const struct
 		ap_json_num(j, "p50_ms", ap_ms(ap_hist_quantile(&op->hist, 0.50)), 3);
 		ap_json_num(j, "p95_ms", ap_ms(ap_hist_quantile(&op->hist, 0.95)), 3);
 		ap_json_num(j, "p99_ms", ap_ms(ap_hist_quantile(&op->hist, 0.99)), 3);
+		ap_json_num(j, "min_ms", ap_ms(op->hist.min), 3);
 		ap_json_num(j, "max_ms", ap_ms(op->hist.max), 3);
-		ap_json_num(j, "pct", ap_pct(op->total_ns, a->total_self_ns), 2);
+		ap_json_num(j, "self_pct", ap_pct(op->self_ns, a->total_self_ns), 2);
 		ap_json_u64(j, "input_tokens", op->input_tokens);
 		ap_json_u64(j, "output_tokens", op->output_tokens);
 		ap_json_end_obj(j);
 	}
 	ap_json_end_arr(j);
 	ap_json_u64(j, "operations_over_cap", a->ops_over_cap);
+	ap_json_str(j, "percentiles", AP_PCTL_DEFINITION);
+	{
+		const struct ap_op *top[AP_TOP_SELF];
+		uint32_t n = ap_top_self(a, top, AP_TOP_SELF);
+
+		ap_json_arr(j, "top_self_time");
+		for (uint32_t i = 0; i < n; i++) {
+			ap_json_obj(j, NULL);
+			ap_json_str(j, "name", ap_nm(a, top[i]->name, buf));
+			ap_json_str(j, "category", ap_cat_name(top[i]->category));
+			ap_json_num(j, "self_ms", ap_ms(top[i]->self_ns), 3);
+			ap_json_num(j, "self_pct", ap_pct(top[i]->self_ns, a->total_self_ns), 2);
+			ap_json_u64(j, "count", top[i]->count);
+			ap_json_str(j, "suggestion", ap_cat_suggestion(top[i]->category));
+			ap_json_end_obj(j);
+		}
+		ap_json_end_arr(j);
+	}
 
 	ap_json_arr(j, "bottlenecks");
 	for (uint32_t i = 0; i < a->nfindings; i++) {

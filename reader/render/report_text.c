@@ -187,9 +187,10 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		fputc('\n', f);
 	}
 
-	heading(f, color, "Top operations (by total time; % of all self time)");
-	fprintf(f, "  %-24s %-8s %6s %11s %9s %9s %9s %9s %9s %6s\n", "name", "category", "count",
-		"total ms", "mean", "p50", "p95", "p99", "max", "%");
+	heading(f, color, "Top operations (by total time; self% = share of all self time)");
+	fprintf(f, "  percentiles: %s\n", AP_PCTL_DEFINITION);
+	fprintf(f, "  %-24s %-8s %6s %11s %10s %9s %9s %9s %9s %9s %6s\n", "name", "category", "count",
+		"total ms", "self ms", "mean", "p50", "p95", "p99", "max", "self%");
 	sorted = malloc((a->nops ? a->nops : 1) * sizeof(*sorted));
 	for (uint32_t i = 0; sorted && i < a->nops; i++)
 		sorted[i] = &a->ops[i];
@@ -198,11 +199,11 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 	for (uint32_t i = 0; sorted && i < a->nops && i < 20; i++) {
 		const struct ap_op *op = sorted[i];
 
-		fprintf(f, "  %s %-8s %6" PRIu64 " %11.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f\n",
+		fprintf(f, "  %s %-8s %6" PRIu64 " %11.1f %10.1f %9.1f %9.1f %9.1f %9.1f %9.1f %6.1f\n",
 			ap_tname(a, op->name, 24), ap_cat_name(op->category), op->count, ap_ms(op->total_ns),
-			op->count ? ap_ms(op->total_ns) / (double)op->count : 0, ap_ms(ap_hist_quantile(&op->hist, 0.5)),
-			ap_ms(ap_hist_quantile(&op->hist, 0.95)), ap_ms(ap_hist_quantile(&op->hist, 0.99)),
-			ap_ms(op->hist.max), ap_pct(op->total_ns, a->total_self_ns));
+			ap_ms(op->self_ns), op->count ? ap_ms(op->total_ns) / (double)op->count : 0,
+			ap_ms(ap_hist_quantile(&op->hist, 0.5)), ap_ms(ap_hist_quantile(&op->hist, 0.95)),
+			ap_ms(ap_hist_quantile(&op->hist, 0.99)), ap_ms(op->hist.max), ap_pct(op->self_ns, a->total_self_ns));
 	}
 	if (a->nops > 20)
 		fprintf(f, "  (%u more operations in report.json)\n", a->nops - 20);
@@ -220,7 +221,7 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 
 	heading(f, color, "Bottlenecks and suggestions");
 	if (!a->nfindings)
-		fprintf(f, "  none over the thresholds\n");
+		fprintf(f, "  rules: none over the thresholds\n");
 	for (uint32_t i = 0; i < a->nfindings; i++) {
 		const struct ap_finding *fd = &a->findings[i];
 
@@ -228,6 +229,19 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		if (fd->saving_ms > 0)
 			fprintf(f, " (saving about %.1f ms per trace)", fd->saving_ms);
 		fputc('\n', f);
+	}
+	{
+		const struct ap_op *top[AP_TOP_SELF];
+		uint32_t n = ap_top_self(a, top, AP_TOP_SELF);
+
+		if (n)
+			fprintf(f, "  top %u operations by self time:\n", n);
+		for (uint32_t i = 0; i < n; i++)
+			fprintf(f, "  %u. %s (%s): %.1f ms self, %.1f%% of all self time, %" PRIu64 " calls, %.1f ms mean\n"
+				   "    -> %s\n", i + 1, ap_tname(a, top[i]->name, -1), ap_cat_name(top[i]->category),
+				ap_ms(top[i]->self_ns), ap_pct(top[i]->self_ns, a->total_self_ns), top[i]->count,
+				top[i]->count ? ap_ms(top[i]->total_ns) / (double)top[i]->count : 0,
+				ap_cat_suggestion(top[i]->category));
 	}
 
 	heading(f, color, "Tokens");
@@ -286,16 +300,25 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		fprintf(f, "  (%u more threads in report.json)\n", a->nthreads - 32);
 
 	heading(f, color, "Overhead and loss");
-	if (ov->ns_per_event > 0)
-		fprintf(f, "  %" PRIu64 " events x %.1f ns (measured by the writer library here) + %.3f ms getting "
-			   "ready (attach, lanes) = %.3f ms, %.4f%% of %.1f ms profiled\n", ov->events, ov->ns_per_event,
-			ap_ms(ov->setup_ns), ap_overhead_ns(ov) / 1e6,
-			ov->profiled_ns ? 100.0 * ap_overhead_ns(ov) / (double)ov->profiled_ns : 0, ap_ms(ov->profiled_ns));
-	if (ov->ns_per_event > 0 && ov->workload_cpu_ns && ov->capacity_ns)
-		fprintf(f, "  the same is %.4f%% of the workload's %.1f ms of CPU time, %.4f%% of this machine "
-			   "(%" PRIu64 " CPUs over the run)\n",
-			100.0 * ap_overhead_ns(ov) / (double)ov->workload_cpu_ns, ap_ms(ov->workload_cpu_ns),
-			100.0 * ap_overhead_ns(ov) / (double)ov->capacity_ns, ov->cpus);
+	if (ov->ns_per_event > 0) {
+		char p1[16], p2[16], p3[16];
+
+		fprintf(f, "  profiler cost: %" PRIu64 " events x %.1f ns (measured by the writer library here) = %.3f ms, "
+			   "plus %.3f ms getting ready (attach, lane claims: once per thread) = %.3f ms\n",
+			ov->events, ov->ns_per_event, ov->ns_per_event * (double)ov->events / 1e6, ap_ms(ov->setup_ns),
+			ap_overhead_ns(ov) / 1e6);
+		fprintf(f, "  that is %s%% of the %.1f ms of traces profiled (wall time)",
+			ap_pct_text(ov->profiled_ns ? 100.0 * ap_overhead_ns(ov) / (double)ov->profiled_ns : 0, p1),
+			ap_ms(ov->profiled_ns));
+		if (ov->workload_cpu_ns && ov->capacity_ns)
+			fprintf(f, ", %s%% of the workload's %.1f ms of CPU time%s, %s%% of this machine (%" PRIu64
+				   " CPUs over the run)",
+				ap_pct_text(100.0 * ap_overhead_ns(ov) / (double)ov->workload_cpu_ns, p2),
+				ap_ms(ov->workload_cpu_ns),
+				(double)ov->setup_ns > ov->ns_per_event * (double)ov->events ? " (mostly the one-time setup)" : "",
+				ap_pct_text(100.0 * ap_overhead_ns(ov) / (double)ov->capacity_ns, p3), ov->cpus);
+		fputc('\n', f);
+	}
 	if (ov->ns_per_event <= 0)
 		fprintf(f, "  %" PRIu64 " events; no writer measurement received\n", ov->events);
 	if (ov->mem_interval_ns) {

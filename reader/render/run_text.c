@@ -77,10 +77,56 @@ void ap_render_summary(const struct ap_run *r, int code, const char *report_path
 static const struct ap_format formats[] = {
 	{ "text", "report.txt", render_text_plain },
 	{ "json", "report.json", ap_render_json },
+	{ "html", "report.html", ap_render_html },
+	{ "chrome", "trace.json", ap_render_chrome },
+	{ "speedscope", "profile.speedscope.json", ap_render_speedscope },
+	{ "folded", "stacks.folded", ap_render_folded },
+	{ "pprof", "profile.pb.gz", ap_render_pprof },
 };
 
 const struct ap_format *ap_formats(unsigned *n)
 {
 	*n = sizeof(formats) / sizeof(formats[0]);
 	return formats;
+}
+
+const struct ap_format *ap_format_find(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, name) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+int ap_formats_parse(const char *list, uint32_t *mask, const char **bad)
+{
+	uint32_t m = 0;
+	const char *p = list;
+
+	_Static_assert(sizeof(formats) / sizeof(formats[0]) <= 32, "a mask of 32 bits holds every format");
+	*bad = list;
+	if (!list || !*list)
+		return -EINVAL;
+	if (strcmp(list, "all") == 0) {
+		*mask = AP_FORMATS_ALL;
+		return 0;
+	}
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		unsigned i;
+
+		for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+			if (strlen(formats[i].name) == n && strncmp(formats[i].name, p, n) == 0)
+				break;
+		if (n == 0 || i == sizeof(formats) / sizeof(formats[0])) {
+			*bad = p;
+			return -EINVAL;
+		}
+		m |= 1u << i;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*mask = m;
+	return 0;
 }

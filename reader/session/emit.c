@@ -43,6 +43,17 @@ static int print_json(const struct ap_run *r)
 	return ret;
 }
 
+/* Where report.html is, and how to look at it. */
+static void print_html_hint(const char *dir)
+{
+	char *abs = realpath(dir, NULL);
+
+	printf("  html       %s/report.html  (open it in a browser: xdg-open %s/report.html)\n", dir,
+	       abs ? abs : dir);
+	free(abs);
+	fflush(stdout);
+}
+
 int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_run_opts *o, int code)
 {
 	unsigned n;
@@ -57,6 +68,8 @@ int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_r
 		int err = 0;
 		char *buf;
 
+		if (!(o->formats >> i & 1))
+			continue;	/* not asked for (--formats) */
 		if (!r->analysis && strcmp(fmt[i].name, "json") != 0)
 			continue;	/* without an analysis there are only counts */
 		buf = ap_render_format(&fmt[i], r, &len, &err);
@@ -80,14 +93,20 @@ int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_r
 	} else if (o->json_stdout) {
 		print_json(r);
 	} else if (!o->quiet) {
+		const struct ap_format *json = ap_format_find("json"), *html = ap_format_find("html");
 		char path[4200];
 
-		snprintf(path, sizeof(path), "%s/report.json", o->out_dir);
+		if (json && (o->formats >> (json - fmt) & 1))
+			snprintf(path, sizeof(path), "%s/report.json", o->out_dir);
+		else
+			snprintf(path, sizeof(path), "%s/", o->out_dir);
 		if (r->analysis) {
 			ap_render_text(r, stdout, isatty(1) && !getenv("NO_COLOR"));
 			putchar('\n');
 		}
 		ap_render_summary(r, code, path, stdout);
+		if (r->analysis && html && (o->formats >> (html - fmt) & 1))
+			print_html_hint(o->out_dir);
 	}
 	return code;
 }

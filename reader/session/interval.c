@@ -82,12 +82,21 @@ static void dump_run(struct ap_session *s, const struct ap_run *r, uint32_t firs
 
 	for (unsigned i = 0; i < n; i++) {
 		char name[AP_AIO_NAME_MAX];
-		const char *dot = strchr(fmt[i].file, '.');
 		size_t len = 0;
 		int err;
 		char *buf;
 
-		snprintf(name, sizeof(name), "%s%s", prefix, dot ? dot : fmt[i].file);
+		if (!(s->opts.formats >> i & 1))
+			continue;
+		/* The run's files keep their names; the interval's are
+		 * interval.txt, interval.json and interval.<file> for the rest
+		 * (interval.trace.json, interval.report.html is interval.html). */
+		if (strcmp(prefix, "report") == 0)
+			snprintf(name, sizeof(name), "%s", fmt[i].file);
+		else if (strncmp(fmt[i].file, "report.", 7) == 0)
+			snprintf(name, sizeof(name), "%s%s", prefix, fmt[i].file + 6);
+		else
+			snprintf(name, sizeof(name), "%s.%s", prefix, fmt[i].file);
 		buf = ap_render_format(&fmt[i], r, &len, &err);
 		if (!buf) {
 			s->dump.failed++;

@@ -73,6 +73,7 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	ap_seg_config_default(&o->seg);
 	ap_settings_default(&o->set);
 	o->label = "workload";
+	o->formats = UINT32_MAX;	/* AP_FORMATS_ALL */
 }
 
 static void log_names(struct ap_session *s)

@@ -43,6 +43,8 @@ struct ap_run_opts {
 	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
 	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
 	uint32_t log_block;		/* payload bytes per log block (tests) */
+	uint32_t formats;		/* --formats: files a report writes, a mask of
+					 * ap_formats() indexes (AP_FORMATS_ALL) */
 };
 
 /* Start the workload with the segment named `segment` and return the pid

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* sink.c - a counting FILE and the output bounds of the fuzz harnesses (sink.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "render.h"
 #include "sink.h"
@@ -31,21 +32,23 @@ void sink_check(const char *what, uint64_t got, uint64_t bound)
 
 void sink_render_run(const struct ap_run *r, const struct ap_settings *set)
 {
+	unsigned n;
+	const struct ap_format *fmt = ap_formats(&n);
 	struct sink s;
 	FILE *f;
 
-	f = sink_open(&s);
-	if (f) {
-		ap_render_json(r, f);
+	/* Every format a report writes, as a user's command renders them. */
+	for (unsigned i = 0; i < n; i++) {
+		int json = strcmp(fmt[i].name, "json") == 0, text = strcmp(fmt[i].name, "text") == 0;
+
+		if (!r->analysis && !json)
+			continue;
+		f = sink_open(&s);
+		if (!f)
+			continue;
+		fmt[i].render(r, f);
 		fclose(f);
-		sink_check("report.json", s.bytes, ap_report_bound(set, r->nprocs, r->lanes, 1));
-	}
-	if (!r->analysis)
-		return;
-	f = sink_open(&s);
-	if (f) {
-		ap_render_text(r, f, 0);
-		fclose(f);
-		sink_check("report.txt", s.bytes, ap_report_bound(set, r->nprocs, r->lanes, 0));
+		sink_check(fmt[i].file, s.bytes, json || text ? ap_report_bound(set, r->nprocs, r->lanes, json) :
+			   ap_export_bound(set, r->nprocs, r->lanes));
 	}
 }

@@ -83,6 +83,7 @@ void t_register_inproc(void);
 void t_register_lane_reuse(void);
 void t_register_record(void);
 void t_register_hmap(void);
+void t_register_hist(void);
 void t_register_clock(void);
 void t_register_trees(void);
 void t_register_sampling(void);

@@ -26,7 +26,8 @@
 #include "helpers.h"
 
 static void (*const registrars[])(void) = {
-	t_register_hmap, t_register_pb, t_register_ctx, t_register_abi, t_register_clock, t_register_attach, t_register_off,
+	t_register_hmap, t_register_hist, t_register_pb, t_register_ctx, t_register_abi, t_register_clock, t_register_attach,
+	t_register_off,
 	t_register_multiproc, t_register_drops, t_register_reentrant, t_register_killed,
 	t_register_corrupt, t_register_traceparent, t_register_lane_reuse, t_register_inproc,
 	t_register_record, t_register_trees, t_register_sampling, t_register_retain, t_register_evlog, t_register_diff,
