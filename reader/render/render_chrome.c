@@ -34,6 +34,12 @@
  * A few names make the DevTools trace engine crash or switch to browser
  * mode (it dispatches on the event name alone: CpuProfile, Paint, ...):
  * those get "span " in front. Process and thread names are "M" events.
+ *
+ * With memory sampled (--memory-interval), each process shown gets a
+ * counter track ("C" events named "RSS", args rss_mib and anon_mib): its
+ * samples from the first kept trace's start on, the series as the memory
+ * module keeps it (downsampled over long runs, the recent ones at full
+ * rate), so at most AP_MEM_SAMPLES + AP_MEM_RECENT events per process.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +50,7 @@
 #include "export.h"
 #include "json.h"
 #include "labels.h"
+#include "memory.h"
 #include "render.h"
 
 #define LANE_SEARCH	64
@@ -254,6 +261,39 @@ static void meta(struct ap_json *j, const char *what, uint32_t pid, uint64_t tid
 	ap_json_end_obj(j);
 }
 
+/* The RSS counter track of pid, samples at or after t0 (ticks). */
+static void rss_track(struct ap_json *j, const struct ap_run *r, uint32_t pid, uint64_t t0)
+{
+	struct ap_mem_sample smp[AP_MEM_SAMPLES + AP_MEM_RECENT];
+	const struct ap_mem_series *ser;
+	const struct ap_analysis *a = r->analysis;
+	uint32_t n;
+	char num[40];
+
+	if (!r->memory || !(ser = ap_mem_find(r->memory, pid)))
+		return;
+	n = ap_mem_window(ser, t0, UINT64_MAX, smp, AP_MEM_SAMPLES + AP_MEM_RECENT);
+	for (uint32_t q = 0; q < n; q++) {
+		if (smp[q].ticks < t0)
+			continue;	/* the one sample before the window */
+		ap_json_obj(j, NULL);
+		ap_json_str(j, "name", "RSS");
+		ap_json_str(j, "cat", "memory");
+		ap_json_str(j, "ph", "C");
+		ap_json_u64(j, "pid", pid);
+		ap_json_u64(j, "tid", pid);	/* a process's counter: on its main thread */
+		us3(num, sizeof(num), ap_ticks_delta_ns(&a->clock, t0, smp[q].ticks));
+		ap_json_raw(j, "ts", num);
+		ap_json_obj(j, "args");
+		snprintf(num, sizeof(num), "%.3f", smp[q].rss_kib / 1024.0);
+		ap_json_raw(j, "rss_mib", num);
+		snprintf(num, sizeof(num), "%.3f", smp[q].anon_kib / 1024.0);
+		ap_json_raw(j, "anon_mib", num);
+		ap_json_end_obj(j);
+		ap_json_end_obj(j);
+	}
+}
+
 int ap_render_chrome(const struct ap_run *r, FILE *f)
 {
 	const struct ap_analysis *a = r->analysis;
@@ -306,6 +346,7 @@ int ap_render_chrome(const struct ap_run *r, FILE *f)
 		if (s == 0 || it[s - 1].pid != it[s].pid) {
 			snprintf(name, sizeof(name), "pid %" PRIu32, it[s].pid);
 			meta(&j, "process_name", it[s].pid, it[s].tid, name);
+			rss_track(&j, r, it[s].pid, t0);
 		}
 		for (uint32_t ln = 0; ln < nl; ln++) {
 			if (ln)
@@ -346,7 +387,9 @@ int ap_render_chrome(const struct ap_run *r, FILE *f)
 				ap_json_u64(&j, "input_tokens", sp->input_tokens);
 				ap_json_u64(&j, "output_tokens", sp->output_tokens);
 			}
-			if (k->truncated[it[q].i])
+			if (sp->have & AP_SPAN_HAVE_ERROR)
+				ap_json_str(&j, "error", sp->error ? ap_nm(a, sp->error, b) : "error");
+			else if (k->truncated[it[q].i])
 				ap_json_str(&j, "error", "truncated: the span never ended");
 			ap_json_end_obj(&j);
 			ap_json_end_obj(&j);

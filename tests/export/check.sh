@@ -47,7 +47,21 @@ got=$(cd "$tmp/two" && ls | tr '\n' ' ')
 [ $? = 2 ] || bad "export of a missing file: exit is not 2"
 "$ap" export --format folded -o - "$tmp/demo.log" >"$tmp/stdout.folded" || bad "export -o -: exit $?"
 cmp -s "$tmp/stdout.folded" "$tmp/demo/stacks.folded" || bad "export --format folded differs from the report's stacks.folded"
-NBASIC=7
+# With memory sampled (the default), each process of the kept traces has an
+# RSS counter track in trace.json whose last value is its sample in
+# report.json's memory rows (the same series, read two ways).
+python3 - "$tmp/demo/trace.json" "$tmp/demo/report.json" <<'PY' || bad "trace.json: RSS counter tracks do not match report.json's memory"
+import json, sys
+t = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+pids = {e["pid"] for e in t["traceEvents"] if e["ph"] == "X"}
+rows = {p["pid"]: p for p in r["memory"]["processes"]}
+for pid in pids:
+    c = [e for e in t["traceEvents"] if e["ph"] == "C" and e["pid"] == pid and e["name"] == "RSS"]
+    assert len(c) >= 2, (pid, len(c))
+    assert all(a["ts"] <= b["ts"] for a, b in zip(c, c[1:])), pid
+    assert round(c[-1]["args"]["rss_mib"] * 1024) == rows[pid]["end_kib"], (pid, c[-1], rows[pid])
+PY
+NBASIC=8
 [ $fail = 0 ] && pass=$NBASIC
 
 NCHECKS=27
