@@ -247,7 +247,14 @@ $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-%)
 
 fuzz: ## build the libFuzzer harnesses (clang) and run each for FUZZ_S seconds (60)
-	@command -v clang >/dev/null || { echo "fuzz: clang is needed: apt-get install -y clang" >&2; exit 1; }
+	@if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "fuzz: installing clang libclang-rt-dev (libFuzzer)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-dev >/dev/null || exit 1; \
+	  else \
+	    echo "fuzz: clang and libFuzzer are needed; run as root: apt-get install -y clang libclang-rt-dev" >&2; exit 1; \
+	  fi; \
+	fi
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
 	$(Q)for h in $(FUZZ_HARNESSES); do \
 	  mkdir -p build/fuzz/corpus-$$h build/fuzz/crashes && cp -n tests/fuzz/corpus/$$h/* build/fuzz/corpus-$$h/ 2>/dev/null; \
