@@ -52,6 +52,7 @@ static inline double ap_overhead_ns(const struct ap_overhead *ov)
 struct ap_loss {
 	uint64_t dropped_full, dropped_no_lane, dropped_reentrant, rejected, quarantined_lanes;
 	uint64_t end_without_begin, duplicates, over_cap;
+	uint64_t traces_timed_out, late_events;
 };
 
 struct ap_run_quarantine {
@@ -122,6 +123,8 @@ struct ap_run {
 	uint64_t duplicate_begin, duplicate_end, spans_over_cap, spans_in_flight_peak;
 	uint64_t rejected_time, ends_before_begin;	/* events outside the clock window;
 							 * ENDs before their BEGIN */
+	uint64_t traces_timed_out, late_events;		/* the trace timeout: traces handed on,
+							 * and events of theirs that came later */
 	uint64_t names_invalid, names_not_utf8, procs_over_cap;
 	const struct ap_proc_row *procs;
 	uint32_t nprocs;

@@ -56,6 +56,10 @@ const char ap_usage_text[] =
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
 	"                       files are written through io_uring and never waited for\n"
+	"      --trace-timeout S  a trace with no event for S seconds (default 300; 0:\n"
+	"                       never) is reported as incomplete, its open spans\n"
+	"                       truncated at its last event (counts.traces_timed_out);\n"
+	"                       a later event of it is counted (counts.late_events)\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --json           print report.json instead of the text report\n"
@@ -239,6 +243,17 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 				return -1;
 			}
 			c->run.interval_ns = (uint64_t)(secs * 1e9);
+			i++;
+		} else if (strcmp(a, "--trace-timeout") == 0) {
+			char *end = NULL;
+			double secs = val ? strtod(val, &end) : -1;
+
+			if (!val || !end || *end || end == val || !(secs == 0 || (secs >= 0.1 && secs <= 86400 * 30))) {
+				*ret = ap_usage_error("--trace-timeout takes seconds from 0.1 to 2592000, or 0 for "
+						   "never (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.trace_timeout_ns = (uint64_t)(secs * 1e9);
 			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {

@@ -61,6 +61,8 @@ void ap_log_events(struct ap_log *l, uint32_t pid, const struct ap_event *ev, ui
 void ap_log_mark(struct ap_log *l);
 void ap_log_names(struct ap_log *l, const char *pool, size_t len);
 void ap_log_seen(struct ap_log *l, uint32_t pid, uint64_t ticks);
+/* The trace timeout handed traces on here, every one older than cutoff. */
+void ap_log_expire(struct ap_log *l, uint64_t cutoff);
 /* ap_log_events as a drain consumer (ap_event_fn; ctx is the log). */
 void ap_log_consume(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 		    struct ap_batch_result *res);

@@ -35,6 +35,8 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "duplicate_end", r->duplicate_end);
 	ap_json_u64(j, "spans_over_cap", r->spans_over_cap);
 	ap_json_u64(j, "spans_in_flight_peak", r->spans_in_flight_peak);
+	ap_json_u64(j, "traces_timed_out", r->traces_timed_out);
+	ap_json_u64(j, "late_events", r->late_events);
 	ap_json_u64(j, "in_ring", t->in_ring);
 	ap_json_u64(j, "lost_quarantined", t->lost_quarantined);
 	ap_json_u64(j, "lane_claims", t->claims);

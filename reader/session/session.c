@@ -73,6 +73,7 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	ap_seg_config_default(&o->seg);
 	ap_settings_default(&o->set);
 	o->label = "workload";
+	o->trace_timeout_ns = AP_TRACE_TIMEOUT_DEFAULT_NS;
 }
 
 static void log_names(struct ap_session *s)
@@ -272,6 +273,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	s->dumping = o->interval_ns != 0;
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
 	s->next_dump_ns = s->t0_ns + o->interval_ns;
+	s->next_expire_ns = s->t0_ns;
 	return 0;
 }
 
@@ -471,6 +473,29 @@ void ap_session_finish(struct ap_session *s)
 	ap_session_take_stock(s);
 }
 
+/*
+ * The trace timeout, checked every eighth of it (at most every second): a
+ * trace is handed on between `timeout` and `timeout` + one step after its
+ * last event. The cutoff is in the segment's clock, where the events' times
+ * are; the event log records it when it handed a trace on, so that a
+ * replay hands on the same traces at the same point.
+ */
+static void expire_traces(struct ap_session *s, uint64_t now)
+{
+	const struct ap_clock_cal *c = &s->seg.clock;
+	uint64_t timeout = s->opts.trace_timeout_ns, step = timeout / 8, t, span;
+
+	if (!timeout || now < s->next_expire_ns)
+		return;
+	s->next_expire_ns = now + (step < 1000000000u ? step : 1000000000u);
+	t = ap_clock_read(c->source);
+	span = ap_ns_to_ticks(c, timeout);
+	if (t <= span)
+		return;
+	if (ap_asm_expire(&s->as, t - span) && s->logging)
+		ap_log_expire(&s->log, t - span);
+}
+
 static void note_stragglers(struct ap_session *s)
 {
 	uint32_t shown[8], n = 0, more = 0;
@@ -515,6 +540,7 @@ static void loop(struct ap_session *s)
 			ap_log_mark(&s->log);	/* a replay flushes where we do */
 		ap_aio_poll(&s->aio);
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
+		expire_traces(s, now);
 		s->passes++;
 		ap_store_relaxed(&s->seg.hdr->reader_heartbeat_ns, now);
 		reap(s);

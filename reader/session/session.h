@@ -43,7 +43,11 @@ struct ap_run_opts {
 	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
 	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
 	uint32_t log_block;		/* payload bytes per log block (tests) */
+	uint64_t trace_timeout_ns;	/* --trace-timeout: a trace with no event for this long
+					 * is handed on as incomplete; 0: never (default 300 s) */
 };
+
+#define AP_TRACE_TIMEOUT_DEFAULT_NS	(300ull * 1000000000ull)
 
 /* Start the workload with the segment named `segment` and return the pid
  * whose exit ends the run (its exit status becomes the run's). 0 or -errno;
@@ -104,6 +108,8 @@ struct ap_session {
 	/* serve: the segment was taken over from a reader that died */
 	struct ap_run_takeover takeover;
 	int took_over;
+	/* --trace-timeout */
+	uint64_t next_expire_ns;
 };
 
 /* Fill opts with defaults. */

@@ -91,6 +91,8 @@ void t_register_evlog(void);
 void t_register_diff(void);
 void t_register_serve(void);
 void t_register_pb(void);
+void t_register_timeout(void);
+void t_register_fleet(void);
 
 #define T_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
