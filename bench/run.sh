@@ -64,7 +64,8 @@ r3 "$(kv "$raw" on2)" "span, 2 processes at once (mean of the two)" ns
 r3 "$(kv "$raw" ratio2)" "  ratio agentprof / floor" x "<= 1.3"
 r3 "$(kv "$raw" unsampled)" "span of a trace not sampled" ns
 r3 "$(kv "$raw" off)" "span with profiling off" ns "<= 1"
-for k in floor on ratio on2 ratio2 unsampled off; do put3 "writer_$k" "$(kv "$raw" $k)"; done
+r3 "$(kv "$raw" waiting)" "span while waiting for a reader (segment missing)" ns
+for k in floor on ratio on2 ratio2 unsampled off waiting; do put3 "writer_$k" "$(kv "$raw" $k)"; done
 wdrop=$(( $(js "$out/writer/report.json" dropped_full) + $(js "$out/writer/report.json" dropped_no_lane) + \
 	$(js "$out/writer/report.json" dropped_reentrant) ))
 row "  events written / dropped (agentprof)" "$(js "$out/writer/report.json" written) / $wdrop" ""

@@ -20,7 +20,14 @@
  * Who writes what:
  *  - The creator (the reader) writes the header once, before any worker can
  *    attach (the name is published only after the header is complete, and
- *    attach checks magic last-written-first: magic is stored last).
+ *    attach checks magic last-written-first: magic is stored last). The one
+ *    exception is `retired`, stored once by the reader that stops (below).
+ *  - Retirement: a reader that stops store-releases hdr.retired before it
+ *    removes the name. Workers load it (relaxed) on every recording call:
+ *    it sits on a line nothing else writes after create, so the load hits
+ *    the worker's cache until that one store. A worker that sees it set
+ *    releases its lane, stops writing into the segment and looks for the
+ *    name again (a new reader); attach refuses a retired segment.
  *  - A lane has one writer thread at a time (its owner) and one reader.
  *    head, the drop and sampled_out counters and the ring slots are written by the owner;
  *    tail is written by the reader; owner is claimed by CAS (any worker) and
@@ -48,7 +55,7 @@
 #include <stdint.h>
 
 #define AP_SEG_MAGIC	UINT64_C(0x3147455346525041)	/* "APRFSEG1" little-endian */
-#define AP_ABI_VERSION	2u
+#define AP_ABI_VERSION	3u	/* 3: hdr.retired; CLAIM carries spans_no_reader */
 #define AP_CACHELINE	64u
 #define AP_EVENT_SIZE	64u
 
@@ -96,7 +103,12 @@ struct ap_event {
 	uint16_t flags;		/* AP_EVF_* */
 	uint32_t tid;		/* writer's kernel thread id */
 	uint64_t ts;		/* raw clock ticks */
-	uint64_t span_id;	/* never 0 */
+	union {
+		uint64_t span_id;	/* never 0 (every kind but CLAIM) */
+		uint64_t claim_no_reader; /* CLAIM: spans this thread could not record since
+					 * its previous CLAIM because no reader was there
+					 * (segment not created yet, or retired) (ABI 3) */
+	};
 	union {
 		struct {
 			uint64_t parent_id;	/* 0: root */
@@ -135,6 +147,7 @@ _Static_assert(offsetof(struct ap_event, flags) == 2, "ap_event.flags");
 _Static_assert(offsetof(struct ap_event, tid) == 4, "ap_event.tid");
 _Static_assert(offsetof(struct ap_event, ts) == 8, "ap_event.ts");
 _Static_assert(offsetof(struct ap_event, span_id) == 16, "ap_event.span_id");
+_Static_assert(offsetof(struct ap_event, claim_no_reader) == 16, "ap_event.claim_no_reader");
 _Static_assert(offsetof(struct ap_event, u.begin.parent_id) == 24, "ap_event.begin.parent_id");
 _Static_assert(offsetof(struct ap_event, u.begin.trace_hi) == 32, "ap_event.begin.trace_hi");
 _Static_assert(offsetof(struct ap_event, u.begin.trace_lo) == 40, "ap_event.begin.trace_lo");
@@ -251,7 +264,11 @@ struct ap_seg_header {
 	uint32_t creator_pid;		/* the reader */
 	uint32_t pad1;
 	uint64_t creator_start;		/* the reader's start time (clock ticks since boot) */
-	uint64_t pad2;
+	_Atomic uint64_t retired;	/* 0; set once (store-release) by the reader that stops,
+					 * before the name is removed: workers detach and look
+					 * for the name again. Nothing else ever writes this line
+					 * after create, so the workers' per-call load of it hits
+					 * their cache (ABI 3) */
 	/* Line 2: shared counters, atomic RMW by any worker on rare paths only. */
 	_Atomic uint64_t dropped_no_lane;	/* events a thread could not record: no free lane */
 	_Atomic uint64_t names_full;		/* names not interned: table full or probe limit */
@@ -284,6 +301,7 @@ _Static_assert(offsetof(struct ap_seg_header, clock_hz) == 88, "hdr.clock_hz");
 _Static_assert(offsetof(struct ap_seg_header, created_realtime_ns) == 96, "hdr.created_realtime_ns");
 _Static_assert(offsetof(struct ap_seg_header, creator_pid) == 104, "hdr.creator_pid");
 _Static_assert(offsetof(struct ap_seg_header, creator_start) == 112, "hdr.creator_start");
+_Static_assert(offsetof(struct ap_seg_header, retired) == 120, "hdr.retired");
 _Static_assert(offsetof(struct ap_seg_header, dropped_no_lane) == 128, "hdr.dropped_no_lane");
 _Static_assert(offsetof(struct ap_seg_header, names_full) == 136, "hdr.names_full");
 _Static_assert(offsetof(struct ap_seg_header, attaches) == 144, "hdr.attaches");

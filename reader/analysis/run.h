@@ -83,6 +83,19 @@ struct ap_run_takeover {
 	uint32_t lanes_adopted;
 };
 
+/* Processes that still held lanes when a serve stopped (SIGINT, SIGTERM):
+ * what their lanes held at the stop (all of it was read before the
+ * report), and whether they let go of their lanes in the grace that
+ * follows the retirement of the segment. */
+struct ap_run_attached {
+	uint32_t pid;
+	uint32_t lanes;			/* lanes it owned at the stop */
+	uint64_t in_lanes;		/* events published, not yet read, at the stop */
+	int released;			/* it noticed the retirement and let go of its lanes */
+};
+
+#define AP_ATTACHED_MAX	64
+
 /* The event log: written by this run (--log), or the one it was replayed from. */
 struct ap_run_log {
 	int replayed;
@@ -138,6 +151,9 @@ struct ap_run {
 	const struct ap_run_dumps *dumps;
 	const struct ap_run_takeover *takeover;
 	const struct ap_run_log *log;
+	/* serve stopped with workers attached: up to AP_ATTACHED_MAX of them. */
+	const struct ap_run_attached *attached;
+	uint32_t nattached, attached_over_cap;
 };
 
 /* What the assembler counted, into r: spans handed on, duplicates, spans

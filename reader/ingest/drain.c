@@ -125,6 +125,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->owner_pid = (uint32_t)pid;
 	v->owner_alive_ns = 0;
 	v->owner_gone_said = 0;
+	d->spans_no_reader += ev->claim_no_reader;	/* the gap before this reader */
 	/* Cost per event (ticks x 16) and the thread's setup (CPU us). */
 	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
 		d->costs[d->ncosts++] = (uint32_t)ev->u.claim.cost;
@@ -136,6 +137,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 		return;
 	}
 	d->procs[row].lanes_claimed++;
+	d->procs[row].spans_no_reader += ev->claim_no_reader;
 	if (!ap_map_get(&d->threads, pid << 32 | ev->tid) &&
 	    ap_map_put(&d->threads, pid << 32 | ev->tid, 1) == 0)
 		d->procs[row].threads++;
@@ -145,6 +147,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 static int claim_ok(const struct ap_lane_view *v, const struct ap_event *ev)
 {
 	return ev->u.claim.pid >= 1 && ev->u.claim.pid <= PID_MAX &&
+	       ev->claim_no_reader <= AP_NO_READER_MAX &&
 	       ev->u.claim.dropped_full >= v->claim_full &&
 	       ev->u.claim.dropped_reentrant >= v->claim_reentrant &&
 	       ev->u.claim.dropped_full <= v->dropped_full &&
@@ -403,6 +406,7 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t)
 	t->quarantined_lanes = d->quarantined_lanes;
 	t->reclaimed_lanes = d->reclaimed_lanes;
 	t->lost_quarantined = d->lost_quarantined;
+	t->spans_no_reader = d->spans_no_reader;
 }
 
 static int cmp_u64(const void *a, const void *b)

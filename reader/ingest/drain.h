@@ -44,6 +44,8 @@ struct ap_proc_row {
 	uint64_t events;		/* events read (not CLAIMs) */
 	uint64_t dropped;		/* dropped_full + dropped_reentrant while it owned lanes */
 	uint64_t lanes_claimed;
+	uint64_t spans_no_reader;	/* spans it could not record for want of a reader,
+					 * sent with its CLAIMs in this segment */
 };
 
 /* Totals. Once every lane is drained:
@@ -54,7 +56,12 @@ struct ap_drain_totals {
 	uint64_t names_full, attaches;
 	uint64_t lost_quarantined;	/* events a quarantined lane claimed to hold, unread */
 	uint64_t sampled_out;		/* traces the writers decided not to record */
+	uint64_t spans_no_reader;	/* spans the writers could not record before this
+					 * reader (segment missing or retired), per their CLAIMs */
 };
+
+/* A CLAIM's spans_no_reader above this is not a count (quarantined). */
+#define AP_NO_READER_MAX	(UINT64_C(1) << 48)
 
 /* Whether a non-CLAIM event is well formed: a known kind, a span id that a
  * writer can produce, fields in range. Consumers apply exactly this rule
@@ -119,6 +126,7 @@ struct ap_drain {
 	struct ap_event *buf;		/* AP_DRAIN_CHUNK events, private copy */
 	uint64_t pass_max;		/* most events one lane held in the last pass */
 	uint64_t setup_ns;		/* writers' CPU time getting ready, summed over claims */
+	uint64_t spans_no_reader;	/* summed over the CLAIMs read */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);

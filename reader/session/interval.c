@@ -55,6 +55,7 @@ static void interval_view(struct ap_session *s, struct ap_run *r)
 	t->attaches = since(n->attaches, b->attaches);
 	t->lost_quarantined = since(n->lost_quarantined, b->lost_quarantined);
 	t->sampled_out = since(n->sampled_out, b->sampled_out);
+	t->spans_no_reader = since(n->spans_no_reader, b->spans_no_reader);
 	sc->complete = since(sc->complete, s->iv_base_spans.complete);
 	sc->unmatched_end = since(sc->unmatched_end, s->iv_base_spans.unmatched_end);
 	sc->tokens_only = since(sc->tokens_only, s->iv_base_spans.tokens_only);

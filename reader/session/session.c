@@ -280,6 +280,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 void ap_session_close(struct ap_session *s)
 {
 	if (s->seg.base) {
+		ap_seg_retire(&s->seg);	/* workers still attached look for the next reader */
 		ap_seg_unlink(s->seg.name);
 		ap_seg_unmap(&s->seg);
 	}
@@ -368,6 +369,11 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	}
 	if (s->took_over)
 		r->takeover = &s->takeover;
+	if (s->opts.serving && s->nattached) {
+		r->attached = s->attached;
+		r->nattached = s->nattached;
+		r->attached_over_cap = s->attached_over_cap;
+	}
 	if (s->opts.log_path) {
 		struct ap_run_log *l = &s->log_rec;
 
@@ -494,6 +500,97 @@ static void expire_traces(struct ap_session *s, uint64_t now)
 		return;
 	if (ap_asm_expire(&s->as, t - span) && s->logging)
 		ap_log_expire(&s->log, t - span);
+}
+
+/* Lanes owned now, by process: what they hold (head - our tail). */
+static void note_attached(struct ap_session *s)
+{
+	s->nattached = s->attached_over_cap = 0;
+	for (uint32_t i = 0; i < s->seg.lane_count; i++) {
+		const struct ap_lane_view *v = &s->drain.lanes[i];
+		uint64_t o = ap_load_acquire(&s->seg.lanes[i].owner), head, held = 0;
+		uint32_t pid = AP_OWNER_PID(o), k;
+
+		if (!o || v->quarantined)
+			continue;
+		head = ap_load_acquire(&s->seg.lanes[i].head);
+		if (head > v->tail && head - v->tail <= s->seg.lane_capacity)
+			held = head - v->tail;
+		for (k = 0; k < s->nattached && s->attached[k].pid != pid; k++)
+			;
+		if (k == s->nattached) {
+			if (k == AP_ATTACHED_MAX) {
+				s->attached_over_cap++;
+				continue;
+			}
+			s->attached[s->nattached++] = (struct ap_run_attached){ pid, 0, 0, 0 };
+		}
+		s->attached[k].lanes++;
+		s->attached[k].in_lanes += held;
+	}
+}
+
+void ap_session_retire(struct ap_session *s)
+{
+	uint64_t t0 = ap_mono_ns(), now = t0;
+	struct timespec ms = { 0, 1000000 };
+
+	note_attached(s);
+	ap_seg_retire(&s->seg);
+	/* A writer sees `retired` at its next call and releases its lane
+	 * (store-release of the owner word after its last head store), or it
+	 * dies; wait for that, draining, so that nothing it published before
+	 * is left behind. One that makes no call holds its lane: after the
+	 * grace it is reported as still attached. */
+	while (now - t0 < AP_RETIRE_GRACE_NS) {
+		uint32_t alive;
+
+		move_window(s);
+		ap_drain_pass(&s->drain);
+		if (s->logging)
+			ap_log_mark(&s->log);
+		ap_asm_flush(&s->as);
+		now = ap_mono_ns();
+		alive = ap_drain_check_owners(&s->drain, now, 0);
+		if (alive == 0)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	for (uint32_t k = 0; k < s->nattached; k++) {
+		uint32_t still = 0;
+
+		for (uint32_t i = 0; i < s->seg.lane_count; i++) {
+			uint64_t o = ap_load_acquire(&s->seg.lanes[i].owner);
+
+			if (o && AP_OWNER_PID(o) == s->attached[k].pid && !s->drain.lanes[i].quarantined)
+				still++;
+		}
+		s->attached[k].released = still == 0;
+	}
+}
+
+/* serve stopped with workers attached: say who, and what their lanes held. */
+static void say_attached(const struct ap_session *s)
+{
+	uint32_t released = 0;
+
+	if (!s->nattached)
+		return;
+	fprintf(stderr, "agentprof: stopped with %u process%s attached to %s:", s->nattached + s->attached_over_cap,
+		s->nattached + s->attached_over_cap == 1 ? "" : "es", s->seg.name);
+	for (uint32_t k = 0; k < s->nattached; k++) {
+		fprintf(stderr, "%s pid %u (%u lane%s, %" PRIu64 " event%s in them, read)", k ? "," : "",
+			s->attached[k].pid, s->attached[k].lanes, s->attached[k].lanes == 1 ? "" : "s",
+			s->attached[k].in_lanes, s->attached[k].in_lanes == 1 ? "" : "s");
+		released += s->attached[k].released;
+	}
+	if (s->attached_over_cap)
+		fprintf(stderr, " and %u more", s->attached_over_cap);
+	fprintf(stderr, ".\nagentprof: %u let go of their lanes when the segment was retired; they record "
+		"nothing until a new `agentprof serve --segment %s` starts, count what they could not record "
+		"(spans_no_reader) and send it to that reader%s\n", released, s->seg.name,
+		released < s->nattached ? "; the others made no call in the last second and will do the same "
+		"at their next one" : "");
 }
 
 static void note_stragglers(struct ap_session *s)
@@ -665,7 +762,10 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		goto out;
 	}
 	loop(s);
+	ap_session_retire(s);
 	ap_session_finish(s);
+	if (o->serving && !o->quiet)
+		say_attached(s);
 	code = o->serving ? 0 : s->main_done ? ap_exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
 	if (s->dumping)
 		ap_session_dump(s, 1);	/* the last interval; the run's report is written below */

@@ -110,6 +110,9 @@ struct ap_session {
 	int took_over;
 	/* --trace-timeout */
 	uint64_t next_expire_ns;
+	/* serve stopped: processes that still held lanes (ap_session_retire) */
+	struct ap_run_attached attached[AP_ATTACHED_MAX];
+	uint32_t nattached, attached_over_cap;
 };
 
 /* Fill opts with defaults. */
@@ -124,6 +127,12 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
 int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
 void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
 void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
+/* The reader stops: note who still holds lanes and what they hold, mark the
+ * segment retired, and drain while the writers let go of their lanes (at
+ * most AP_RETIRE_GRACE_NS), so that the final drain reads every event a
+ * writer published before it noticed. */
+void ap_session_retire(struct ap_session *s);
+#define AP_RETIRE_GRACE_NS	1000000000u	/* 1 s */
 /* End the run's analysis for a report (after finish, or at a dump). */
 void ap_session_analyse(struct ap_session *s);
 /* The run so far as a run record (after ap_session_analyse). */

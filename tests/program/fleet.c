@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agentprof.h"
@@ -78,6 +79,21 @@ static json_int_t jint(json_t *root, const char *obj, const char *key)
 	json_t *o = obj ? json_object_get(root, obj) : root;
 
 	return json_integer_value(json_object_get(o, key));
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[16384];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static void rm_rf(const char *path)
@@ -218,10 +234,223 @@ static void test_trace_timeout(void)
 	unlink(logf);
 }
 
+/* --- readers that come and go ----------------------------------------- */
+
+/* What a worker knows it did, sent to the test through a pipe. */
+struct tally {
+	int32_t pid;
+	uint32_t pad;
+	uint64_t begun, no_reader;
+};
+
+struct lw {
+	const char *seg;	/* NULL: lazily from $AGENTPROF_SHM */
+	unsigned ms;		/* record for this long */
+	int out_fd;
+};
+
+/* Spans for `ms` milliseconds, one every ~200 us; tells its tally. */
+static int loop_worker(void *arg)
+{
+	const struct lw *w = arg;
+	struct tally t;
+	uint64_t name, deadline;
+	struct timespec ts;
+
+	memset(&t, 0, sizeof(t));
+	t.pid = (int32_t)getpid();
+	if (w->seg && ap_attach(w->seg) != -ENOENT && !ap_enabled())
+		return 1;
+	name = ap_name("fleet:step");
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + w->ms;
+	for (;;) {
+		uint64_t s;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		if ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 >= deadline)
+			break;
+		s = ap_begin(name, AP_CAT_TOOL);
+		t.begun++;
+		usleep(200);
+		ap_end(s);
+	}
+	t.no_reader = ap_spans_no_reader();
+	if (write(w->out_fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
+		return 1;
+	return 0;
+}
+
+static json_t *proc_row(json_t *report, int pid)
+{
+	json_t *procs = json_object_get(report, "processes");
+
+	for (size_t i = 0; i < json_array_size(procs); i++)
+		if (jint(json_array_get(procs, i), NULL, "pid") == pid)
+			return json_array_get(procs, i);
+	return NULL;
+}
+
+static pid_t serve_at(const char *seg, const char *dir, const char *errfile)
+{
+	char *argv[] = { "agentprof", "serve", "--segment", (char *)seg, "-o", (char *)dir, NULL };
+
+	return spawn(argv, NULL, errfile);
+}
+
+/* Workers started 2 s before serve: they wait, look again, and record every
+ * span from the moment they find the segment; what they could not record
+ * before is theirs to count and the reader's to report, exactly. */
+static void test_workers_before_serve(void)
+{
+	enum { W = 2 };
+	char seg[64], dir[128];
+	struct lw w;
+	int fds[2];
+	pid_t pids[W], serve;
+	struct tally t[W];
+	json_t *j;
+
+	if (!agentprof())
+		return;
+	snprintf(seg, sizeof(seg), "/ap-test-early-%d", (int)getpid());
+	snprintf(dir, sizeof(dir), "/tmp/ap-test-early-%d", (int)getpid());
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	w.seg = NULL;
+	w.ms = 4000;
+	w.out_fd = fds[1];
+	setenv("AGENTPROF_SHM", seg, 1);
+	for (int i = 0; i < W; i++)
+		pids[i] = t_fork(loop_worker, &w);
+	unsetenv("AGENTPROF_SHM");
+	close(fds[1]);
+	t_sleep_ms(2000);
+	serve = serve_at(seg, dir, NULL);
+	CU_ASSERT(wait_shm(seg, 5000));
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(t_wait(pids[i]), 0);
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(read(fds[0], &t[i], sizeof(t[i])), (ssize_t)sizeof(t[i]));
+	close(fds[0]);
+	kill(serve, SIGTERM);
+	CU_ASSERT_EQUAL(t_wait(serve), 0);
+	j = load(dir, "report.json");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(jint(j, "counts", "dropped_full") + jint(j, "counts", "dropped_no_lane"), 0);
+	CU_ASSERT_EQUAL(jint(j, "counts", "written"), jint(j, "counts", "read"));
+	for (int i = 0; i < W; i++) {
+		json_t *p = proc_row(j, t[i].pid);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+		/* About 2 s of spans could not be recorded, and are said to be. */
+		CU_ASSERT(t[i].no_reader > 100);
+		CU_ASSERT_EQUAL(jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
+		/* Every span after that was recorded. */
+		CU_ASSERT_EQUAL(jint(p, NULL, "spans") + jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].begun);
+		CU_ASSERT(jint(p, NULL, "spans") > 100);
+	}
+	CU_ASSERT_EQUAL(jint(j, "counts", "spans_no_reader"), (json_int_t)(t[0].no_reader + t[1].no_reader));
+	json_decref(j);
+	rm_rf(dir);
+}
+
+/* serve stopped (SIGINT) while 4 workers record and started again under the
+ * same name 1 s later: per worker, what the first reader read, what the
+ * second read and what the worker could not record in between add up to
+ * exactly what it began. The first says which processes were attached. */
+static void test_serve_restart(void)
+{
+	enum { W = 4 };
+	char seg[64], dir1[100], dir2[128], errf[160], *err;
+	struct lw w;
+	int fds[2];
+	pid_t pids[W], s1, s2;
+	struct tally t[W];
+	json_t *j1, *j2, *att;
+	uint64_t gap = 0;
+
+	if (!agentprof())
+		return;
+	snprintf(seg, sizeof(seg), "/ap-test-restart-%d", (int)getpid());
+	snprintf(dir1, sizeof(dir1), "/tmp/ap-test-restart-%d", (int)getpid());
+	snprintf(dir2, sizeof(dir2), "%s-b", dir1);
+	snprintf(errf, sizeof(errf), "%s.err", dir1);
+	s1 = serve_at(seg, dir1, errf);
+	CU_ASSERT_FATAL(wait_shm(seg, 5000));
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	w.seg = seg;
+	w.ms = 4000;
+	w.out_fd = fds[1];
+	for (int i = 0; i < W; i++)
+		pids[i] = t_fork(loop_worker, &w);
+	close(fds[1]);
+	t_sleep_ms(1000);
+	kill(s1, SIGINT);
+	CU_ASSERT_EQUAL(t_wait(s1), 0);
+	CU_ASSERT_FALSE(shm_exists(seg));
+	t_sleep_ms(1000);
+	s2 = serve_at(seg, dir2, NULL);
+	CU_ASSERT(wait_shm(seg, 5000));
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(t_wait(pids[i]), 0);
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(read(fds[0], &t[i], sizeof(t[i])), (ssize_t)sizeof(t[i]));
+	close(fds[0]);
+	kill(s2, SIGTERM);
+	CU_ASSERT_EQUAL(t_wait(s2), 0);
+
+	j1 = load(dir1, "report.json");
+	j2 = load(dir2, "report.json");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
+	/* The first reader read everything its writers published. */
+	CU_ASSERT_EQUAL(jint(j1, "counts", "in_ring"), 0);
+	CU_ASSERT_EQUAL(jint(j1, "counts", "written"), jint(j1, "counts", "read"));
+	CU_ASSERT_EQUAL(jint(j2, "counts", "written"), jint(j2, "counts", "read"));
+	att = json_object_get(json_object_get(j1, "stopped_attached"), "processes");
+	CU_ASSERT_EQUAL(json_array_size(att), W);
+	err = slurp(errf);
+	for (int i = 0; i < W; i++) {
+		json_t *p1 = proc_row(j1, t[i].pid), *p2 = proc_row(j2, t[i].pid);
+		char needle[32];
+		int listed = 0;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
+		CU_ASSERT(t[i].no_reader > 0);
+		CU_ASSERT_EQUAL(jint(p2, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
+		CU_ASSERT_EQUAL(jint(p1, NULL, "spans") + jint(p2, NULL, "spans") + (json_int_t)t[i].no_reader,
+				(json_int_t)t[i].begun);
+		gap += t[i].no_reader;
+		for (size_t k = 0; k < json_array_size(att); k++) {
+			json_t *a = json_array_get(att, k);
+
+			if (jint(a, NULL, "pid") == t[i].pid) {
+				listed = 1;
+				CU_ASSERT(json_is_true(json_object_get(a, "released")));
+			}
+		}
+		CU_ASSERT(listed);
+		snprintf(needle, sizeof(needle), "pid %d (", t[i].pid);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, needle));
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "4 let go of their lanes"));
+	CU_ASSERT_EQUAL(jint(j2, "counts", "spans_no_reader"), (json_int_t)gap);
+	json_decref(j1);
+	json_decref(j2);
+	unlink(errf);
+	rm_rf(dir1);
+	rm_rf(dir2);
+}
+
 void t_register_fleet(void)
 {
 	CU_pSuite s = CU_add_suite("fleet", NULL, NULL);
 
 	CU_add_test(s, "trace timeout: timed-out traces incomplete, late events counted, replay agrees",
 		    test_trace_timeout);
+	CU_add_test(s, "workers before serve: they look again, every span accounted per worker",
+		    test_workers_before_serve);
+	CU_add_test(s, "serve stopped and restarted under 4 workers: per-worker accounting, attached named",
+		    test_serve_restart);
 }

@@ -92,6 +92,7 @@ static inline int ap_traceparent(char out[56]) { (void)out; return AP_E_OFF; }
 static inline uint64_t ap_current(void) { return 0; }
 static inline void ap_stats(struct ap_stats *out)
 { out->recorded = out->dropped_full = out->dropped_no_lane = out->dropped_reentrant = out->names_not_kept = 0; }
+static inline uint64_t ap_spans_no_reader(void) { return 0; }
 #define AP_SPAN(name_literal, category) ((void)0)
 #define AP_SPAN_REENTRANT	UINT64_MAX
 #else /* !AGENTPROF_DISABLE */
@@ -198,6 +199,17 @@ struct ap_stats {
  * a thread are added as it makes its calls, so read them from the thread that
  * recorded or after the others have been joined. */
 AP_API void ap_stats(struct ap_stats *out);
+
+/*
+ * Spans this process could not record because no reader was there: its
+ * segment (ap_attach's name or $AGENTPROF_SHM) did not exist yet, or its
+ * reader had stopped and retired it. Meanwhile the process looks for the
+ * segment again at most once a second and records again as soon as it is
+ * there; each thread sends what it could not record with its next lane
+ * claim, so the next reader reports it (spans_no_reader). Spans, not
+ * events: a span begun while waiting writes neither BEGIN nor END.
+ */
+AP_API uint64_t ap_spans_no_reader(void);
 
 /*
  * Inline fast paths. With profiling off, a span costs one load and a branch
