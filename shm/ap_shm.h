@@ -55,7 +55,7 @@
 #include <stdint.h>
 
 #define AP_SEG_MAGIC	UINT64_C(0x3147455346525041)	/* "APRFSEG1" little-endian */
-#define AP_ABI_VERSION	3u	/* 3: hdr.retired; CLAIM carries spans_no_reader */
+#define AP_ABI_VERSION	3u	/* 3: hdr.retired; CLAIM carries spans_no_reader; lane's reported position */
 #define AP_CACHELINE	64u
 #define AP_EVENT_SIZE	64u
 
@@ -183,7 +183,14 @@ struct ap_lane {
 	uint8_t  pad0[24];
 	/* Line 1: written by the reader, read by the owner only when full. */
 	_Atomic uint64_t tail;			/* events consumed, ever; store-release (E) */
-	uint8_t  pad1[56];
+	/* What a reader taking over from a dead one needs (ABI 3), written by
+	 * the reader only, never read by the owner: */
+	_Atomic uint64_t claims;		/* CLAIM events among [0, tail); stored before tail */
+	_Atomic uint64_t reported;		/* ring position up to which the reader's last
+						 * report (report.json, written) covers the lane */
+	_Atomic uint64_t reported_claims;	/* CLAIM events among [0, reported) */
+	_Atomic uint64_t reported_pid;		/* owner (its last CLAIM's pid) at reported */
+	uint8_t  pad1[24];
 };
 
 _Static_assert(sizeof(struct ap_lane) == 2 * AP_CACHELINE, "lane descriptor is two lines");
@@ -193,6 +200,10 @@ _Static_assert(offsetof(struct ap_lane, dropped_reentrant) == 16, "ap_lane.dropp
 _Static_assert(offsetof(struct ap_lane, owner) == 24, "ap_lane.owner");
 _Static_assert(offsetof(struct ap_lane, sampled_out) == 32, "ap_lane.sampled_out");
 _Static_assert(offsetof(struct ap_lane, tail) == 64, "ap_lane.tail");
+_Static_assert(offsetof(struct ap_lane, claims) == 72, "ap_lane.claims");
+_Static_assert(offsetof(struct ap_lane, reported) == 80, "ap_lane.reported");
+_Static_assert(offsetof(struct ap_lane, reported_claims) == 88, "ap_lane.reported_claims");
+_Static_assert(offsetof(struct ap_lane, reported_pid) == 96, "ap_lane.reported_pid");
 
 /* Owner word: low 32 bits pid, high 32 bits the low 32 bits of its start time. */
 #define AP_OWNER(pid, start)	(((uint64_t)(uint32_t)(start) << 32) | (uint32_t)(pid))
@@ -279,7 +290,9 @@ struct ap_seg_header {
 	_Atomic uint64_t reader;		/* AP_OWNER(pid, start) of the reader draining it now;
 						 * 0: the creator. A reader taking over a dead one's
 						 * segment swaps itself in (CAS). */
-	uint8_t  pad4[48];
+	_Atomic uint64_t reported_seq;		/* dumps.reports of the report.json the lanes'
+						 * `reported` marks stand for (ABI 3) */
+	uint8_t  pad4[40];
 };
 
 _Static_assert(sizeof(struct ap_seg_header) == 4 * AP_CACHELINE, "header is four lines");
@@ -307,6 +320,7 @@ _Static_assert(offsetof(struct ap_seg_header, names_full) == 136, "hdr.names_ful
 _Static_assert(offsetof(struct ap_seg_header, attaches) == 144, "hdr.attaches");
 _Static_assert(offsetof(struct ap_seg_header, reader_heartbeat_ns) == 192, "hdr.reader_heartbeat_ns");
 _Static_assert(offsetof(struct ap_seg_header, reader) == 200, "hdr.reader");
+_Static_assert(offsetof(struct ap_seg_header, reported_seq) == 208, "hdr.reported_seq");
 
 /* Layout fingerprint: bits 0-7 event size/8, 8-15 lane size/8, 16-23 header
  * size/8, 24-27 name slot size/16, 28 little-endian, 29-31 architecture

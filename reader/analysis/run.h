@@ -81,6 +81,9 @@ struct ap_run_dumps {
 struct ap_run_takeover {
 	uint32_t from_reader_pid;
 	uint32_t lanes_adopted;
+	uint64_t lanes_unaccounted;	/* lanes whose dead reader's marks made no sense */
+	uint64_t reported_seq;		/* the dead reader's last report.json known on disk
+					 * (its dumps.reports): what was lost is counted from it */
 };
 
 /* Processes that still held lanes when a serve stopped (SIGINT, SIGTERM):

@@ -57,6 +57,8 @@ void ap_drain_free(struct ap_drain *d)
 	free(d->procs);
 	free(d->costs);
 	free(d->buf);
+	free(d->mark);
+	d->mark = NULL;
 	d->costs = NULL;
 	d->buf = NULL;
 	ap_map_free(&d->proc_index);
@@ -254,13 +256,134 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 		k += m;
 	}
 	v->tail += n;
+	ap_store_relaxed(&lane->claims, v->claims_base + v->claims);	/* for a takeover */
 	ap_store_release(&lane->tail, v->tail);	/* (E) */
 	return n;
+}
+
+int ap_drain_mark(struct ap_drain *d)
+{
+	uint32_t n = d->seg->lane_count;
+
+	if (!d->mark && !(d->mark = calloc((size_t)n * 3, sizeof(*d->mark))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ap_lane_view *v = &d->lanes[i];
+
+		d->mark[3 * i] = v->tail;
+		d->mark[3 * i + 1] = v->claims_base + v->claims;
+		d->mark[3 * i + 2] = v->owner_pid;
+	}
+	return 0;
+}
+
+void ap_drain_publish_mark(struct ap_drain *d)
+{
+	if (!d->mark)
+		return;
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		struct ap_lane *lane = &d->seg->lanes[i];
+
+		if (d->lanes[i].quarantined)
+			continue;
+		ap_store_relaxed(&lane->reported_claims, d->mark[3 * i + 1]);
+		ap_store_relaxed(&lane->reported_pid, d->mark[3 * i + 2]);
+		ap_store_release(&lane->reported, d->mark[3 * i]);
+	}
+}
+
+/*
+ * After a takeover: the events of lane i the dead reader consumed after its
+ * last report, [reported, tail), are read again where the ring still holds
+ * them. The writer may be overwriting them as we copy (the shared tail is
+ * past them), so the copy is checked afterwards: slot of position p is
+ * intact when its next overwrite, p + capacity, is beyond the head loaded
+ * after the copy (every event before that head is complete, and none after
+ * it had begun when the copy was made). The rest is counted as lost, for
+ * the lane and for its owner. The marks are the dead reader's: checked
+ * against each other before they are used, a lane whose marks make no sense
+ * is counted (lanes_unaccounted) and not read again.
+ */
+static void reread_lane(struct ap_drain *d, uint32_t i, struct ap_event *copy)
+{
+	const struct ap_segment *seg = d->seg;
+	struct ap_lane_view *v = &d->lanes[i];
+	struct ap_lane *lane = &seg->lanes[i];
+	const struct ap_event *ring = ap_seg_ring(seg, i);
+	uint64_t cap = seg->lane_capacity, mask = cap - 1;
+	uint64_t t = v->tail, r = ap_load_acquire(&lane->reported);
+	uint64_t c = ap_load_relaxed(&lane->claims), rc = ap_load_relaxed(&lane->reported_claims);
+	uint64_t rpid = ap_load_relaxed(&lane->reported_pid), lo, h, keep, after, claims_copy = 0, got = 0;
+	uint32_t pid, row;
+
+	v->claims_base = c;
+	if (r == t)
+		return;
+	if (r > t || rc > c || c - rc > t - r || rpid > PID_MAX) {
+		d->lanes_unaccounted++;
+		return;
+	}
+	after = (t - r) - (c - rc);	/* events, not CLAIMs, no report covers */
+	lo = t - r > cap ? t - cap : r;
+	for (uint64_t p = lo; p < t; p++)
+		copy[p - lo] = ring[p & mask];
+	atomic_thread_fence(memory_order_acquire);
+	h = ap_load_acquire(&lane->head);
+	keep = h >= cap ? h - cap + 1 : 0;
+	if (h < t || h - t > cap)
+		keep = t;	/* a head that makes no sense: read nothing again */
+	if (keep < lo)
+		keep = lo;
+	for (uint64_t p = keep; p < t; p++)
+		claims_copy += copy[p - lo].kind == AP_EV_CLAIM;
+	/* Who wrote [keep, t) before its first CLAIM: the owner at the mark,
+	 * unless a CLAIM fell in the part that is lost. */
+	pid = claims_copy == c - rc ? (uint32_t)rpid : 0;
+	row = pid ? proc_row(d, pid) : UINT32_MAX;
+	for (uint64_t p = keep; p < t; p++) {
+		const struct ap_event *ev = &copy[p - lo];
+		struct ap_batch_result res = { 0, 0 };
+
+		if (ev->kind == AP_EV_CLAIM) {
+			/* Its counters are history (the lane's are newer): only its
+			 * owner and its gap count. */
+			if (ev->u.claim.pid < 1 || ev->u.claim.pid > PID_MAX ||
+			    ev->claim_no_reader > AP_NO_READER_MAX)
+				break;	/* scribbled: what follows is lost */
+			pid = (uint32_t)ev->u.claim.pid;
+			row = proc_row(d, pid);
+			d->spans_no_reader += ev->claim_no_reader;
+			if (row != UINT32_MAX) {
+				d->procs[row].spans_no_reader += ev->claim_no_reader;
+				d->procs[row].lanes_claimed++;
+			}
+			continue;
+		}
+		if (!pid)
+			continue;	/* its owner is not known: lost */
+		d->on_event(d->ctx, pid, ev, 1, &res);
+		got++;
+		v->events++;
+		v->rejected += res.rejected;
+		if (row != UINT32_MAX) {
+			d->procs[row].events += 1 - res.rejected;
+			d->procs[row].spans += res.begins;
+		}
+	}
+	v->reread = got;
+	v->lost_dead = after > got ? after - got : 0;
+	if (v->lost_dead) {
+		pid = rpid >= 1 && rpid <= PID_MAX ? (uint32_t)rpid : v->owner_pid;
+		row = pid ? proc_row(d, pid) : UINT32_MAX;
+		if (row != UINT32_MAX)
+			d->procs[row].lost_with_dead_reader += v->lost_dead;
+	}
 }
 
 uint32_t ap_drain_adopt(struct ap_drain *d)
 {
 	uint32_t adopted = 0;
+	struct ap_event *copy = malloc((size_t)d->seg->lane_capacity * sizeof(*copy));
 
 	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
 		struct ap_lane_view *v = &d->lanes[i];
@@ -286,6 +409,10 @@ uint32_t ap_drain_adopt(struct ap_drain *d)
 		d->procs[row].lanes_claimed++;
 		adopted++;
 	}
+	/* Then what the dead reader consumed after its last report. */
+	for (uint32_t i = 0; copy && i < d->seg->lane_count; i++)
+		reread_lane(d, i, copy);
+	free(copy);
 	return adopted;
 }
 
@@ -407,6 +534,10 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t)
 	t->reclaimed_lanes = d->reclaimed_lanes;
 	t->lost_quarantined = d->lost_quarantined;
 	t->spans_no_reader = d->spans_no_reader;
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		t->lost_with_dead_reader += d->lanes[i].lost_dead;
+		t->reread_after_takeover += d->lanes[i].reread;
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -38,6 +38,8 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "traces_timed_out", r->traces_timed_out);
 	ap_json_u64(j, "late_events", r->late_events);
 	ap_json_u64(j, "spans_no_reader", t->spans_no_reader);
+	ap_json_u64(j, "lost_with_dead_reader", t->lost_with_dead_reader);
+	ap_json_u64(j, "reread_after_takeover", t->reread_after_takeover);
 	ap_json_u64(j, "in_ring", t->in_ring);
 	ap_json_u64(j, "lost_quarantined", t->lost_quarantined);
 	ap_json_u64(j, "lane_claims", t->claims);
@@ -166,6 +168,8 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 		ap_json_obj(&j, "takeover");
 		ap_json_u64(&j, "from_reader_pid", r->takeover->from_reader_pid);
 		ap_json_u64(&j, "lanes_adopted", r->takeover->lanes_adopted);
+		ap_json_u64(&j, "lanes_unaccounted", r->takeover->lanes_unaccounted);
+		ap_json_u64(&j, "reported_seq", r->takeover->reported_seq);
 		ap_json_end_obj(&j);
 	}
 	if (r->attached) {
@@ -208,6 +212,7 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 		ap_json_u64(&j, "dropped", p->dropped);
 		ap_json_u64(&j, "lanes_claimed", p->lanes_claimed);
 		ap_json_u64(&j, "spans_no_reader", p->spans_no_reader);
+		ap_json_u64(&j, "lost_with_dead_reader", p->lost_with_dead_reader);
 		ap_json_end_obj(&j);
 	}
 	ap_json_end_arr(&j);

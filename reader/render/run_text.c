@@ -39,8 +39,10 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 		fputc('\n', f);
 	}
 	if (r->takeover)
-		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; spans begun before "
-			"are counted as END without BEGIN\n", r->takeover->from_reader_pid, r->takeover->lanes_adopted);
+		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; of what it read after its "
+			"last report, %" PRIu64 " events were read again and %" PRIu64 " were lost with it; spans "
+			"begun before are counted as END without BEGIN\n", r->takeover->from_reader_pid,
+			r->takeover->lanes_adopted, r->totals.reread_after_takeover, r->totals.lost_with_dead_reader);
 	if (r->attached) {
 		fprintf(f, "Stopped with %u process%s attached (their lanes were read to the end):",
 			r->nattached + r->attached_over_cap, r->nattached + r->attached_over_cap == 1 ? "" : "es");

@@ -112,8 +112,18 @@ void ap_session_dump(struct ap_session *s, int final)
 	ap_session_analyse(s);
 	s->dumps++;
 	if (!final) {
+		uint64_t skipped = s->dump.skipped_busy, failed = s->dump.failed;
+
 		ap_session_run_view(s, &r);
+		ap_session_publish_reported(s);	/* the previous one, if it landed */
 		dump_run(s, &r, 0, "report");
+		/* report.json was queued: once it lands, it covers the lanes up to
+		 * where they are now. */
+		if (!s->report_marked && s->dump.f[0].busy && s->dump.skipped_busy == skipped &&
+		    s->dump.failed == failed && ap_drain_mark(&s->drain) == 0) {
+			s->report_marked = 1;
+			s->report_marked_seq = s->dumps;
+		}
 	}
 	if (s->iv_on) {
 		ap_analysis_end(&s->iv, &s->as);

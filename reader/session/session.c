@@ -264,11 +264,18 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	}
 	s->drain.on_seen = on_seen;
 	s->drain.seen_ctx = s;
-	if (s->took_over)
-		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
 	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s)))) {
 		ap_session_close(s);
 		return ret;
+	}
+	/* After the log is open: the events read again go into it too. */
+	if (s->took_over) {
+		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
+		s->takeover.lanes_unaccounted = s->drain.lanes_unaccounted;
+		s->takeover.reported_seq = ap_load_acquire(&s->seg.hdr->reported_seq);
+		if (s->logging)
+			ap_log_mark(&s->log);
+		ap_asm_flush(&s->as);
 	}
 	s->dumping = o->interval_ns != 0;
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
@@ -593,6 +600,19 @@ static void say_attached(const struct ap_session *s)
 		"at their next one" : "");
 }
 
+void ap_session_publish_reported(struct ap_session *s)
+{
+	const struct ap_dump_file *f = &s->dump.f[0];	/* report.json */
+
+	if (!s->report_marked || f->busy)
+		return;
+	if (f->result == 0) {
+		ap_drain_publish_mark(&s->drain);
+		ap_store_release(&s->seg.hdr->reported_seq, s->report_marked_seq);
+	}
+	s->report_marked = 0;
+}
+
 static void note_stragglers(struct ap_session *s)
 {
 	uint32_t shown[8], n = 0, more = 0;
@@ -636,6 +656,7 @@ static void loop(struct ap_session *s)
 		if (s->logging)
 			ap_log_mark(&s->log);	/* a replay flushes where we do */
 		ap_aio_poll(&s->aio);
+		ap_session_publish_reported(s);
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
 		expire_traces(s, now);
 		s->passes++;

@@ -110,6 +110,8 @@ struct ap_session {
 	int took_over;
 	/* --trace-timeout */
 	uint64_t next_expire_ns;
+	int report_marked;		/* a report.json covering the drain's mark is in flight */
+	uint64_t report_marked_seq;	/* its dumps.reports */
 	/* serve stopped: processes that still held lanes (ap_session_retire) */
 	struct ap_run_attached attached[AP_ATTACHED_MAX];
 	uint32_t nattached, attached_over_cap;
@@ -145,6 +147,10 @@ void ap_session_take_stock(struct ap_session *s);
  * run's report is written by the caller). */
 int ap_session_interval_start(struct ap_session *s);
 void ap_session_dump(struct ap_session *s, int final);
+/* A takeover after this reader dies re-reads what its last report does not
+ * cover: once report.json of a dump is on disk, store the positions it
+ * covers in the lanes (ap_drain_mark). Called after each I/O poll. */
+void ap_session_publish_reported(struct ap_session *s);
 
 /* emit.c. Format fmt of run r rendered into memory (malloc'd, *len bytes);
  * NULL with *err set when it failed. */

@@ -241,11 +241,13 @@ struct tally {
 	int32_t pid;
 	uint32_t pad;
 	uint64_t begun, no_reader;
+	uint64_t recorded, dropped;	/* events (ap_stats) */
 };
 
 struct lw {
 	const char *seg;	/* NULL: lazily from $AGENTPROF_SHM */
 	unsigned ms;		/* record for this long */
+	unsigned us;		/* between a span's begin and end (0: 200) */
 	int out_fd;
 };
 
@@ -272,10 +274,17 @@ static int loop_worker(void *arg)
 			break;
 		s = ap_begin(name, AP_CAT_TOOL);
 		t.begun++;
-		usleep(200);
+		usleep(w->us ? w->us : 200);
 		ap_end(s);
 	}
 	t.no_reader = ap_spans_no_reader();
+	{
+		struct ap_stats st;
+
+		ap_stats(&st);
+		t.recorded = st.recorded;
+		t.dropped = st.dropped_full + st.dropped_no_lane + st.dropped_reentrant;
+	}
 	if (write(w->out_fd, &t, sizeof(t)) != (ssize_t)sizeof(t))
 		return 1;
 	return 0;
@@ -318,6 +327,7 @@ static void test_workers_before_serve(void)
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	w.seg = NULL;
 	w.ms = 4000;
+	w.us = 0;
 	w.out_fd = fds[1];
 	setenv("AGENTPROF_SHM", seg, 1);
 	for (int i = 0; i < W; i++)
@@ -380,6 +390,7 @@ static void test_serve_restart(void)
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	w.seg = seg;
 	w.ms = 4000;
+	w.us = 0;
 	w.out_fd = fds[1];
 	for (int i = 0; i < W; i++)
 		pids[i] = t_fork(loop_worker, &w);
@@ -443,6 +454,109 @@ static void test_serve_restart(void)
 	rm_rf(dir2);
 }
 
+/* --- a reader killed with -9 and replaced -------------------------------- */
+
+static pid_t serve_iv(const char *seg, const char *dir, const char *interval)
+{
+	char *argv[] = { "agentprof", "serve", "-q", "--segment", (char *)seg, "-o", (char *)dir, "--interval",
+			 (char *)interval, NULL };
+
+	return spawn(argv, NULL, NULL);
+}
+
+/* serve dumping every 0.5 s, killed with -9 between two dumps while 2
+ * workers record; a new serve 0.5 s later takes over. Per worker, every
+ * event it recorded is in exactly one place: the dead reader's last report,
+ * the new reader's report (read again from the ring, or read later), or
+ * counted as lost with the dead reader. */
+static void killed_replaced(unsigned us, int overrun)
+{
+	enum { W = 2 };
+	char seg[64], dir1[100], dir2[128];
+	struct lw w;
+	int fds[2];
+	pid_t pids[W], s1, s2;
+	struct tally t[W];
+	json_t *j1, *j2;
+	json_int_t lost = 0;
+
+	if (!agentprof())
+		return;
+	snprintf(seg, sizeof(seg), "/ap-test-kill9-%d", (int)getpid());
+	snprintf(dir1, sizeof(dir1), "/tmp/ap-test-kill9-%d", (int)getpid());
+	snprintf(dir2, sizeof(dir2), "%s-b", dir1);
+	s1 = serve_iv(seg, dir1, "0.5");
+	CU_ASSERT_FATAL(wait_shm(seg, 5000));
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	w.seg = seg;
+	w.ms = 3000;
+	w.us = us;
+	w.out_fd = fds[1];
+	for (int i = 0; i < W; i++)
+		pids[i] = t_fork(loop_worker, &w);
+	close(fds[1]);
+	t_sleep_ms(1750);	/* dumps at 0.5, 1.0, 1.5 s: between two */
+	kill(s1, SIGKILL);
+	CU_ASSERT_EQUAL(t_wait(s1), 128 + SIGKILL);
+	t_sleep_ms(500);
+	s2 = serve_iv(seg, dir2, "0.5");
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(t_wait(pids[i]), 0);
+	for (int i = 0; i < W; i++)
+		CU_ASSERT_EQUAL(read(fds[0], &t[i], sizeof(t[i])), (ssize_t)sizeof(t[i]));
+	close(fds[0]);
+	t_sleep_ms(200);
+	kill(s2, SIGTERM);
+	CU_ASSERT_EQUAL(t_wait(s2), 0);
+	j1 = load(dir1, "report.json");
+	j2 = load(dir2, "report.json");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
+	/* The new reader counted from the dead one's last report on disk. */
+	CU_ASSERT_EQUAL(jint(j2, "takeover", "reported_seq"), jint(j1, "dumps", "reports"));
+	CU_ASSERT(jint(j2, "takeover", "reported_seq") >= 2);
+	CU_ASSERT_EQUAL(jint(j2, "takeover", "lanes_unaccounted"), 0);
+	CU_ASSERT_EQUAL(jint(j2, "counts", "written"), jint(j2, "counts", "read"));
+	for (int i = 0; i < W; i++) {
+		json_t *p1 = proc_row(j1, t[i].pid), *p2 = proc_row(j2, t[i].pid);
+
+		CU_ASSERT_EQUAL(t[i].dropped, 0);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
+		CU_ASSERT_EQUAL(jint(p1, NULL, "events") + jint(p2, NULL, "events") +
+					jint(p2, NULL, "lost_with_dead_reader"),
+				(json_int_t)t[i].recorded);
+		lost += jint(p2, NULL, "lost_with_dead_reader");
+	}
+	CU_ASSERT_EQUAL(jint(j2, "counts", "lost_with_dead_reader"), lost);
+	if (!overrun) {
+		/* What the dead reader read after its last dump was still in
+		 * the rings (4,096 events a lane): read again, none lost. */
+		CU_ASSERT(jint(j2, "counts", "reread_after_takeover") > 0);
+		CU_ASSERT_EQUAL(lost, 0);
+	} else {
+		/* The writers went on a ring's length past it: the oldest of
+		 * it was overwritten, counted lost, per process. */
+		CU_ASSERT(lost > 0);
+	}
+	json_decref(j1);
+	json_decref(j2);
+	rm_rf(dir1);
+	rm_rf(dir2);
+}
+
+/* About 1,800 events a second a worker, as agents make them. */
+static void test_reader_killed_replaced(void)
+{
+	killed_replaced(1000, 0);
+}
+
+/* About 8,000 a second: the writers run over what was not reported. */
+static void test_reader_killed_overrun(void)
+{
+	killed_replaced(200, 1);
+}
+
 void t_register_fleet(void)
 {
 	CU_pSuite s = CU_add_suite("fleet", NULL, NULL);
@@ -453,4 +567,8 @@ void t_register_fleet(void)
 		    test_workers_before_serve);
 	CU_add_test(s, "serve stopped and restarted under 4 workers: per-worker accounting, attached named",
 		    test_serve_restart);
+	CU_add_test(s, "serve killed with -9 and replaced: every event in one report or counted lost, per worker",
+		    test_reader_killed_replaced);
+	CU_add_test(s, "serve killed with -9, writers overrun the unreported events: counted lost, exactly",
+		    test_reader_killed_overrun);
 }
