@@ -7,6 +7,7 @@
  *   agentprof serve --segment NAME [--interval SECONDS] [options]
  *   agentprof report [-o DIR] [--json] [-q] LOGFILE
  *   agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW
+ *   agentprof top --segment NAME [--once] [--json] [--sort KEY]
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,12 +23,13 @@ static const struct {
 	{ "serve", ap_cmd_serve },
 	{ "report", ap_cmd_report },
 	{ "diff", ap_cmd_diff },
+	{ "top", ap_cmd_top },
 };
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return ap_usage_error("%s", "a command is needed: record, demo, serve, report or diff");
+		return ap_usage_error("%s", "a command is needed: record, demo, serve, report, diff or top");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(ap_usage_text, stdout);
 		return 0;
@@ -39,5 +41,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc, argv);
-	return ap_usage_error("unknown command '%s' (want record, demo, serve, report or diff)", argv[1]);
+	return ap_usage_error("unknown command '%s' (want record, demo, serve, report, diff or top)", argv[1]);
 }

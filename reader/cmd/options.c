@@ -15,6 +15,7 @@ const char ap_usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
 	"       agentprof serve --segment NAME [--interval SECONDS] [options]\n"
+	"       agentprof top --segment NAME [--once] [--json] [--sort time|count|p95|errors]\n"
 	"       agentprof report [-o DIR] [--json] [-q] LOGFILE\n"
 	"       agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW\n"
 	"\n"
@@ -56,6 +57,8 @@ const char ap_usage_text[] =
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
 	"                       files are written through io_uring and never waited for\n"
+	"      --top            record: show the live view (agentprof top) on the terminal\n"
+	"                       while CMD runs, refreshed each second\n"
 	"      --trace-timeout S  a trace with no event for S seconds (default 300; 0:\n"
 	"                       never) is reported as incomplete, its open spans\n"
 	"                       truncated at its last event (counts.traces_timed_out);\n"
@@ -244,6 +247,10 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			}
 			c->run.interval_ns = (uint64_t)(secs * 1e9);
 			i++;
+		} else if (mode == AP_MODE_RECORD && strcmp(a, "--top") == 0) {
+			c->run.live = 1;
+			c->run.top_tty = 1;
+			continue;
 		} else if (strcmp(a, "--trace-timeout") == 0) {
 			char *end = NULL;
 			double secs = val ? strtod(val, &end) : -1;

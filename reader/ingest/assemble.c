@@ -903,3 +903,22 @@ uint32_t ap_asm_expire(struct ap_assembler *as, uint64_t cutoff)
 	}
 	return n;
 }
+
+uint32_t ap_asm_each_open(const struct ap_assembler *as, void (*fn)(void *ctx, const struct ap_span *sp),
+			  void *ctx)
+{
+	uint32_t traces = 0;
+
+	for (uint32_t ti = 0; ti < as->traces_cap; ti++) {
+		if (!as->traces[ti].live)
+			continue;
+		traces++;
+		for (uint32_t i = as->traces[ti].head; i != AP_NONE; i = as->nodes[i].next) {
+			const struct ap_span *sp = &as->nodes[i].sp;
+
+			if ((sp->have & (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END)) == AP_SPAN_HAVE_BEGIN)
+				fn(ctx, sp);
+		}
+	}
+	return traces;
+}

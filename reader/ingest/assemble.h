@@ -151,6 +151,10 @@ uint32_t ap_asm_expire(struct ap_assembler *as, uint64_t cutoff);
 const struct ap_span *ap_asm_find(const struct ap_assembler *as, uint64_t id);
 /* The spans handed on so far, by how they ended. */
 void ap_asm_span_counts(const struct ap_assembler *as, struct ap_span_counts *sc);
+/* Call fn for every span in flight that has begun and not ended (the live
+ * view's stuck calls); returns the traces in flight. O(spans in flight). */
+uint32_t ap_asm_each_open(const struct ap_assembler *as, void (*fn)(void *ctx, const struct ap_span *sp),
+			  void *ctx);
 /* Spans in flight now. */
 static inline uint32_t ap_asm_in_flight(const struct ap_assembler *as)
 {

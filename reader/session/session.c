@@ -257,6 +257,9 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	    ap_names_init(&s->names) ||
 	    (o->log_path && ap_fanout_add_events(&s->fan, ap_log_consume, &s->log)) ||
 	    ap_fanout_add_events(&s->fan, ap_asm_events, &s->as) ||
+	    (o->live && (ap_live_init(&s->live, &s->as, &s->seg.clock, ap_mono_ns()) || !(s->live_on = 1) ||
+			 ap_top_init(&s->top) || ap_fanout_add_events(&s->fan, ap_live_events, &s->live) ||
+			 ap_fanout_add_traces(&s->fan, ap_live_traces, &s->live))) ||
 	    ap_drain_init(&s->drain, &s->seg, ap_fanout_events, &s->fan)) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
@@ -281,6 +284,9 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
 	s->next_dump_ns = s->t0_ns + o->interval_ns;
 	s->next_expire_ns = s->t0_ns;
+	s->next_live_ns = s->t0_ns + 200000000u;	/* a first snapshot soon */
+	if (s->live_on)
+		ap_live_path(s->seg.name, s->live_path, sizeof(s->live_path));
 	return 0;
 }
 
@@ -304,6 +310,13 @@ void ap_session_close(struct ap_session *s)
 		s->aio_on = 0;
 	}
 	s->dumping = 0;
+	if (s->live_on) {
+		if (s->live_path[0])
+			unlink(s->live_path);
+		ap_live_free(&s->live);
+		ap_top_free(&s->top);
+		s->live_on = 0;
+	}
 	ap_drain_free(&s->drain);
 	ap_asm_free(&s->as);
 	ap_names_free(&s->names);
@@ -650,6 +663,8 @@ static void loop(struct ap_session *s)
 		uint64_t now;
 
 		move_window(s);
+		if (s->live_on)
+			ap_live_tick(&s->live, ap_mono_ns());
 		ap_drain_pass(&s->drain);
 		now = ap_mono_ns();
 
@@ -659,6 +674,10 @@ static void loop(struct ap_session *s)
 		ap_session_publish_reported(s);
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
 		expire_traces(s, now);
+		if (s->live_on && now >= s->next_live_ns) {
+			ap_session_live(s, now);
+			s->next_live_ns = now + 1000000000u;
+		}
 		s->passes++;
 		ap_store_relaxed(&s->seg.hdr->reader_heartbeat_ns, now);
 		reap(s);
@@ -753,6 +772,11 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		return o->segment_name && ret != -ENOMEM && ret != -ENOSPC ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (s->opts.top_tty && !isatty(2)) {
+		s->opts.top_tty = 0;	/* the snapshot is still written: agentprof top --segment */
+		fprintf(stderr, "agentprof: --top needs a terminal on stderr; `agentprof top --segment %s` shows "
+			"the run\n", s->seg.name);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -783,6 +807,7 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		goto out;
 	}
 	loop(s);
+	ap_session_live_end(s);
 	ap_session_retire(s);
 	ap_session_finish(s);
 	if (o->serving && !o->quiet)

@@ -24,6 +24,7 @@
 #include "dump.h"
 #include "evlog.h"
 #include "fanout.h"
+#include "live.h"
 #include "names.h"
 #include "run.h"
 #include "segment.h"
@@ -43,6 +44,8 @@ struct ap_run_opts {
 	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
 	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
 	uint32_t log_block;		/* payload bytes per log block (tests) */
+	int live;			/* keep the live view and write its snapshot (serve; record --top) */
+	int top_tty;			/* record --top: draw the live view on the terminal */
 	uint64_t trace_timeout_ns;	/* --trace-timeout: a trace with no event for this long
 					 * is handed on as incomplete; 0: never (default 300 s) */
 };
@@ -110,6 +113,13 @@ struct ap_session {
 	int took_over;
 	/* --trace-timeout */
 	uint64_t next_expire_ns;
+	/* the live view (`agentprof top`) */
+	struct ap_live live;
+	int live_on;
+	struct ap_top top;
+	uint64_t next_live_ns;
+	char live_path[300];
+	int top_drawn;			/* record --top drew on the alternate screen */
 	int report_marked;		/* a report.json covering the drain's mark is in flight */
 	uint64_t report_marked_seq;	/* its dumps.reports */
 	/* serve stopped: processes that still held lanes (ap_session_retire) */
@@ -161,6 +171,15 @@ char *ap_render_format(const struct ap_format *fmt, const struct ap_run *r, size
  * the text, JSON or summary on stdout as opts say. Returns `code`, or
  * AP_EXIT_INTERNAL when a report could not be written (said on stderr). */
 int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_run_opts *o, int code);
+
+/* Where serve keeps the live view's snapshot for segment `name`: next to
+ * the segment, /dev/shm/NAME.top (live.c says why a file). */
+void ap_live_path(const char *segment, char *out, size_t cap);
+
+/* live.c (session): refresh the snapshot file now. */
+void ap_session_live(struct ap_session *s, uint64_t now);
+/* record --top: leave the alternate screen. */
+void ap_session_live_end(struct ap_session *s);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);

@@ -93,6 +93,7 @@ void t_register_serve(void);
 void t_register_pb(void);
 void t_register_timeout(void);
 void t_register_fleet(void);
+void t_register_top(void);
 
 #define T_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 
