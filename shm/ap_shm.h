@@ -184,13 +184,17 @@ struct ap_lane {
 	/* Line 1: written by the reader, read by the owner only when full. */
 	_Atomic uint64_t tail;			/* events consumed, ever; store-release (E) */
 	/* What a reader taking over from a dead one needs (ABI 3), written by
-	 * the reader only, never read by the owner: */
-	_Atomic uint64_t claims;		/* CLAIM events among [0, tail); stored before tail */
-	_Atomic uint64_t reported;		/* ring position up to which the reader's last
-						 * report (report.json, written) covers the lane */
+	 * the reader only, never read by the owner. With tail, when a pass read
+	 * a CLAIM (stored before tail): */
+	_Atomic uint64_t claims;		/* CLAIM events among [0, tail) */
+	_Atomic uint64_t last_claim;		/* position of the last of them + 1; 0: none */
+	_Atomic uint64_t pids;			/* low 32 bits: the owner at `reported`;
+						 * high 32: the owner at tail (last CLAIM's pid) */
+	/* When the reader's last report (report.json) is on disk: */
+	_Atomic uint64_t reported;		/* ring position that report covers the lane to */
 	_Atomic uint64_t reported_claims;	/* CLAIM events among [0, reported) */
-	_Atomic uint64_t reported_pid;		/* owner (its last CLAIM's pid) at reported */
-	uint8_t  pad1[24];
+	_Atomic uint64_t reported_full;		/* dropped_full and dropped_reentrant as that */
+	_Atomic uint64_t reported_reentrant;	/*   report counted them */
 };
 
 _Static_assert(sizeof(struct ap_lane) == 2 * AP_CACHELINE, "lane descriptor is two lines");
@@ -201,9 +205,12 @@ _Static_assert(offsetof(struct ap_lane, owner) == 24, "ap_lane.owner");
 _Static_assert(offsetof(struct ap_lane, sampled_out) == 32, "ap_lane.sampled_out");
 _Static_assert(offsetof(struct ap_lane, tail) == 64, "ap_lane.tail");
 _Static_assert(offsetof(struct ap_lane, claims) == 72, "ap_lane.claims");
-_Static_assert(offsetof(struct ap_lane, reported) == 80, "ap_lane.reported");
-_Static_assert(offsetof(struct ap_lane, reported_claims) == 88, "ap_lane.reported_claims");
-_Static_assert(offsetof(struct ap_lane, reported_pid) == 96, "ap_lane.reported_pid");
+_Static_assert(offsetof(struct ap_lane, last_claim) == 80, "ap_lane.last_claim");
+_Static_assert(offsetof(struct ap_lane, pids) == 88, "ap_lane.pids");
+_Static_assert(offsetof(struct ap_lane, reported) == 96, "ap_lane.reported");
+_Static_assert(offsetof(struct ap_lane, reported_claims) == 104, "ap_lane.reported_claims");
+_Static_assert(offsetof(struct ap_lane, reported_full) == 112, "ap_lane.reported_full");
+_Static_assert(offsetof(struct ap_lane, reported_reentrant) == 120, "ap_lane.reported_reentrant");
 
 /* Owner word: low 32 bits pid, high 32 bits the low 32 bits of its start time. */
 #define AP_OWNER(pid, start)	(((uint64_t)(uint32_t)(start) << 32) | (uint32_t)(pid))

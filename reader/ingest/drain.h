@@ -38,6 +38,9 @@ struct ap_lane_view {
 	uint64_t lost_dead;		/* events a dead reader consumed after its last
 					 * report and that could not be read again */
 	uint64_t reread;		/* events read again after a takeover */
+	uint64_t last_claim;		/* position of the last CLAIM read + 1, 0: none */
+	uint32_t reported_pid;		/* owner at the published report mark */
+	uint32_t mark_pid;		/* owner at the mark not yet published */
 };
 
 /* Per-process figures, as the report lists them. */
@@ -68,6 +71,7 @@ struct ap_drain_totals {
 					 * report and no longer in the ring (takeover) */
 	uint64_t reread_after_takeover;	/* events a dead reader consumed after its last
 					 * report, read again from the ring (in `read`) */
+	uint64_t lost_unattributed;	/* of lost_with_dead_reader, owner not known */
 };
 
 /* A CLAIM's spans_no_reader above this is not a count (quarantined). */
@@ -138,8 +142,10 @@ struct ap_drain {
 	uint64_t setup_ns;		/* writers' CPU time getting ready, summed over claims */
 	uint64_t spans_no_reader;	/* summed over the CLAIMs read */
 	uint64_t lanes_unaccounted;	/* takeover: lanes whose report marks were not sane */
+	uint64_t lost_unattributed;	/* takeover: lost events whose owner is not known
+					 * (a lane changed hands more than once unreported) */
 	/* The lanes' positions at the report being written (ap_drain_mark). */
-	uint64_t *mark;			/* lane_count x (tail, claims, pid) */
+	uint64_t *mark;			/* lane_count x (tail, claims, dropped_full, dropped_reentrant) */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);
@@ -190,6 +196,7 @@ uint32_t ap_drain_adopt(struct ap_drain *d);
  */
 int ap_drain_mark(struct ap_drain *d);
 void ap_drain_publish_mark(struct ap_drain *d);
+#define AP_MARK_WORDS	4u
 
 /* Totals now, and the drops of every lane's owner attributed to its process
  * row as far as they go (any number of calls: each adds only what is new). */

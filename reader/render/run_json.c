@@ -40,6 +40,7 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "spans_no_reader", t->spans_no_reader);
 	ap_json_u64(j, "lost_with_dead_reader", t->lost_with_dead_reader);
 	ap_json_u64(j, "reread_after_takeover", t->reread_after_takeover);
+	ap_json_u64(j, "lost_unattributed", t->lost_unattributed);
 	ap_json_u64(j, "in_ring", t->in_ring);
 	ap_json_u64(j, "lost_quarantined", t->lost_quarantined);
 	ap_json_u64(j, "lane_claims", t->claims);

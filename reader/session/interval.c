@@ -56,6 +56,9 @@ static void interval_view(struct ap_session *s, struct ap_run *r)
 	t->lost_quarantined = since(n->lost_quarantined, b->lost_quarantined);
 	t->sampled_out = since(n->sampled_out, b->sampled_out);
 	t->spans_no_reader = since(n->spans_no_reader, b->spans_no_reader);
+	t->lost_with_dead_reader = since(n->lost_with_dead_reader, b->lost_with_dead_reader);
+	t->reread_after_takeover = since(n->reread_after_takeover, b->reread_after_takeover);
+	t->lost_unattributed = since(n->lost_unattributed, b->lost_unattributed);
 	sc->complete = since(sc->complete, s->iv_base_spans.complete);
 	sc->unmatched_end = since(sc->unmatched_end, s->iv_base_spans.unmatched_end);
 	sc->tokens_only = since(sc->tokens_only, s->iv_base_spans.tokens_only);
