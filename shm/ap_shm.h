@@ -299,7 +299,9 @@ struct ap_seg_header {
 						 * segment swaps itself in (CAS). */
 	_Atomic uint64_t reported_seq;		/* dumps.reports of the report.json the lanes'
 						 * `reported` marks stand for (ABI 3) */
-	uint8_t  pad4[40];
+	_Atomic uint64_t pending_seq;		/* dumps.reports of a report.json submitted and
+						 * not yet known on disk; == reported_seq: none */
+	uint8_t  pad4[32];
 };
 
 _Static_assert(sizeof(struct ap_seg_header) == 4 * AP_CACHELINE, "header is four lines");
@@ -328,6 +330,7 @@ _Static_assert(offsetof(struct ap_seg_header, attaches) == 144, "hdr.attaches");
 _Static_assert(offsetof(struct ap_seg_header, reader_heartbeat_ns) == 192, "hdr.reader_heartbeat_ns");
 _Static_assert(offsetof(struct ap_seg_header, reader) == 200, "hdr.reader");
 _Static_assert(offsetof(struct ap_seg_header, reported_seq) == 208, "hdr.reported_seq");
+_Static_assert(offsetof(struct ap_seg_header, pending_seq) == 216, "hdr.pending_seq");
 
 /* Layout fingerprint: bits 0-7 event size/8, 8-15 lane size/8, 16-23 header
  * size/8, 24-27 name slot size/16, 28 little-endian, 29-31 architecture

@@ -84,6 +84,9 @@ struct ap_run_takeover {
 	uint64_t lanes_unaccounted;	/* lanes whose dead reader's marks made no sense */
 	uint64_t reported_seq;		/* the dead reader's last report.json known on disk
 					 * (its dumps.reports): what was lost is counted from it */
+	uint64_t report_in_flight_seq;	/* its report.json being written when it died, 0: none;
+					 * if that one is on disk, the events it covers past
+					 * reported_seq's are in it and counted here again */
 };
 
 /* Processes that still held lanes when a serve stopped (SIGINT, SIGTERM):

@@ -171,6 +171,7 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 		ap_json_u64(&j, "lanes_adopted", r->takeover->lanes_adopted);
 		ap_json_u64(&j, "lanes_unaccounted", r->takeover->lanes_unaccounted);
 		ap_json_u64(&j, "reported_seq", r->takeover->reported_seq);
+		ap_json_u64(&j, "report_in_flight_seq", r->takeover->report_in_flight_seq);
 		ap_json_end_obj(&j);
 	}
 	if (r->attached) {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_atomic.h"
 #include "file.h"
 #include "render.h"
 #include "session.h"
@@ -116,16 +117,23 @@ void ap_session_dump(struct ap_session *s, int final)
 	s->dumps++;
 	if (!final) {
 		uint64_t skipped = s->dump.skipped_busy, failed = s->dump.failed;
+		int marked;
 
 		ap_session_run_view(s, &r);
 		ap_session_publish_reported(s);	/* the previous one, if it landed */
+		/* report.json will be queued unless its previous dump is still in
+		 * flight: once it lands it covers the lanes up to here (noted
+		 * before the submission, which may complete at once). */
+		marked = !s->report_marked && !s->dump.f[0].busy && ap_drain_mark(&s->drain) == 0;
+		if (marked)
+			ap_store_release(&s->seg.hdr->pending_seq, s->dumps);
 		dump_run(s, &r, 0, "report");
-		/* report.json was queued: once it lands, it covers the lanes up to
-		 * where they are now. */
-		if (!s->report_marked && s->dump.f[0].busy && s->dump.skipped_busy == skipped &&
-		    s->dump.failed == failed && ap_drain_mark(&s->drain) == 0) {
+		if (marked && s->dump.skipped_busy == skipped && s->dump.failed == failed) {
 			s->report_marked = 1;
 			s->report_marked_seq = s->dumps;
+			ap_session_publish_reported(s);	/* already on disk (the writer thread) */
+		} else if (marked) {
+			ap_store_release(&s->seg.hdr->pending_seq, ap_load_relaxed(&s->seg.hdr->reported_seq));
 		}
 	}
 	if (s->iv_on) {

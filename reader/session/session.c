@@ -276,6 +276,9 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
 		s->takeover.lanes_unaccounted = s->drain.lanes_unaccounted;
 		s->takeover.reported_seq = ap_load_acquire(&s->seg.hdr->reported_seq);
+		s->takeover.report_in_flight_seq = ap_load_acquire(&s->seg.hdr->pending_seq);
+		if (s->takeover.report_in_flight_seq == s->takeover.reported_seq)
+			s->takeover.report_in_flight_seq = 0;
 		if (s->logging)
 			ap_log_mark(&s->log);
 		ap_asm_flush(&s->as);
@@ -622,6 +625,8 @@ void ap_session_publish_reported(struct ap_session *s)
 	if (f->result == 0) {
 		ap_drain_publish_mark(&s->drain);
 		ap_store_release(&s->seg.hdr->reported_seq, s->report_marked_seq);
+	} else {
+		ap_store_release(&s->seg.hdr->pending_seq, ap_load_relaxed(&s->seg.hdr->reported_seq));
 	}
 	s->report_marked = 0;
 }
