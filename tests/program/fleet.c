@@ -23,87 +23,7 @@
 
 #include "agentprof.h"
 #include "helpers.h"
-
-static const char *agentprof(void) { return getenv("AP_AGENTPROF"); }
-
-/* Run agentprof with argv (NULL-terminated, argv[0] included); stdout and
- * stderr into files when given, else /dev/null. */
-static pid_t spawn(char *const argv[], const char *outfile, const char *errfile)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		int o = outfile ? open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null;
-		int e = errfile ? open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null;
-
-		dup2(o, 1);
-		dup2(e, 2);
-		execv(agentprof(), argv);
-		_exit(99);
-	}
-	return pid;
-}
-
-static int shm_exists(const char *seg)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "/dev/shm%s", seg);
-	return access(path, F_OK) == 0;
-}
-
-static int wait_shm(const char *seg, unsigned ms)
-{
-	for (unsigned i = 0; i < ms / 5; i++) {
-		if (shm_exists(seg))
-			return 1;
-		t_sleep_ms(5);
-	}
-	return 0;
-}
-
-static json_t *load(const char *dir, const char *file)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	return json_load_file(path, 0, NULL);
-}
-
-static json_int_t jint(json_t *root, const char *obj, const char *key)
-{
-	json_t *o = obj ? json_object_get(root, obj) : root;
-
-	return json_integer_value(json_object_get(o, key));
-}
-
-static char *slurp(const char *path)
-{
-	static char buf[16384];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static void rm_rf(const char *path)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "fleet: could not remove %s\n", path);
-}
+#include "program.h"
 
 /* --- the trace timeout ------------------------------------------------ */
 
@@ -156,7 +76,7 @@ static void test_trace_timeout(void)
 	json_t *j, *k;
 	char c;
 
-	if (!agentprof()) {
+	if (!t_agentprof()) {
 		CU_FAIL("AP_AGENTPROF not set (run through make test)");
 		return;
 	}
@@ -169,9 +89,9 @@ static void test_trace_timeout(void)
 		char *argv[] = { "agentprof", "serve", "-q", "--segment", seg, "-o", dir, "--trace-timeout", "0.5",
 				 "--log", logf, NULL };
 
-		serve = spawn(argv, NULL, NULL);
+		serve = t_spawn(argv, NULL, NULL);
 	}
-	CU_ASSERT_FATAL(wait_shm(seg, 5000));
+	CU_ASSERT_FATAL(t_wait_shm(seg, 5000));
 	CU_ASSERT_FATAL(pipe(ready) == 0);
 	w.seg = seg;
 	w.ready_fd = ready[1];
@@ -187,17 +107,17 @@ static void test_trace_timeout(void)
 	CU_ASSERT_EQUAL(t_wait(serve), 0);
 	close(ready[0]);
 
-	j = load(dir, "report.json");
+	j = t_load(dir, "report.json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
 	/* Both roots timed out; the slow root's END came after: late. */
-	CU_ASSERT_EQUAL(jint(j, "counts", "traces_timed_out"), 2);
-	CU_ASSERT_EQUAL(jint(j, "counts", "late_events"), 1);
-	CU_ASSERT_EQUAL(jint(j, "counts", "spans_open"), 2);
-	CU_ASSERT_EQUAL(jint(j, "counts", "spans_complete"), 2);	/* the child, the quick trace */
-	CU_ASSERT_EQUAL(jint(j, "counts", "spans_end_without_begin"), 0);
-	CU_ASSERT_EQUAL(jint(j, "counts", "read"), 6 + 1);	/* events, CLAIMs not counted */
-	CU_ASSERT_EQUAL(jint(j, "counts", "written"), 6 + 1);
-	CU_ASSERT_EQUAL(jint(j, "structure", "traces"), 3);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "traces_timed_out"), 2);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "late_events"), 1);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "spans_open"), 2);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "spans_complete"), 2);	/* the child, the quick trace */
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "spans_end_without_begin"), 0);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "read"), 6 + 1);	/* events, CLAIMs not counted */
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "written"), 6 + 1);
+	CU_ASSERT_EQUAL(t_jint(j, "structure", "traces"), 3);
 	/* The slow root ends at its last event, its child's END: about 0 ms,
 	 * not the 1.5 s until its late END. */
 	{
@@ -209,7 +129,7 @@ static void test_trace_timeout(void)
 
 			if (strcmp(json_string_value(json_object_get(o, "name")), "slow:root") == 0) {
 				found = 1;
-				CU_ASSERT_EQUAL(jint(o, NULL, "truncated"), 1);
+				CU_ASSERT_EQUAL(t_jint(o, NULL, "truncated"), 1);
 			}
 		}
 		CU_ASSERT(found);
@@ -218,19 +138,19 @@ static void test_trace_timeout(void)
 	{
 		char *argv[] = { "agentprof", "report", "-q", "-o", dir2, logf, NULL };
 
-		rep = spawn(argv, NULL, NULL);
+		rep = t_spawn(argv, NULL, NULL);
 		CU_ASSERT_EQUAL(t_wait(rep), 0);
 	}
-	k = load(dir2, "report.json");
+	k = t_load(dir2, "report.json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
-	CU_ASSERT_EQUAL(jint(k, "counts", "traces_timed_out"), 2);
-	CU_ASSERT_EQUAL(jint(k, "counts", "late_events"), 1);
-	CU_ASSERT_EQUAL(jint(k, "counts", "spans_open"), 2);
-	CU_ASSERT_EQUAL(jint(k, "counts", "spans_complete"), 2);
+	CU_ASSERT_EQUAL(t_jint(k, "counts", "traces_timed_out"), 2);
+	CU_ASSERT_EQUAL(t_jint(k, "counts", "late_events"), 1);
+	CU_ASSERT_EQUAL(t_jint(k, "counts", "spans_open"), 2);
+	CU_ASSERT_EQUAL(t_jint(k, "counts", "spans_complete"), 2);
 	json_decref(j);
 	json_decref(k);
-	rm_rf(dir);
-	rm_rf(dir2);
+	t_rm_rf(dir);
+	t_rm_rf(dir2);
 	unlink(logf);
 }
 
@@ -295,7 +215,7 @@ static json_t *proc_row(json_t *report, int pid)
 	json_t *procs = json_object_get(report, "processes");
 
 	for (size_t i = 0; i < json_array_size(procs); i++)
-		if (jint(json_array_get(procs, i), NULL, "pid") == pid)
+		if (t_jint(json_array_get(procs, i), NULL, "pid") == pid)
 			return json_array_get(procs, i);
 	return NULL;
 }
@@ -304,7 +224,7 @@ static pid_t serve_at(const char *seg, const char *dir, const char *errfile)
 {
 	char *argv[] = { "agentprof", "serve", "--segment", (char *)seg, "-o", (char *)dir, NULL };
 
-	return spawn(argv, NULL, errfile);
+	return t_spawn(argv, NULL, errfile);
 }
 
 /* Workers started 2 s before serve: they wait, look again, and record every
@@ -320,7 +240,7 @@ static void test_workers_before_serve(void)
 	struct tally t[W];
 	json_t *j;
 
-	if (!agentprof())
+	if (!t_agentprof())
 		return;
 	snprintf(seg, sizeof(seg), "/ap-test-early-%d", (int)getpid());
 	snprintf(dir, sizeof(dir), "/tmp/ap-test-early-%d", (int)getpid());
@@ -336,7 +256,7 @@ static void test_workers_before_serve(void)
 	close(fds[1]);
 	t_sleep_ms(2000);
 	serve = serve_at(seg, dir, NULL);
-	CU_ASSERT(wait_shm(seg, 5000));
+	CU_ASSERT(t_wait_shm(seg, 5000));
 	for (int i = 0; i < W; i++)
 		CU_ASSERT_EQUAL(t_wait(pids[i]), 0);
 	for (int i = 0; i < W; i++)
@@ -344,24 +264,24 @@ static void test_workers_before_serve(void)
 	close(fds[0]);
 	kill(serve, SIGTERM);
 	CU_ASSERT_EQUAL(t_wait(serve), 0);
-	j = load(dir, "report.json");
+	j = t_load(dir, "report.json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
-	CU_ASSERT_EQUAL(jint(j, "counts", "dropped_full") + jint(j, "counts", "dropped_no_lane"), 0);
-	CU_ASSERT_EQUAL(jint(j, "counts", "written"), jint(j, "counts", "read"));
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "dropped_full") + t_jint(j, "counts", "dropped_no_lane"), 0);
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "written"), t_jint(j, "counts", "read"));
 	for (int i = 0; i < W; i++) {
 		json_t *p = proc_row(j, t[i].pid);
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 		/* About 2 s of spans could not be recorded, and are said to be. */
 		CU_ASSERT(t[i].no_reader > 100);
-		CU_ASSERT_EQUAL(jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
+		CU_ASSERT_EQUAL(t_jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
 		/* Every span after that was recorded. */
-		CU_ASSERT_EQUAL(jint(p, NULL, "spans") + jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].begun);
-		CU_ASSERT(jint(p, NULL, "spans") > 100);
+		CU_ASSERT_EQUAL(t_jint(p, NULL, "spans") + t_jint(p, NULL, "spans_no_reader"), (json_int_t)t[i].begun);
+		CU_ASSERT(t_jint(p, NULL, "spans") > 100);
 	}
-	CU_ASSERT_EQUAL(jint(j, "counts", "spans_no_reader"), (json_int_t)(t[0].no_reader + t[1].no_reader));
+	CU_ASSERT_EQUAL(t_jint(j, "counts", "spans_no_reader"), (json_int_t)(t[0].no_reader + t[1].no_reader));
 	json_decref(j);
-	rm_rf(dir);
+	t_rm_rf(dir);
 }
 
 /* serve stopped (SIGINT) while 4 workers record and started again under the
@@ -379,14 +299,14 @@ static void test_serve_restart(void)
 	json_t *j1, *j2, *att;
 	uint64_t gap = 0;
 
-	if (!agentprof())
+	if (!t_agentprof())
 		return;
 	snprintf(seg, sizeof(seg), "/ap-test-restart-%d", (int)getpid());
 	snprintf(dir1, sizeof(dir1), "/tmp/ap-test-restart-%d", (int)getpid());
 	snprintf(dir2, sizeof(dir2), "%s-b", dir1);
 	snprintf(errf, sizeof(errf), "%s.err", dir1);
 	s1 = serve_at(seg, dir1, errf);
-	CU_ASSERT_FATAL(wait_shm(seg, 5000));
+	CU_ASSERT_FATAL(t_wait_shm(seg, 5000));
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	w.seg = seg;
 	w.ms = 5000;	/* the second serve comes at about 2 s; looks are a second apart */
@@ -398,10 +318,10 @@ static void test_serve_restart(void)
 	t_sleep_ms(1000);
 	kill(s1, SIGINT);
 	CU_ASSERT_EQUAL(t_wait(s1), 0);
-	CU_ASSERT_FALSE(shm_exists(seg));
+	CU_ASSERT_FALSE(t_shm_exists(seg));
 	t_sleep_ms(1000);
 	s2 = serve_at(seg, dir2, NULL);
-	CU_ASSERT(wait_shm(seg, 5000));
+	CU_ASSERT(t_wait_shm(seg, 5000));
 	for (int i = 0; i < W; i++)
 		CU_ASSERT_EQUAL(t_wait(pids[i]), 0);
 	for (int i = 0; i < W; i++)
@@ -410,17 +330,17 @@ static void test_serve_restart(void)
 	kill(s2, SIGTERM);
 	CU_ASSERT_EQUAL(t_wait(s2), 0);
 
-	j1 = load(dir1, "report.json");
-	j2 = load(dir2, "report.json");
+	j1 = t_load(dir1, "report.json");
+	j2 = t_load(dir2, "report.json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
 	/* The first reader read everything its writers published. */
-	CU_ASSERT_EQUAL(jint(j1, "counts", "in_ring"), 0);
-	CU_ASSERT_EQUAL(jint(j1, "counts", "written"), jint(j1, "counts", "read"));
-	CU_ASSERT_EQUAL(jint(j2, "counts", "written"), jint(j2, "counts", "read"));
+	CU_ASSERT_EQUAL(t_jint(j1, "counts", "in_ring"), 0);
+	CU_ASSERT_EQUAL(t_jint(j1, "counts", "written"), t_jint(j1, "counts", "read"));
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "written"), t_jint(j2, "counts", "read"));
 	att = json_object_get(json_object_get(j1, "stopped_attached"), "processes");
 	CU_ASSERT_EQUAL(json_array_size(att), W);
-	err = slurp(errf);
+	err = t_slurp(errf);
 	for (int i = 0; i < W; i++) {
 		json_t *p1 = proc_row(j1, t[i].pid), *p2 = proc_row(j2, t[i].pid);
 		char needle[32];
@@ -429,14 +349,14 @@ static void test_serve_restart(void)
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
 		CU_ASSERT(t[i].no_reader > 0);
-		CU_ASSERT_EQUAL(jint(p2, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
-		CU_ASSERT_EQUAL(jint(p1, NULL, "spans") + jint(p2, NULL, "spans") + (json_int_t)t[i].no_reader,
+		CU_ASSERT_EQUAL(t_jint(p2, NULL, "spans_no_reader"), (json_int_t)t[i].no_reader);
+		CU_ASSERT_EQUAL(t_jint(p1, NULL, "spans") + t_jint(p2, NULL, "spans") + (json_int_t)t[i].no_reader,
 				(json_int_t)t[i].begun);
 		gap += t[i].no_reader;
 		for (size_t k = 0; k < json_array_size(att); k++) {
 			json_t *a = json_array_get(att, k);
 
-			if (jint(a, NULL, "pid") == t[i].pid) {
+			if (t_jint(a, NULL, "pid") == t[i].pid) {
 				listed = 1;
 				CU_ASSERT(json_is_true(json_object_get(a, "released")));
 			}
@@ -446,12 +366,12 @@ static void test_serve_restart(void)
 		CU_ASSERT_PTR_NOT_NULL(strstr(err, needle));
 	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "4 let go of their lanes"));
-	CU_ASSERT_EQUAL(jint(j2, "counts", "spans_no_reader"), (json_int_t)gap);
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "spans_no_reader"), (json_int_t)gap);
 	json_decref(j1);
 	json_decref(j2);
 	unlink(errf);
-	rm_rf(dir1);
-	rm_rf(dir2);
+	t_rm_rf(dir1);
+	t_rm_rf(dir2);
 }
 
 /* --- a reader killed with -9 and replaced -------------------------------- */
@@ -461,7 +381,7 @@ static pid_t serve_iv(const char *seg, const char *dir, const char *interval)
 	char *argv[] = { "agentprof", "serve", "-q", "--segment", (char *)seg, "-o", (char *)dir, "--interval",
 			 (char *)interval, NULL };
 
-	return spawn(argv, NULL, NULL);
+	return t_spawn(argv, NULL, NULL);
 }
 
 /* serve dumping every 0.5 s, killed with -9 between two dumps while 2
@@ -480,13 +400,13 @@ static void killed_replaced(unsigned us, int overrun)
 	json_t *j1, *j2;
 	json_int_t lost = 0;
 
-	if (!agentprof())
+	if (!t_agentprof())
 		return;
 	snprintf(seg, sizeof(seg), "/ap-test-kill9-%d", (int)getpid());
 	snprintf(dir1, sizeof(dir1), "/tmp/ap-test-kill9-%d", (int)getpid());
 	snprintf(dir2, sizeof(dir2), "%s-b", dir1);
 	s1 = serve_iv(seg, dir1, "1");
-	CU_ASSERT_FATAL(wait_shm(seg, 5000));
+	CU_ASSERT_FATAL(t_wait_shm(seg, 5000));
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	w.seg = seg;
 	w.ms = 3000;
@@ -499,8 +419,8 @@ static void killed_replaced(unsigned us, int overrun)
 	 * has seen it land (a report landing as the reader dies is in doubt:
 	 * report_in_flight_seq, README). */
 	for (int i = 0; i < 500; i++) {
-		json_t *d = load(dir1, "report.json");
-		json_int_t n = d ? jint(d, "dumps", "reports") : 0;
+		json_t *d = t_load(dir1, "report.json");
+		json_int_t n = d ? t_jint(d, "dumps", "reports") : 0;
 
 		json_decref(d);
 		if (n >= 2)
@@ -520,44 +440,44 @@ static void killed_replaced(unsigned us, int overrun)
 	t_sleep_ms(200);
 	kill(s2, SIGTERM);
 	CU_ASSERT_EQUAL(t_wait(s2), 0);
-	j1 = load(dir1, "report.json");
-	j2 = load(dir2, "report.json");
+	j1 = t_load(dir1, "report.json");
+	j2 = t_load(dir2, "report.json");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j2);
 	/* The new reader counted from the dead one's last report on disk. */
-	CU_ASSERT_EQUAL(jint(j2, "takeover", "reported_seq"), jint(j1, "dumps", "reports"));
-	CU_ASSERT(jint(j2, "takeover", "reported_seq") >= 2);
-	CU_ASSERT_EQUAL(jint(j2, "takeover", "report_in_flight_seq"), 0);
-	CU_ASSERT_EQUAL(jint(j2, "takeover", "lanes_unaccounted"), 0);
-	CU_ASSERT_EQUAL(jint(j2, "counts", "lost_unattributed"), 0);
-	CU_ASSERT_EQUAL(jint(j2, "counts", "written"), jint(j2, "counts", "read") + jint(j2, "counts", "dropped_full"));
-	CU_ASSERT_EQUAL(jint(j2, "counts", "in_ring"), 0);
+	CU_ASSERT_EQUAL(t_jint(j2, "takeover", "reported_seq"), t_jint(j1, "dumps", "reports"));
+	CU_ASSERT(t_jint(j2, "takeover", "reported_seq") >= 2);
+	CU_ASSERT_EQUAL(t_jint(j2, "takeover", "report_in_flight_seq"), 0);
+	CU_ASSERT_EQUAL(t_jint(j2, "takeover", "lanes_unaccounted"), 0);
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "lost_unattributed"), 0);
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "written"), t_jint(j2, "counts", "read") + t_jint(j2, "counts", "dropped_full"));
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "in_ring"), 0);
 	for (int i = 0; i < W; i++) {
 		json_t *p1 = proc_row(j1, t[i].pid), *p2 = proc_row(j2, t[i].pid);
 
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p1);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(p2);
 		/* Drops while no reader read: counted from the dead one's report. */
-		CU_ASSERT_EQUAL(jint(p1, NULL, "dropped") + jint(p2, NULL, "dropped"), (json_int_t)t[i].dropped);
+		CU_ASSERT_EQUAL(t_jint(p1, NULL, "dropped") + t_jint(p2, NULL, "dropped"), (json_int_t)t[i].dropped);
 		if (!overrun)
 			CU_ASSERT_EQUAL(t[i].dropped, 0);
-		if (jint(p1, NULL, "events") + jint(p2, NULL, "events") + jint(p2, NULL, "lost_with_dead_reader") !=
+		if (t_jint(p1, NULL, "events") + t_jint(p2, NULL, "events") + t_jint(p2, NULL, "lost_with_dead_reader") !=
 		    (json_int_t)t[i].recorded)
 			fprintf(stderr, "worker %d: recorded %llu dropped %llu; dead reader %lld, new %lld, lost %lld, "
 				"read again %lld\n", t[i].pid, (unsigned long long)t[i].recorded,
-				(unsigned long long)t[i].dropped, (long long)jint(p1, NULL, "events"),
-				(long long)jint(p2, NULL, "events"), (long long)jint(p2, NULL, "lost_with_dead_reader"),
-				(long long)jint(j2, "counts", "reread_after_takeover"));
-		CU_ASSERT_EQUAL(jint(p1, NULL, "events") + jint(p2, NULL, "events") +
-					jint(p2, NULL, "lost_with_dead_reader"),
+				(unsigned long long)t[i].dropped, (long long)t_jint(p1, NULL, "events"),
+				(long long)t_jint(p2, NULL, "events"), (long long)t_jint(p2, NULL, "lost_with_dead_reader"),
+				(long long)t_jint(j2, "counts", "reread_after_takeover"));
+		CU_ASSERT_EQUAL(t_jint(p1, NULL, "events") + t_jint(p2, NULL, "events") +
+					t_jint(p2, NULL, "lost_with_dead_reader"),
 				(json_int_t)t[i].recorded);
-		lost += jint(p2, NULL, "lost_with_dead_reader");
+		lost += t_jint(p2, NULL, "lost_with_dead_reader");
 	}
-	CU_ASSERT_EQUAL(jint(j2, "counts", "lost_with_dead_reader"), lost);
+	CU_ASSERT_EQUAL(t_jint(j2, "counts", "lost_with_dead_reader"), lost);
 	if (!overrun) {
 		/* What the dead reader read after its last dump was still in
 		 * the rings (4,096 events a lane): read again, none lost. */
-		CU_ASSERT(jint(j2, "counts", "reread_after_takeover") > 0);
+		CU_ASSERT(t_jint(j2, "counts", "reread_after_takeover") > 0);
 		CU_ASSERT_EQUAL(lost, 0);
 	} else {
 		/* The writers went on a ring's length past it: the oldest of
@@ -566,8 +486,8 @@ static void killed_replaced(unsigned us, int overrun)
 	}
 	json_decref(j1);
 	json_decref(j2);
-	rm_rf(dir1);
-	rm_rf(dir2);
+	t_rm_rf(dir1);
+	t_rm_rf(dir2);
 }
 
 /* About 1,800 events a second a worker, as agents make them. */

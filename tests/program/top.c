@@ -19,49 +19,11 @@
 
 #include "agentprof.h"
 #include "helpers.h"
-
-static const char *agentprof(void) { return getenv("AP_AGENTPROF"); }
+#include "program.h"
 
 static pid_t run(char *const argv[], const char *outfile)
 {
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		int o = outfile ? open(outfile, O_WRONLY | O_CREAT | O_TRUNC, 0600) : null;
-
-		dup2(o, 1);
-		dup2(null, 2);
-		execv(agentprof(), argv);
-		_exit(99);
-	}
-	return pid;
-}
-
-static int shm_exists(const char *seg)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "/dev/shm%s", seg);
-	return access(path, F_OK) == 0;
-}
-
-static char *slurp(const char *path)
-{
-	static char buf[65536];
-	FILE *f = fopen(path, "r");
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
+	return t_spawn(argv, outfile, NULL);
 }
 
 struct hold {
@@ -111,7 +73,7 @@ static void test_top_json_once(void)
 	json_t *j = NULL, *inf, *ops;
 	char c = 1;
 
-	if (!agentprof()) {
+	if (!t_agentprof()) {
 		CU_FAIL("AP_AGENTPROF not set (run through make test)");
 		return;
 	}
@@ -123,19 +85,18 @@ static void test_top_json_once(void)
 
 		serve = run(argv, NULL);
 	}
-	for (int i = 0; i < 500 && !shm_exists(seg); i++)
+	for (int i = 0; i < 500 && !t_shm_exists(seg); i++)
 		t_sleep_ms(10);
 	CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(go) == 0);
 	h.seg = seg;
 	h.done = DONE;
 	h.ready_fd = ready[1];
 	h.go_fd = go[0];
+	/* One after another: worker 0's spans are the oldest, then worker 1's. */
 	for (int i = 0; i < W; i++) {
 		pids[i] = t_fork(holder, &h);
-		t_sleep_ms(30);	/* distinct ages: worker 0's spans are the oldest */
-	}
-	for (int i = 0; i < W; i++)
 		CU_ASSERT_EQUAL(read(ready[0], &c, 1), 1);
+	}
 	/* The snapshot is replaced once a second: wait for one that has them all. */
 	for (int i = 0; i < 40; i++) {
 		json_decref(j);
@@ -193,7 +154,7 @@ static void test_top_json_once(void)
 		char *txt, needle[32];
 
 		CU_ASSERT_EQUAL(t_wait(run(argv, out)), 0);
-		txt = slurp(out);
+		txt = t_slurp(out);
 		CU_ASSERT_PTR_NOT_NULL(strstr(txt, "STUCK CALLS"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(txt, "in flight 6 spans in 3 traces"));
 		CU_ASSERT_PTR_NOT_NULL(strstr(txt, "hold:outer"));
@@ -274,7 +235,7 @@ static char *capture(const char *sock, const char *file)
 		if (system(cmd) != 0)
 			return NULL;
 	}
-	return slurp(file);
+	return t_slurp(file);
 }
 
 /* Line number of the first line starting with name in the table, -1. */
@@ -297,7 +258,7 @@ static void test_top_interactive_tmux(void)
 	pid_t serve, w;
 	int ok = 0;
 
-	if (!agentprof())
+	if (!t_agentprof())
 		return;
 	if (system("tmux -V >/dev/null 2>&1") != 0) {
 		t_skip("tmux is not installed");
@@ -312,13 +273,13 @@ static void test_top_interactive_tmux(void)
 
 		serve = run(argv, NULL);
 	}
-	for (int i = 0; i < 500 && !shm_exists(seg); i++)
+	for (int i = 0; i < 500 && !t_shm_exists(seg); i++)
 		t_sleep_ms(10);
 	w = t_fork(mixed_worker, seg);
 	t_sleep_ms(2500);	/* a few slow calls in the window */
 	snprintf(args, sizeof(args),
 		 "new-session -d -s top -x 120 -y 40 \"printf 'BEFORE TOP\\n'; NO_COLOR= %s top --segment %s; "
-		 "echo top-exit=\\$?; sleep 60\"", agentprof(), seg);
+		 "echo top-exit=\\$?; sleep 60\"", t_agentprof(), seg);
 	CU_ASSERT_FATAL(tmux(sock, args) == 0);
 	/* The table appears, sorted by busy time: the slow operation first. */
 	for (int i = 0; i < 50 && !ok; i++) {
@@ -363,7 +324,7 @@ static void test_top_interactive_tmux(void)
 	tmux(sock, "kill-server");
 	snprintf(sock, sizeof(sock), "ap-test-%d-small", (int)getpid());
 	snprintf(args, sizeof(args), "new-session -d -s top -x 50 -y 10 \"%s top --segment %s; sleep 60\"",
-		 agentprof(), seg);
+		 t_agentprof(), seg);
 	CU_ASSERT(tmux(sock, args) == 0);
 	ok = 0;
 	for (int i = 0; i < 30 && !ok; i++) {
