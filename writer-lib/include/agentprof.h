@@ -104,7 +104,11 @@ static inline uint64_t ap_spans_no_reader(void) { return 0; }
  * -ENOENT (no such segment), -EACCES, -ENOMEM, AP_E_MAGIC, AP_E_ABI,
  * AP_E_LAYOUT, AP_E_SIZE, AP_E_NOTSHM, AP_E_OWNER, AP_E_MODE, AP_E_GEOMETRY,
  * AP_E_CLOCK, AP_E_NAME; -EINVAL when $AGENTPROF_SAMPLE is not a number from
- * 0 to 1. On error profiling stays off.
+ * 0 to 1. On error profiling stays off; after -ENOENT (no reader has created
+ * the segment yet, or its reader retired it) the process waits for it:
+ * spans record nothing and are counted (ap_spans_no_reader), the name is
+ * looked for again at most once a second, and recording starts when it is
+ * there. ap_detach() stops the waiting.
  *
  * $AGENTPROF_SAMPLE (default 1) is the share of traces recorded, decided once
  * per trace from its id when its root begins; a process started under
