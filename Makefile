@@ -284,6 +284,9 @@ $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
 
+$(BUILD)/bench-timeout: bench/bench_timeout.c $(READER_OBJ) $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
+
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
@@ -311,7 +314,7 @@ soak-short: $(AGENTPROF) $(BUILD)/soak ## the soak for 30 s at 200 k spans/s (CI
 	$(Q)$(BUILD)/soak --agentprof $(AGENTPROF) --seconds 30 --rate 200000 --out $(BUILD)/soak-short-out
 
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
-	$(BUILD)/bench-fleet
+	$(BUILD)/bench-fleet $(BUILD)/bench-timeout
 
 bench: $(BENCH_ALL) ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)

@@ -243,6 +243,18 @@ else
 fi
 echo
 
+# 6b. Trace timeout: memory with a steady rate of dying workers (simulated
+# event time: 10 workers a second die mid-trace, 10-span traces, T = 300 s,
+# 2 hours), against the bound README states.
+tmo=$("$build/bench-timeout" --rate 10 --spans 10 --timeout 300 --hours 2)
+row "trace timeout: 10 dying workers/s, 10-span traces, 300 s, 2 h" "" ""
+row "  spans in flight at peak / bound" "$(kv "$tmo" timeout_peak_spans) / $(kv "$tmo" timeout_bound_spans)" "" "peak <= bound"
+row "  assembler heap at the end / traces timed out" "$(kv "$tmo" timeout_heap_mib) MiB / $(kv "$tmo" timeout_traces_timed_out)" ""
+put timeout_peak_spans "$(kv "$tmo" timeout_peak_spans)"
+put timeout_bound_spans "$(kv "$tmo" timeout_bound_spans)"
+put timeout_heap_mib "$(kv "$tmo" timeout_heap_mib)"
+echo
+
 # 7. Python reference.
 if command -v python3 >/dev/null; then
 	py=$(python3 bench/py_span.py $([ "$quick" = 1 ] && echo 50000 || echo 200000) $runs)
