@@ -343,6 +343,49 @@ static void test_top_interactive_tmux(void)
 	CU_ASSERT_EQUAL(system(args), 0);
 }
 
+/* record --top: the view on the terminal while CMD runs, gone before the
+ * report. */
+static void test_record_top_tmux(void)
+{
+	char dir[128], sock[64], cap[160], args[1024], *txt = NULL;
+	int ok = 0;
+
+	if (!t_agentprof())
+		return;
+	if (system("tmux -V >/dev/null 2>&1") != 0) {
+		t_skip("tmux is not installed");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/ap-test-rectop-%d", (int)getpid());
+	snprintf(sock, sizeof(sock), "ap-test-rec-%d", (int)getpid());
+	snprintf(cap, sizeof(cap), "%s.cap", dir);
+	snprintf(args, sizeof(args),
+		 "new-session -d -s top -x 120 -y 40 \"printf 'BEFORE RECORD\\n'; %s record --top -o %s -- sleep 3; "
+		 "echo record-exit=\\$?; sleep 60\"", t_agentprof(), dir);
+	CU_ASSERT_FATAL(tmux(sock, args) == 0);
+	for (int i = 0; i < 40 && !ok; i++) {
+		t_sleep_ms(100);
+		txt = capture(sock, cap);
+		ok = txt && strstr(txt, "agentprof top") && strstr(txt, "OPERATION") && !strstr(txt, "BEFORE RECORD");
+	}
+	CU_ASSERT(ok);
+	ok = 0;
+	for (int i = 0; i < 80 && !ok; i++) {
+		t_sleep_ms(100);
+		txt = capture(sock, cap);
+		ok = txt && strstr(txt, "record-exit=");
+	}
+	CU_ASSERT(ok);
+	if (txt) {
+		CU_ASSERT_PTR_NOT_NULL(strstr(txt, "record-exit=0"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(txt, "BEFORE RECORD"));	/* the screen given back */
+		CU_ASSERT_PTR_NULL(strstr(txt, "STUCK CALLS"));
+	}
+	tmux(sock, "kill-server");
+	unlink(cap);
+	t_rm_rf(dir);
+}
+
 void t_register_top(void)
 {
 	CU_pSuite s = CU_add_suite("top", NULL, NULL);
@@ -351,4 +394,6 @@ void t_register_top(void)
 		    test_top_json_once);
 	CU_add_test(s, "top in tmux: the table, a sort key reorders it, q exits 0 and restores the screen",
 		    test_top_interactive_tmux);
+	CU_add_test(s, "record --top in tmux: the view while CMD runs, the terminal given back after",
+		    test_record_top_tmux);
 }
