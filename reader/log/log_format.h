@@ -77,7 +77,8 @@ _Static_assert(offsetof(struct ap_log_rec, pid) == 0, "ap_log_rec.pid");
 _Static_assert(offsetof(struct ap_log_rec, n) == 4, "ap_log_rec.n");
 
 #define AP_LOG_REC_SEEN	0xffffffffu	/* n of a "last seen running" record */
-#define AP_LOG_REC_EXPIRE 0xfffffffeu	/* n of a trace-timeout record: a struct
+#define AP_LOG_REC_EXPIRE 0xfffffffdu	/* (0xfffffffe is the memory samples record of format 3
+					 * on) n of a trace-timeout record: a struct
 					 * ap_log_expire; the reader handed on every trace
 					 * whose latest event was before `cutoff` here */
 
