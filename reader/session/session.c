@@ -226,6 +226,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 		if (n)
 			fprintf(stderr, "agentprof: removed %d segment%s that a killed agentprof left in /dev/shm "
 				"(%" PRIu64 " MiB)\n", n, n == 1 ? "" : "s", bytes >> 20);
+		ap_live_remove_stale();	/* and the live views of segments gone (NAME.top, a few KiB) */
 	}
 	if (o->segment_name) {
 		snprintf(name, sizeof(name), "%s", o->segment_name);

@@ -175,6 +175,8 @@ int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_r
 /* Where serve keeps the live view's snapshot for segment `name`: next to
  * the segment, /dev/shm/NAME.top (live.c says why a file). */
 void ap_live_path(const char *segment, char *out, size_t cap);
+/* Remove the snapshots (same user) whose segment is gone; how many. */
+int ap_live_remove_stale(void);
 
 /* live.c (session): refresh the snapshot file now. */
 void ap_session_live(struct ap_session *s, uint64_t now);

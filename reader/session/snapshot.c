@@ -14,6 +14,7 @@
  * a viewer never reads half of one. The reader removes it when it stops.
  * `agentprof top` reads it as untrusted input (reader/cmd/top.c).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,32 @@ void ap_session_live_end(struct ap_session *s)
 	if (s->top_drawn && write(2, "\033[?1049l", 8) < 0)
 		s->top_drawn = 0;
 	s->top_drawn = 0;
+}
+
+/* A reader killed with -9 leaves its NAME.top behind: remove every one of
+ * ours (same user) whose segment is gone. Returns how many. */
+int ap_live_remove_stale(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char seg[300], path[300];
+		struct stat st;
+
+		if (len < 5 || len >= sizeof(seg) || strcmp(e->d_name + len - 4, ".top") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		snprintf(seg, sizeof(seg), "/dev/shm/%.*s", (int)(len - 4), e->d_name);
+		if (lstat(path, &st) || !S_ISREG(st.st_mode) || st.st_uid != getuid() || access(seg, F_OK) == 0)
+			continue;
+		n += unlink(path) == 0;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 void ap_live_path(const char *segment, char *out, size_t cap)

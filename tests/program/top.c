@@ -386,6 +386,38 @@ static void test_record_top_tmux(void)
 	t_rm_rf(dir);
 }
 
+/* A snapshot left by a serve killed with -9 goes with the next agentprof;
+ * one whose segment is there stays. */
+static void test_stale_snapshot_removed(void)
+{
+	char stale[128], seg[128], live[140], dir[128];
+	int fd;
+
+	if (!t_agentprof())
+		return;
+	snprintf(stale, sizeof(stale), "/dev/shm/ap-test-stale-%d.top", (int)getpid());
+	snprintf(seg, sizeof(seg), "/dev/shm/ap-test-kept-%d", (int)getpid());
+	snprintf(live, sizeof(live), "%s.top", seg);
+	snprintf(dir, sizeof(dir), "/tmp/ap-test-stale-%d", (int)getpid());
+	for (int k = 0; k < 3; k++) {
+		const char *p = k == 0 ? stale : k == 1 ? seg : live;
+
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		CU_ASSERT_FATAL(fd >= 0);
+		close(fd);
+	}
+	{
+		char *argv[] = { "agentprof", "record", "-q", "-o", dir, "--", "true", NULL };
+
+		CU_ASSERT_EQUAL(t_wait(t_spawn(argv, NULL, NULL)), 0);
+	}
+	CU_ASSERT(access(stale, F_OK) != 0);
+	CU_ASSERT(access(live, F_OK) == 0);
+	unlink(seg);
+	unlink(live);
+	t_rm_rf(dir);
+}
+
 void t_register_top(void)
 {
 	CU_pSuite s = CU_add_suite("top", NULL, NULL);
@@ -396,4 +428,5 @@ void t_register_top(void)
 		    test_top_interactive_tmux);
 	CU_add_test(s, "record --top in tmux: the view while CMD runs, the terminal given back after",
 		    test_record_top_tmux);
+	CU_add_test(s, "a snapshot whose segment is gone is removed by the next agentprof", test_stale_snapshot_removed);
 }
