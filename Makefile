@@ -99,7 +99,7 @@ TESTS      := $(BUILD)/agentprof-tests
 TP_CHILD   := $(BUILD)/tp_child
 DL_PLUGIN  := $(BUILD)/test-dl-plugin.so
 
-.PHONY: all deps demo test test-loop consumers consumers-selftest check-export check check-exports check-link check-layers print-layers check-golden check-hostile check-fuzz-regress fuzz fuzz-bins golden \
+.PHONY: soak soak-short all deps demo test test-loop consumers consumers-selftest check-export check check-exports check-link check-layers print-layers check-golden check-hostile check-fuzz-regress fuzz fuzz-bins golden \
 	bench bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
@@ -306,6 +306,9 @@ $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
 
+$(BUILD)/bench-timeout: bench/bench_timeout.c $(READER_OBJ) $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
+
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
@@ -320,8 +323,20 @@ $(BUILD)/bench-fleet: bench/bench_fleet.c $(BUILD)/obj/lib/reader/cmd/workload.o
 $(BUILD)/bench-lttng: bench/bench_lttng.c bench/lttng_tp.h
 	$(Q)$(CC) -std=gnu11 -O2 -Ibench $< -llttng-ust -ldl -o $@
 
+# A fleet that runs for a while: workers and readers killed, restarted and
+# started in any order, and one accounting check per worker at the end.
+SOAK_S ?= 600
+$(BUILD)/soak: bench/soak.c $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -ljansson -o $@
+
+soak: $(AGENTPROF) $(BUILD)/soak ## the fleet soak for SOAK_S seconds (600) at about 1 M spans/s; not part of make test
+	$(Q)$(BUILD)/soak --agentprof $(AGENTPROF) --seconds $(SOAK_S) --out $(BUILD)/soak-out
+
+soak-short: $(AGENTPROF) $(BUILD)/soak ## the soak for 30 s at 200 k spans/s (CI)
+	$(Q)$(BUILD)/soak --agentprof $(AGENTPROF) --seconds 30 --rate 200000 --out $(BUILD)/soak-short-out
+
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
-	$(BUILD)/bench-fleet
+	$(BUILD)/bench-fleet $(BUILD)/bench-timeout
 
 # The pair as a user sees it (default lanes, reader draining, bursts and
 # steady streams, two floors), and from a dlopen'd object through

@@ -15,11 +15,15 @@
  *              per round the mean of the two;
  *   unsampled  re-attached with AGENTPROF_SAMPLE=0: a span of a trace that
  *              is not sampled;
- *   off        after ap_detach(): profiling off.
+ *   off        after ap_detach(): profiling off;
+ *   waiting    attached to a name that does not exist: the process waits
+ *              for a reader, looking again once a second (each span: the
+ *              call, a compare of the coarse clock, a count).
  *
  * Prints one line per figure: "NAME median min max" in ns per span, and the
  * writer's own drop counts, for run.sh to tabulate.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -155,7 +159,8 @@ int main(int argc, char **argv)
 	uint64_t pairs = 250000, name;
 	int rounds = 7;
 	double fl[MAX_ROUNDS], on[MAX_ROUNDS], off[MAX_ROUNDS], ratio[MAX_ROUNDS];
-	double on2[MAX_ROUNDS], ratio2[MAX_ROUNDS], unsampled[MAX_ROUNDS];
+	double on2[MAX_ROUNDS], ratio2[MAX_ROUNDS], unsampled[MAX_ROUNDS], waiting[MAX_ROUNDS];
+	char missing[64];
 	struct ap_stats st;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -210,6 +215,18 @@ int main(int argc, char **argv)
 	ap_detach();
 	for (int r = 0; r < rounds; r++)
 		off[r] = api_round(pairs * 4, name);
+	snprintf(missing, sizeof(missing), "/agentprof-bench-missing-%d", (int)getpid());
+	if (ap_attach(missing) != -ENOENT || ap_enabled()) {
+		fprintf(stderr, "bench-writer: attach to a missing segment did not wait\n");
+		return 1;
+	}
+	for (int r = 0; r < rounds; r++)
+		waiting[r] = api_round(pairs * 4, name);
+	if (ap_spans_no_reader() < pairs * 4 * (uint64_t)rounds) {
+		fprintf(stderr, "bench-writer: spans while waiting were not counted\n");
+		return 1;
+	}
+	ap_detach();
 	print_stat("floor", fl, rounds);
 	print_stat("on", on, rounds);
 	print_stat("ratio", ratio, rounds);
@@ -217,6 +234,7 @@ int main(int argc, char **argv)
 	print_stat("ratio2", ratio2, rounds);
 	print_stat("unsampled", unsampled, rounds);
 	print_stat("off", off, rounds);
+	print_stat("waiting", waiting, rounds);
 	printf("writer_recorded %llu\nwriter_dropped %llu\n", (unsigned long long)st.recorded,
 	       (unsigned long long)(st.dropped_full + st.dropped_no_lane + st.dropped_reentrant));
 	return 0;

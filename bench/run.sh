@@ -69,7 +69,8 @@ r3 "$(kv "$raw" on2)" "span, 2 processes at once (mean of the two)" ns
 r3 "$(kv "$raw" ratio2)" "  ratio agentprof / floor" x "<= 1.3"
 r3 "$(kv "$raw" unsampled)" "span of a trace not sampled" ns
 r3 "$(kv "$raw" off)" "span with profiling off" ns "<= 1"
-for k in floor on ratio on2 ratio2 unsampled off; do put3 "writer_$k" "$(kv "$raw" $k)"; done
+r3 "$(kv "$raw" waiting)" "span while waiting for a reader (segment missing)" ns
+for k in floor on ratio on2 ratio2 unsampled off waiting; do put3 "writer_$k" "$(kv "$raw" $k)"; done
 wdrop=$(( $(js "$out/writer/report.json" dropped_full) + $(js "$out/writer/report.json" dropped_no_lane) + \
 	$(js "$out/writer/report.json" dropped_reentrant) ))
 row "  events written / dropped (agentprof)" "$(js "$out/writer/report.json" written) / $wdrop" ""
@@ -291,6 +292,18 @@ if [ "$n_s" -ge 3 ]; then
 else
 	row "reader at 1 M spans/s" "no samples" ""
 fi
+echo
+
+# 6b. Trace timeout: memory with a steady rate of dying workers (simulated
+# event time: 10 workers a second die mid-trace, 10-span traces, T = 300 s,
+# 2 hours), against the bound README states.
+tmo=$("$build/bench-timeout" --rate 10 --spans 10 --timeout 300 --hours 2)
+row "trace timeout: 10 dying workers/s, 10-span traces, 300 s, 2 h" "" ""
+row "  spans in flight at peak / bound" "$(kv "$tmo" timeout_peak_spans) / $(kv "$tmo" timeout_bound_spans)" "" "peak <= bound"
+row "  assembler heap at the end / traces timed out" "$(kv "$tmo" timeout_heap_mib) MiB / $(kv "$tmo" timeout_traces_timed_out)" ""
+put timeout_peak_spans "$(kv "$tmo" timeout_peak_spans)"
+put timeout_bound_spans "$(kv "$tmo" timeout_bound_spans)"
+put timeout_heap_mib "$(kv "$tmo" timeout_heap_mib)"
 echo
 
 # 7. Python reference.

@@ -20,7 +20,14 @@
  * Who writes what:
  *  - The creator (the reader) writes the header once, before any worker can
  *    attach (the name is published only after the header is complete, and
- *    attach checks magic last-written-first: magic is stored last).
+ *    attach checks magic last-written-first: magic is stored last). The one
+ *    exception is `retired`, stored once by the reader that stops (below).
+ *  - Retirement: a reader that stops store-releases hdr.retired before it
+ *    removes the name. Workers load it (relaxed) on every recording call:
+ *    it sits on a line nothing else writes after create, so the load hits
+ *    the worker's cache until that one store. A worker that sees it set
+ *    releases its lane, stops writing into the segment and looks for the
+ *    name again (a new reader); attach refuses a retired segment.
  *  - A lane has one writer thread at a time (its owner) and one reader.
  *    head, the drop and sampled_out counters and the ring slots are written by the owner;
  *    tail is written by the reader; owner is claimed by CAS (any worker) and
@@ -48,7 +55,7 @@
 #include <stdint.h>
 
 #define AP_SEG_MAGIC	UINT64_C(0x3147455346525041)	/* "APRFSEG1" little-endian */
-#define AP_ABI_VERSION	3u	/* 3: AP_EV_ERROR */
+#define AP_ABI_VERSION	4u	/* 3: AP_EV_ERROR; 4: hdr.retired, CLAIM carries spans_no_reader, lane's reported position */
 #define AP_CACHELINE	64u
 #define AP_EVENT_SIZE	64u
 
@@ -97,7 +104,12 @@ struct ap_event {
 	uint16_t flags;		/* AP_EVF_* */
 	uint32_t tid;		/* writer's kernel thread id */
 	uint64_t ts;		/* raw clock ticks */
-	uint64_t span_id;	/* never 0 */
+	union {
+		uint64_t span_id;	/* never 0 (every kind but CLAIM) */
+		uint64_t claim_no_reader; /* CLAIM: spans this thread could not record since
+					 * its previous CLAIM because no reader was there
+					 * (segment not created yet, or retired) (ABI 4) */
+	};
 	union {
 		struct {
 			uint64_t parent_id;	/* 0: root */
@@ -141,6 +153,7 @@ _Static_assert(offsetof(struct ap_event, flags) == 2, "ap_event.flags");
 _Static_assert(offsetof(struct ap_event, tid) == 4, "ap_event.tid");
 _Static_assert(offsetof(struct ap_event, ts) == 8, "ap_event.ts");
 _Static_assert(offsetof(struct ap_event, span_id) == 16, "ap_event.span_id");
+_Static_assert(offsetof(struct ap_event, claim_no_reader) == 16, "ap_event.claim_no_reader");
 _Static_assert(offsetof(struct ap_event, u.begin.parent_id) == 24, "ap_event.begin.parent_id");
 _Static_assert(offsetof(struct ap_event, u.begin.trace_hi) == 32, "ap_event.begin.trace_hi");
 _Static_assert(offsetof(struct ap_event, u.begin.trace_lo) == 40, "ap_event.begin.trace_lo");
@@ -179,7 +192,18 @@ struct ap_lane {
 	uint8_t  pad0[24];
 	/* Line 1: written by the reader, read by the owner only when full. */
 	_Atomic uint64_t tail;			/* events consumed, ever; store-release (E) */
-	uint8_t  pad1[56];
+	/* What a reader taking over from a dead one needs (ABI 4), written by
+	 * the reader only, never read by the owner. With tail, when a pass read
+	 * a CLAIM (stored before tail): */
+	_Atomic uint64_t claims;		/* CLAIM events among [0, tail) */
+	_Atomic uint64_t last_claim;		/* position of the last of them + 1; 0: none */
+	_Atomic uint64_t pids;			/* low 32 bits: the owner at `reported`;
+						 * high 32: the owner at tail (last CLAIM's pid) */
+	/* When the reader's last report (report.json) is on disk: */
+	_Atomic uint64_t reported;		/* ring position that report covers the lane to */
+	_Atomic uint64_t reported_claims;	/* CLAIM events among [0, reported) */
+	_Atomic uint64_t reported_full;		/* dropped_full and dropped_reentrant as that */
+	_Atomic uint64_t reported_reentrant;	/*   report counted them */
 };
 
 _Static_assert(sizeof(struct ap_lane) == 2 * AP_CACHELINE, "lane descriptor is two lines");
@@ -189,6 +213,13 @@ _Static_assert(offsetof(struct ap_lane, dropped_reentrant) == 16, "ap_lane.dropp
 _Static_assert(offsetof(struct ap_lane, owner) == 24, "ap_lane.owner");
 _Static_assert(offsetof(struct ap_lane, sampled_out) == 32, "ap_lane.sampled_out");
 _Static_assert(offsetof(struct ap_lane, tail) == 64, "ap_lane.tail");
+_Static_assert(offsetof(struct ap_lane, claims) == 72, "ap_lane.claims");
+_Static_assert(offsetof(struct ap_lane, last_claim) == 80, "ap_lane.last_claim");
+_Static_assert(offsetof(struct ap_lane, pids) == 88, "ap_lane.pids");
+_Static_assert(offsetof(struct ap_lane, reported) == 96, "ap_lane.reported");
+_Static_assert(offsetof(struct ap_lane, reported_claims) == 104, "ap_lane.reported_claims");
+_Static_assert(offsetof(struct ap_lane, reported_full) == 112, "ap_lane.reported_full");
+_Static_assert(offsetof(struct ap_lane, reported_reentrant) == 120, "ap_lane.reported_reentrant");
 
 /* Owner word: low 32 bits pid, high 32 bits the low 32 bits of its start time. */
 #define AP_OWNER(pid, start)	(((uint64_t)(uint32_t)(start) << 32) | (uint32_t)(pid))
@@ -260,7 +291,11 @@ struct ap_seg_header {
 	uint32_t creator_pid;		/* the reader */
 	uint32_t pad1;
 	uint64_t creator_start;		/* the reader's start time (clock ticks since boot) */
-	uint64_t pad2;
+	_Atomic uint64_t retired;	/* 0; set once (store-release) by the reader that stops,
+					 * before the name is removed: workers detach and look
+					 * for the name again. Nothing else ever writes this line
+					 * after create, so the workers' per-call load of it hits
+					 * their cache (ABI 4) */
 	/* Line 2: shared counters, atomic RMW by any worker on rare paths only. */
 	_Atomic uint64_t dropped_no_lane;	/* events a thread could not record: no free lane */
 	_Atomic uint64_t names_full;		/* names not interned: table full or probe limit */
@@ -271,7 +306,11 @@ struct ap_seg_header {
 	_Atomic uint64_t reader;		/* AP_OWNER(pid, start) of the reader draining it now;
 						 * 0: the creator. A reader taking over a dead one's
 						 * segment swaps itself in (CAS). */
-	uint8_t  pad4[48];
+	_Atomic uint64_t reported_seq;		/* dumps.reports of the report.json the lanes'
+						 * `reported` marks stand for (ABI 4) */
+	_Atomic uint64_t pending_seq;		/* dumps.reports of a report.json submitted and
+						 * not yet known on disk; == reported_seq: none */
+	uint8_t  pad4[32];
 };
 
 _Static_assert(sizeof(struct ap_seg_header) == 4 * AP_CACHELINE, "header is four lines");
@@ -293,11 +332,14 @@ _Static_assert(offsetof(struct ap_seg_header, clock_hz) == 88, "hdr.clock_hz");
 _Static_assert(offsetof(struct ap_seg_header, created_realtime_ns) == 96, "hdr.created_realtime_ns");
 _Static_assert(offsetof(struct ap_seg_header, creator_pid) == 104, "hdr.creator_pid");
 _Static_assert(offsetof(struct ap_seg_header, creator_start) == 112, "hdr.creator_start");
+_Static_assert(offsetof(struct ap_seg_header, retired) == 120, "hdr.retired");
 _Static_assert(offsetof(struct ap_seg_header, dropped_no_lane) == 128, "hdr.dropped_no_lane");
 _Static_assert(offsetof(struct ap_seg_header, names_full) == 136, "hdr.names_full");
 _Static_assert(offsetof(struct ap_seg_header, attaches) == 144, "hdr.attaches");
 _Static_assert(offsetof(struct ap_seg_header, reader_heartbeat_ns) == 192, "hdr.reader_heartbeat_ns");
 _Static_assert(offsetof(struct ap_seg_header, reader) == 200, "hdr.reader");
+_Static_assert(offsetof(struct ap_seg_header, reported_seq) == 208, "hdr.reported_seq");
+_Static_assert(offsetof(struct ap_seg_header, pending_seq) == 216, "hdr.pending_seq");
 
 /* Layout fingerprint: bits 0-7 event size/8, 8-15 lane size/8, 16-23 header
  * size/8, 24-27 name slot size/16, 28 little-endian, 29-31 architecture

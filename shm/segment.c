@@ -293,6 +293,12 @@ void ap_seg_unmap(struct ap_segment *seg)
 	seg->base = NULL;
 }
 
+void ap_seg_retire(struct ap_segment *seg)
+{
+	if (seg->base)
+		ap_store_release(&seg->hdr->retired, 1);
+}
+
 int ap_seg_unlink(const char *name)
 {
 	return shm_unlink(name) < 0 ? -errno : 0;

@@ -89,6 +89,10 @@ int ap_seg_attach(struct ap_segment *seg, const char *name);
 /* Unmap (the name stays). */
 void ap_seg_unmap(struct ap_segment *seg);
 
+/* The reader stops: mark the segment retired (ap_shm.h) so that workers
+ * detach and look for the name again. Call before removing the name. */
+void ap_seg_retire(struct ap_segment *seg);
+
 /* Remove the name. Returns 0 or -errno. */
 int ap_seg_unlink(const char *name);
 

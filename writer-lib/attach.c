@@ -10,9 +10,19 @@
  * the child's spans nest under them and ending them in the child records
  * nothing.
  *
+ * Readers come and go (ap_shm.h, "Retirement"): a segment that does not
+ * exist yet, or that its reader retired, puts the process in ST_WAIT: calls
+ * record nothing and count their spans, and at most once a second one call
+ * looks for the name again (one shm_open under the lock). The first thread
+ * to see `retired` releases its lane and moves the process to ST_WAIT,
+ * looking again at once; the other threads release theirs on their next
+ * call (the generation changed). The retired mapping stays: a thread may be
+ * mid-write into it.
+ *
  * Errors: an attach that fails leaves profiling off and returns the reason;
  * nothing here prints, exits or blocks indefinitely.
  */
+#include <time.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +48,10 @@ static void atfork_child(void)
 	ap_store_relaxed(&ap_p.exited_full, 0);
 	ap_store_relaxed(&ap_p.exited_no_lane, 0);
 	ap_store_relaxed(&ap_p.exited_reentrant, 0);
+	ap_store_relaxed(&ap_p.exited_no_reader, 0);
 	/* The lane belongs to the parent: forget it without releasing it. */
 	if (t) {
+		t->my_no_reader = t->no_reader_unsent = 0;
 		t->lane = NULL;
 		t->ring = NULL;
 		t->inherited = t->depth;
@@ -88,6 +100,33 @@ static void set_off(void)
 	ap_w_set_maybe_on(0);
 }
 
+uint64_t ap_w_coarse_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts))
+		return UINT64_MAX;	/* never blocks a look */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* No reader for `name` now: wait for it, looking again at `when`. */
+static void set_wait(const char *name, uint64_t when)
+{
+	if (name != ap_p.wait_name) {
+		char *copy = strdup(name);
+
+		if (!copy) {
+			set_off();
+			return;
+		}
+		free(ap_p.wait_name);
+		ap_p.wait_name = copy;
+	}
+	ap_store_relaxed(&ap_p.retry_at, when);
+	ap_store_release(&ap_p.state, ST_WAIT);
+	ap_w_set_maybe_on(1);	/* calls must come in to be counted and to look again */
+}
+
 static void detach_locked(void)
 {
 	if (ap_load_relaxed(&ap_p.state) == ST_ON)
@@ -113,6 +152,14 @@ static int attach_locked(const char *segment)
 		return 0;
 	}
 	ret = ap_seg_attach(&seg, name);
+	if (ret == 0 && ap_load_acquire(&seg.hdr->retired)) {
+		ap_seg_unmap(&seg);	/* its reader is stopping: as good as gone */
+		ret = -ENOENT;
+	}
+	if (ret == -ENOENT) {
+		set_wait(name, ap_w_coarse_ns() + AP_RETRY_NS);
+		return ret;
+	}
 	if (ret) {
 		set_off();
 		return ret;
@@ -184,6 +231,33 @@ int ap_enabled(void)
 	return ap_load_relaxed(&ap_p.state) == ST_ON;
 }
 
+/* The segment's reader retired it (seen by this thread with its lane in
+ * it), or the process waits for one: follow, look again when due. Returns
+ * the state after. Lock held. */
+static int follow_reader_locked(struct ap_thread *t)
+{
+	int st = ap_load_relaxed(&ap_p.state);
+
+	if (st == ST_ON && ap_load_acquire(&ap_p.seg.hdr->retired)) {
+		/* The first to see it: this thread's lane goes, the process waits
+		 * and looks for the name again at once (a new reader may be up). */
+		ap_w_lane_release(t);
+		ap_add_relaxed(&ap_p.gen, 1);
+		set_wait(ap_p.seg.name, 0);
+		st = ap_load_relaxed(&ap_p.state);
+	}
+	if (st != ST_WAIT)
+		return st;
+	if (t->lane)
+		ap_w_lane_release(t);	/* a lane in the retired segment */
+	if (ap_w_coarse_ns() >= ap_load_relaxed(&ap_p.retry_at)) {
+		ap_store_relaxed(&ap_p.retry_at, ap_w_coarse_ns() + AP_RETRY_NS);
+		attach_locked(ap_p.wait_name);
+	}
+	return ap_load_relaxed(&ap_p.state);
+}
+
+
 static int thread_ready(struct ap_thread *t);
 
 /* errno as the caller had it: this may run in a signal handler that
@@ -208,6 +282,13 @@ static int thread_ready(struct ap_thread *t)
 			attach_locked(NULL);
 		pthread_mutex_unlock(&ap_p.lock);
 		st = ap_load_acquire(&ap_p.state);
+	}
+	if (st == ST_WAIT || (st == ST_ON && ap_load_relaxed(&ap_p.seg.hdr->retired))) {
+		pthread_mutex_lock(&ap_p.lock);
+		st = follow_reader_locked(t);
+		pthread_mutex_unlock(&ap_p.lock);
+		if (st == ST_WAIT)
+			return -1;
 	}
 	if (st != ST_ON)
 		return 0;

@@ -87,7 +87,7 @@ int ap_ctx_push(const struct ap_ctx *c)
 	guard_on(t);
 	/* Not attached yet (the first call of the process attaches lazily, as
 	 * a first span would), or a new thread, or the first call after fork. */
-	if ((st != ST_ON || t->pid != ap_p.pid) && !ap_w_thread_ready(t)) {
+	if ((st != ST_ON || t->pid != ap_p.pid) && ap_w_thread_ready(t) <= 0) {
 		guard_off(t);
 		return AP_E_OFF;
 	}

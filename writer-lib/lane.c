@@ -133,6 +133,8 @@ int ap_w_lane_claim(struct ap_thread *t)
 		e = &t->ring[h & t->mask];
 		memset(e, 0, sizeof(*e));
 		put_head(e, AP_EV_CLAIM, 0, 0, t->tid, now_ticks(), 0);
+		e->claim_no_reader = t->no_reader_unsent;	/* the next reader reports the gap */
+		t->no_reader_unsent = 0;
 		e->u.claim.pid = ap_p.pid;
 		e->u.claim.start_time = ap_p.start_time;
 		e->u.claim.dropped_full = t->dropped_full;
@@ -161,6 +163,8 @@ void ap_w_thread_exit(void *arg)
 	ap_add_relaxed(&ap_p.exited_full, t->my_dropped_full);
 	ap_add_relaxed(&ap_p.exited_no_lane, t->my_dropped_no_lane);
 	ap_add_relaxed(&ap_p.exited_reentrant, ap_load_relaxed(&t->my_dropped_reentrant));
+	ap_add_relaxed(&ap_p.exited_no_reader, t->my_no_reader);
+	t->my_no_reader = t->no_reader_unsent = 0;
 	t->recorded_base = t->my_dropped_full = t->my_dropped_no_lane = 0;
 	ap_store_relaxed(&t->my_dropped_reentrant, 0);
 	t->pid = 0;

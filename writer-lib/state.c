@@ -97,6 +97,14 @@ uint64_t ap_w_thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ap_spans_no_reader(void)
+{
+	struct ap_thread *t = ap_self_if_any();
+	/* This thread's count is its own from the first call, attached or not
+	 * (a fork clears the child's); a thread with no block began nothing. */
+	return ap_load_relaxed(&ap_p.exited_no_reader) + (t ? t->my_no_reader : 0);
+}
+
 void ap_stats(struct ap_stats *out)
 {
 	struct ap_thread *t = ap_self_if_any();

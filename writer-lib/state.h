@@ -42,7 +42,12 @@
 #define AP_STACK_MAX	256	/* open spans a thread tracks as implicit parents */
 #define AP_CLAIM_RETRY	256	/* calls between claim attempts of a thread with no lane */
 
-enum { ST_UNINIT = 0, ST_ON = 1, ST_OFF = 2 };
+/* ST_WAIT: the segment named does not exist (yet) or was retired; calls
+ * record nothing, count their spans (spans_no_reader) and look for it again
+ * at most every AP_RETRY_NS. */
+enum { ST_UNINIT = 0, ST_ON = 1, ST_OFF = 2, ST_WAIT = 3 };
+
+#define AP_RETRY_NS	1000000000u	/* looks for a missing segment at most once a second */
 
 struct frame {
 	uint64_t span;
@@ -77,6 +82,9 @@ struct ap_thread {
 	_Atomic uint64_t my_dropped_reentrant;	/* atomic adds: handlers nest */
 	struct frame stack[AP_STACK_MAX];
 	struct ap_thread *next_free;	/* on the free list of blocks */
+	/* Slow-path counters, last: spans begun while no reader was there. */
+	uint64_t my_no_reader;		/* ever, in this process */
+	uint64_t no_reader_unsent;	/* not yet sent in a CLAIM */
 };
 
 /*
@@ -176,6 +184,10 @@ struct ap_proc {
 	_Atomic(struct ap_idset *) name_ids;
 	_Atomic uint64_t names_not_kept;	/* ap_name calls past NAMES_KEPT_MAX */
 	struct ap_thread *free_blocks;	/* thread blocks of exited threads (lock) */
+	/* ST_WAIT: the name looked for, and when next (CLOCK_MONOTONIC_COARSE ns). */
+	char *wait_name;
+	_Atomic uint64_t retry_at;
+	_Atomic uint64_t exited_no_reader;
 };
 
 extern struct ap_proc ap_p;
@@ -195,9 +207,13 @@ void ap_w_lane_release(struct ap_thread *t);
 void ap_w_thread_exit(void *arg);
 
 /* attach.c: make the calling thread's state current (attach lazily,
- * re-initialise after fork or re-attach, claim a lane). 0 when profiling
- * is off, 1 when on (t->ring may still be NULL: no free lane). Guard on. */
+ * re-initialise after fork or re-attach, follow a retired segment, look
+ * again for a missing one, claim a lane). 0 when profiling is off, -1 while
+ * waiting for a segment (ST_WAIT), 1 when on (t->ring may still be NULL: no
+ * free lane). Guard on. */
 int ap_w_thread_ready(struct ap_thread *t);
+/* CLOCK_MONOTONIC_COARSE in ns (vDSO: no syscall), for the retry clock. */
+uint64_t ap_w_coarse_ns(void);
 void ap_w_once_init(void);
 
 /* names.c: intern the kept names into the segment just attached (lock held). */

@@ -15,6 +15,8 @@ void ap_run_assembler(struct ap_run *r, const struct ap_assembler *as)
 	r->spans_in_flight_peak = as->peak_nodes;
 	r->rejected_time = as->ts_rejected;
 	r->ends_before_begin = as->ends_before_begin;
+	r->traces_timed_out = as->traces_timed_out;
+	r->late_events = as->late_events;
 }
 
 void ap_run_loss(const struct ap_run *r, struct ap_loss *loss)
@@ -28,6 +30,8 @@ void ap_run_loss(const struct ap_run *r, struct ap_loss *loss)
 	loss->end_without_begin = r->spans.unmatched_end;
 	loss->duplicates = r->duplicate_begin + r->duplicate_end;
 	loss->over_cap = r->spans_over_cap;
+	loss->traces_timed_out = r->traces_timed_out;
+	loss->late_events = r->late_events;
 }
 
 void ap_run_reader_usage(struct ap_run *r)

@@ -55,6 +55,7 @@ static inline double ap_overhead_ns(const struct ap_overhead *ov)
 struct ap_loss {
 	uint64_t dropped_full, dropped_no_lane, dropped_reentrant, rejected, quarantined_lanes;
 	uint64_t end_without_begin, duplicates, over_cap;
+	uint64_t traces_timed_out, late_events;
 };
 
 struct ap_run_quarantine {
@@ -83,7 +84,26 @@ struct ap_run_dumps {
 struct ap_run_takeover {
 	uint32_t from_reader_pid;
 	uint32_t lanes_adopted;
+	uint64_t lanes_unaccounted;	/* lanes whose dead reader's marks made no sense */
+	uint64_t reported_seq;		/* the dead reader's last report.json known on disk
+					 * (its dumps.reports): what was lost is counted from it */
+	uint64_t report_in_flight_seq;	/* its report.json being written when it died, 0: none;
+					 * if that one is on disk, the events it covers past
+					 * reported_seq's are in it and counted here again */
 };
+
+/* Processes that still held lanes when a serve stopped (SIGINT, SIGTERM):
+ * what their lanes held at the stop (all of it was read before the
+ * report), and whether they let go of their lanes in the grace that
+ * follows the retirement of the segment. */
+struct ap_run_attached {
+	uint32_t pid;
+	uint32_t lanes;			/* lanes it owned at the stop */
+	uint64_t in_lanes;		/* events published, not yet read, at the stop */
+	int released;			/* it noticed the retirement and let go of its lanes */
+};
+
+#define AP_ATTACHED_MAX	64
 
 /* The event log: written by this run (--log), or the one it was replayed from. */
 struct ap_run_log {
@@ -125,6 +145,8 @@ struct ap_run {
 	uint64_t duplicate_begin, duplicate_end, spans_over_cap, spans_in_flight_peak;
 	uint64_t rejected_time, ends_before_begin;	/* events outside the clock window;
 							 * ENDs before their BEGIN */
+	uint64_t traces_timed_out, late_events;		/* the trace timeout: traces handed on,
+							 * and events of theirs that came later */
 	uint64_t names_invalid, names_not_utf8, procs_over_cap;
 	const struct ap_proc_row *procs;
 	uint32_t nprocs;
@@ -140,6 +162,9 @@ struct ap_run {
 	const struct ap_run_dumps *dumps;
 	const struct ap_run_takeover *takeover;
 	const struct ap_run_log *log;
+	/* serve stopped with workers attached: up to AP_ATTACHED_MAX of them. */
+	const struct ap_run_attached *attached;
+	uint32_t nattached, attached_over_cap;
 };
 
 /* What the assembler counted, into r: spans handed on, duplicates, spans

@@ -52,5 +52,6 @@ int ap_cmd_serve(int argc, char **argv);
 int ap_cmd_report(int argc, char **argv);
 int ap_cmd_diff(int argc, char **argv);
 int ap_cmd_export(int argc, char **argv);
+int ap_cmd_top(int argc, char **argv);
 
 #endif /* AP_CLI_H */

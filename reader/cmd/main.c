@@ -8,6 +8,7 @@
  *   agentprof report [-o DIR] [--formats LIST] [--json] [-q] LOGFILE
  *   agentprof export --format FORMAT [-o FILE] [--all] LOGFILE
  *   agentprof diff [--threshold-pct P] [--min-ms M] [--json] BASE NEW
+ *   agentprof top --segment NAME [--once] [--json] [--sort KEY]
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,12 +25,13 @@ static const struct {
 	{ "report", ap_cmd_report },
 	{ "diff", ap_cmd_diff },
 	{ "export", ap_cmd_export },
+	{ "top", ap_cmd_top },
 };
 
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return ap_usage_error("%s", "a command is needed: record, demo, serve, report, diff or export");
+		return ap_usage_error("%s", "a command is needed: record, demo, serve, report, diff, export or top");
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		fputs(ap_usage_text, stdout);
 		return 0;
@@ -41,5 +43,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc, argv);
-	return ap_usage_error("unknown command '%s' (want record, demo, serve, report, diff or export)", argv[1]);
+	return ap_usage_error("unknown command '%s' (want record, demo, serve, report, diff, export or top)", argv[1]);
 }

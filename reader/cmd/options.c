@@ -16,6 +16,7 @@ const char ap_usage_text[] =
 	"usage: agentprof record [options] -- CMD [ARGS...]\n"
 	"       agentprof demo [--workers N] [--traces M] [--seed S] [options]\n"
 	"       agentprof serve --segment NAME [--interval SECONDS] [options]\n"
+	"       agentprof top --segment NAME [--once] [--json] [--sort time|count|p95|errors]\n"
 	"       agentprof report [-o DIR] [--formats LIST] [--json] [-q] LOGFILE\n"
 	"       agentprof export --format FORMAT [-o FILE] [--all] LOGFILE\n"
 	"       agentprof diff [--threshold-pct P] [--min-ms M] [--min-kib K] [--json] BASE NEW\n"
@@ -67,6 +68,12 @@ const char ap_usage_text[] =
 	"                       interval.trace.json, ... (traces completed since the last\n"
 	"                       dump); the files are written through io_uring and never\n"
 	"                       waited for\n"
+	"      --top            record: show the live view (agentprof top) on the terminal\n"
+	"                       while CMD runs, refreshed each second\n"
+	"      --trace-timeout S  a trace with no event for S seconds (default 300; 0:\n"
+	"                       never) is reported as incomplete, its open spans\n"
+	"                       truncated at its last event (counts.traces_timed_out);\n"
+	"                       a later event of it is counted (counts.late_events)\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --formats LIST   the files a report writes, comma-separated (default all):\n"
@@ -266,6 +273,21 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 				return -1;
 			}
 			c->run.set.memory_interval_ns = ms * 1000000u;
+			i++;
+		} else if (mode == AP_MODE_RECORD && strcmp(a, "--top") == 0) {
+			c->run.live = 1;
+			c->run.top_tty = 1;
+			continue;
+		} else if (strcmp(a, "--trace-timeout") == 0) {
+			char *end = NULL;
+			double secs = val ? strtod(val, &end) : -1;
+
+			if (!val || !end || *end || end == val || !(secs == 0 || (secs >= 0.1 && secs <= 86400 * 30))) {
+				*ret = ap_usage_error("--trace-timeout takes seconds from 0.1 to 2592000, or 0 for "
+						   "never (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.trace_timeout_ns = (uint64_t)(secs * 1e9);
 			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {

@@ -22,6 +22,7 @@ int ap_cmd_serve(int argc, char **argv)
 	if (!c.run.segment_name)
 		return ap_usage_error("%s", "serve needs --segment NAME, the AGENTPROF_SHM of its workers");
 	c.run.serving = 1;
+	c.run.live = 1;	/* `agentprof top --segment NAME` reads its snapshot */
 	c.run.argv = serve_argv;
 	c.run.label = "fleet";
 	return ap_session_run(&c.run, NULL, NULL);

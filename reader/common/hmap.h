@@ -11,6 +11,7 @@
 #ifndef AP_HMAP_H
 #define AP_HMAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mix.h"

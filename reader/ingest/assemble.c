@@ -22,6 +22,13 @@
 #include "assemble.h"
 #include "drain.h"
 
+/* Whether any trace has been handed on by the timeout (the late-event
+ * lookups run only then). */
+static inline int unlikely_expired(const struct ap_assembler *as)
+{
+	return __builtin_expect(as->traces_timed_out != 0, 0);
+}
+
 /* Links first: with the span's id and flags they share one cache line. */
 struct ap_node {
 	uint32_t parent;	/* node index, AP_NONE */
@@ -104,6 +111,7 @@ struct ap_trace_rec {
 	uint32_t deps;		/* dependency list (dep pool index), AP_NONE */
 	uint8_t live, queued;
 	uint8_t pad[2];
+	uint64_t last;		/* latest timestamp of any of its events (trace timeout) */
 };
 
 int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx)
@@ -120,7 +128,8 @@ int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, voi
 	if (!as->direct)
 		return -ENOMEM;
 	memset(as->direct, 0xff, sizeof(uint32_t) << DIRECT_BITS);	/* AP_NONE */
-	if (ap_map_init(&as->pid_last, 64, PIDS_MAX))
+	if (ap_map_init(&as->pid_last, 64, PIDS_MAX) || ap_map_init(&as->expired[0], 64, AP_EXPIRED_IDS) ||
+	    ap_map_init(&as->expired[1], 64, AP_EXPIRED_IDS))
 		return -ENOMEM;
 	return ap_map_init(&as->index, 1024, as->max_nodes);
 }
@@ -138,6 +147,8 @@ void ap_asm_free(struct ap_assembler *as)
 	free(as->out_deps);
 	ap_map_free(&as->index);
 	ap_map_free(&as->pid_last);
+	ap_map_free(&as->expired[0]);
+	ap_map_free(&as->expired[1]);
 	free(as->direct);
 	memset(as, 0, sizeof(*as));
 }
@@ -252,6 +263,42 @@ static void queue_if_complete(struct ap_assembler *as, uint32_t ti)
 	as->ready[as->nready++] = ti;
 }
 
+/* Trace ti had an event at ts: the trace timeout counts from its latest. */
+static inline void touch(struct ap_assembler *as, uint32_t ti, uint64_t ts)
+{
+	if (ts > as->traces[ti].last)
+		as->traces[ti].last = ts;
+}
+
+/*
+ * Spans of traces handed on by the timeout: an event of one of them later
+ * is late (counted in late_events), never the start of a new trace. Two
+ * generations of AP_EXPIRED_IDS ids each: when the current one is full, the
+ * older is forgotten and takes its place, so the memory is bounded and the
+ * ids remembered are the latest 1 to 2 generations' worth. Looked up only
+ * on the slow paths (an id not in flight), and only once a trace expired.
+ */
+static int is_expired(const struct ap_assembler *as, uint64_t id)
+{
+	return as->expired[0].n + as->expired[1].n &&
+	       (ap_map_get(&as->expired[0], id) || ap_map_get(&as->expired[1], id));
+}
+
+static void remember_expired(struct ap_assembler *as, uint64_t id)
+{
+	struct ap_map *m = &as->expired[as->expired_gen];
+
+	if (m->n >= AP_EXPIRED_IDS) {
+		as->expired_gen ^= 1;
+		m = &as->expired[as->expired_gen];
+		as->expired_forgotten += m->n;
+		ap_map_free(m);
+		if (ap_map_init(m, 64, AP_EXPIRED_IDS))
+			return;
+	}
+	ap_map_put(m, id, 1);
+}
+
 /* Merge traces a and b, moving the smaller into the larger (any arrival
  * order then costs O(n log n)); the result's root is `root`. Returns the
  * surviving record. */
@@ -273,6 +320,8 @@ static uint32_t merge(struct ap_assembler *as, uint32_t a, uint32_t b, uint32_t 
 	into->n += from->n;
 	into->open += from->open;
 	into->pending += from->pending;
+	if (from->last > into->last)
+		into->last = from->last;
 	if (from->deps != AP_NONE) {
 		uint32_t d = from->deps;
 
@@ -351,6 +400,7 @@ static inline int begin_under_parent(struct ap_assembler *as, uint32_t pid, cons
 			return -1;
 		}
 		as->traces[ti].open = 1;
+		as->traces[ti].last = ev->ts;
 		n = &as->nodes[i];
 	} else {
 		if ((pi = find(as, parent)) == AP_NONE)
@@ -367,6 +417,8 @@ static inline int begin_under_parent(struct ap_assembler *as, uint32_t pid, cons
 		t->tail = i;
 		t->n++;
 		t->open++;
+		if (ev->ts > t->last)
+			t->last = ev->ts;
 	}
 	set_begin(&n->sp, pid, ev);
 	as->begins++;
@@ -380,6 +432,13 @@ static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_
 	struct ap_node *n;
 	uint64_t parent = ev->u.begin.parent_id;
 
+	if (unlikely_expired(as) && find(as, ev->span_id) == AP_NONE &&
+	    (is_expired(as, ev->span_id) ||
+	     (parent && parent != ev->span_id && find(as, parent) == AP_NONE && is_expired(as, parent)))) {
+		as->late_events++;	/* of a trace handed on by the timeout, or under one */
+		remember_expired(as, ev->span_id);
+		return 0;
+	}
 	i = node_or_placeholder(as, ev->span_id);
 	if (i == AP_NONE) {
 		as->over_cap++;
@@ -403,6 +462,7 @@ static int on_begin_slow(struct ap_assembler *as, uint32_t pid, const struct ap_
 	if (!(n->sp.have & AP_SPAN_HAVE_END))
 		as->traces[ti].open++;
 	set_begin(&n->sp, pid, ev);
+	touch(as, ti, ev->ts);
 	as->begins++;
 
 	if (parent == 0) {
@@ -437,6 +497,10 @@ static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 	struct ap_node *n;
 	uint32_t i = find(as, ev->span_id);
 
+	if (i == AP_NONE && unlikely_expired(as) && is_expired(as, ev->span_id)) {
+		as->late_events++;
+		return 0;
+	}
 	if (i == AP_NONE)
 		i = node_or_placeholder(as, ev->span_id);	/* its BEGIN is yet to come */
 	if (i == AP_NONE) {
@@ -455,6 +519,7 @@ static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 	n->sp.have |= AP_SPAN_HAVE_END;
 	n->sp.t_end = ev->ts;
 	n->sp.tid_end = ev->tid;
+	touch(as, n->trace, ev->ts);
 	as->ends++;
 	/* Only an END that closes the trace's last open span can complete it
 	 * (a placeholder's END leaves it pending). */
@@ -465,8 +530,14 @@ static inline int on_end(struct ap_assembler *as, const struct ap_event *ev)
 
 static int on_tokens(struct ap_assembler *as, const struct ap_event *ev)
 {
-	uint32_t i = node_or_placeholder(as, ev->span_id);
+	uint32_t i;
 	struct ap_node *n;
+
+	if (unlikely_expired(as) && find(as, ev->span_id) == AP_NONE && is_expired(as, ev->span_id)) {
+		as->late_events++;
+		return 0;
+	}
+	i = node_or_placeholder(as, ev->span_id);
 
 	if (i == AP_NONE) {
 		as->over_cap++;
@@ -479,6 +550,7 @@ static int on_tokens(struct ap_assembler *as, const struct ap_event *ev)
 	n->sp.model = ev->u.tokens.model_id;
 	n->sp.input_tokens = ev->u.tokens.input_tokens;
 	n->sp.output_tokens = ev->u.tokens.output_tokens;
+	touch(as, n->trace, ev->ts);
 	as->tokens++;
 	return 0;
 }
@@ -506,6 +578,10 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 {
 	uint32_t a = find(as, ev->span_id), d, ti;
 
+	if (a == AP_NONE && unlikely_expired(as) && is_expired(as, ev->span_id)) {
+		as->late_events++;
+		return 0;
+	}
 	if (a == AP_NONE || find(as, ev->u.depends.on_span) == AP_NONE) {
 		as->deps_ignored++;	/* a span not in flight: nothing to order */
 		return 0;
@@ -534,6 +610,7 @@ static int on_depends(struct ap_assembler *as, const struct ap_event *ev)
 		d = as->deps_used++;
 	}
 	ti = as->nodes[a].trace;
+	touch(as, ti, ev->ts);
 	as->deps[d].span = ev->span_id;
 	as->deps[d].on_span = ev->u.depends.on_span;
 	as->dep_next[d] = as->traces[ti].deps;
@@ -676,7 +753,7 @@ static int grow_out(struct ap_assembler *as, uint32_t n, uint32_t ndeps)
  * copied. The few links that point forward (after merges) are fixed up
  * after the walk: freeing a node leaves its local intact.
  */
-static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
+static void hand_on(struct ap_assembler *as, uint32_t ti, int complete, uint64_t cut)
 {
 	struct ap_trace_rec *t = &as->traces[ti];
 	struct ap_trace_view view;
@@ -710,13 +787,18 @@ static void hand_on(struct ap_assembler *as, uint32_t ti, int complete)
 			else if (n->sp.have & (AP_SPAN_HAVE_TOKENS | AP_SPAN_HAVE_ERROR))
 				as->tokens_only++;	/* or an error: about a span never begun */
 			n->local = AP_NONE;	/* a placeholder: not a span */
+			if (cut)
+				remember_expired(as, n->sp.id);
 		} else {
 			uint32_t p = n->parent;
 
 			n->local = k;
 			as->out_v[k] = n->sp;
 			if (!(n->sp.have & AP_SPAN_HAVE_END))
-				as->out_v[k].t_end = truncation_point(as, &n->sp);
+				as->out_v[k].t_end = cut ? (cut > n->sp.t_begin ? cut : n->sp.t_begin) :
+						     truncation_point(as, &n->sp);
+			if (cut)
+				remember_expired(as, n->sp.id);
 			if (n->sp.t_begin > as->t_max)
 				as->t_max = n->sp.t_begin;
 			if (n->sp.t_end > as->t_max)
@@ -800,7 +882,7 @@ void ap_asm_flush(struct ap_assembler *as)
 		    (root->have & (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END)) !=
 			    (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END))
 			continue;	/* grew since it was queued: wait */
-		hand_on(as, ti, 1);
+		hand_on(as, ti, 1, 0);
 	}
 	as->nready = 0;
 }
@@ -824,5 +906,42 @@ void ap_asm_finish(struct ap_assembler *as)
 	}
 	for (uint32_t ti = 0; ti < as->traces_cap; ti++)
 		if (as->traces[ti].live)
-			hand_on(as, ti, 0);
+			hand_on(as, ti, 0, 0);
+}
+
+uint32_t ap_asm_expire(struct ap_assembler *as, uint64_t cutoff)
+{
+	uint32_t n = 0;
+
+	ap_asm_flush(as);	/* a trace complete by now is complete, not timed out */
+	for (uint32_t ti = 0; ti < as->traces_cap; ti++) {
+		struct ap_trace_rec *t = &as->traces[ti];
+
+		if (!t->live || t->last >= cutoff)
+			continue;
+		/* Its open spans end at its last event: nothing of it was seen after. */
+		hand_on(as, ti, 0, t->last ? t->last : 1);
+		as->traces_timed_out++;
+		n++;
+	}
+	return n;
+}
+
+uint32_t ap_asm_each_open(const struct ap_assembler *as, void (*fn)(void *ctx, const struct ap_span *sp),
+			  void *ctx)
+{
+	uint32_t traces = 0;
+
+	for (uint32_t ti = 0; ti < as->traces_cap; ti++) {
+		if (!as->traces[ti].live)
+			continue;
+		traces++;
+		for (uint32_t i = as->traces[ti].head; i != AP_NONE; i = as->nodes[i].next) {
+			const struct ap_span *sp = &as->nodes[i].sp;
+
+			if ((sp->have & (AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END)) == AP_SPAN_HAVE_BEGIN)
+				fn(ctx, sp);
+		}
+	}
+	return traces;
 }

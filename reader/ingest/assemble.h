@@ -95,7 +95,18 @@ struct ap_assembler {
 	uint64_t ends_before_begin;	/* ENDs earlier than their span's BEGIN: rejected */
 	struct ap_map pid_last;		/* pid + 1 -> the latest moment it was known running:
 					 * its events' timestamps, ap_asm_seen() */
+	/* Trace timeout (ap_asm_expire). */
+	uint64_t traces_timed_out;	/* traces handed on because no event came for the timeout */
+	uint64_t late_events;		/* events of a timed-out trace that came after it: counted,
+					 * never a new trace */
+	uint64_t expired_forgotten;	/* ids of timed-out traces forgotten (AP_EXPIRED_IDS) */
+	struct ap_map expired[2];	/* span ids of timed-out traces, two generations */
+	uint32_t expired_gen;
 };
+
+/* Span ids of timed-out traces remembered per generation (two generations:
+ * 32,768 to 65,536 ids, about 2 MiB at most). */
+#define AP_EXPIRED_IDS	32768u
 
 /* max_nodes caps the spans in flight. Returns 0 or -ENOMEM. */
 int ap_asm_init(struct ap_assembler *as, uint32_t max_nodes, ap_trace_fn fn, void *ctx);
@@ -128,10 +139,22 @@ int ap_asm_event(struct ap_assembler *as, uint32_t pid, const struct ap_event *e
 void ap_asm_flush(struct ap_assembler *as);
 /* End of the run: hand on every trace still in flight. */
 void ap_asm_finish(struct ap_assembler *as);
+/* Trace timeout: flush, then hand on as incomplete every trace in flight
+ * whose latest event is older than `cutoff` (ticks), its open spans
+ * truncated at that latest event; each is counted in traces_timed_out, and
+ * a later event of one of its spans (or a BEGIN under one) in late_events.
+ * O(traces in flight). Returns the traces handed on. A replay calls it at
+ * the same point of the event sequence with the same cutoff (the event
+ * log's expiry record), so it hands on the same traces. */
+uint32_t ap_asm_expire(struct ap_assembler *as, uint64_t cutoff);
 /* The span with id if it is in flight (its trace not yet handed on), else NULL. */
 const struct ap_span *ap_asm_find(const struct ap_assembler *as, uint64_t id);
 /* The spans handed on so far, by how they ended. */
 void ap_asm_span_counts(const struct ap_assembler *as, struct ap_span_counts *sc);
+/* Call fn for every span in flight that has begun and not ended (the live
+ * view's stuck calls); returns the traces in flight. O(spans in flight). */
+uint32_t ap_asm_each_open(const struct ap_assembler *as, void (*fn)(void *ctx, const struct ap_span *sp),
+			  void *ctx);
 /* Spans in flight now. */
 static inline uint32_t ap_asm_in_flight(const struct ap_assembler *as)
 {

@@ -97,6 +97,8 @@ void ap_drain_free(struct ap_drain *d)
 	free(d->procs);
 	free(d->costs);
 	free(d->buf);
+	free(d->mark);
+	d->mark = NULL;
 	d->costs = NULL;
 	d->buf = NULL;
 	ap_map_free(&d->proc_index);
@@ -165,6 +167,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 	v->owner_pid = (uint32_t)pid;
 	v->owner_alive_ns = 0;
 	v->owner_gone_said = 0;
+	d->spans_no_reader += ev->claim_no_reader;	/* the gap before this reader */
 	/* Cost per event (ticks x 16) and the thread's setup (CPU us). */
 	if ((uint32_t)ev->u.claim.cost && d->ncosts < COSTS_MAX)
 		d->costs[d->ncosts++] = (uint32_t)ev->u.claim.cost;
@@ -176,6 +179,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 		return;
 	}
 	d->procs[row].lanes_claimed++;
+	d->procs[row].spans_no_reader += ev->claim_no_reader;
 	if (!ap_map_get(&d->threads, pid << 32 | ev->tid) &&
 	    ap_map_put(&d->threads, pid << 32 | ev->tid, 1) == 0)
 		d->procs[row].threads++;
@@ -185,6 +189,7 @@ static void on_claim(struct ap_drain *d, struct ap_lane_view *v, const struct ap
 static int claim_ok(const struct ap_lane_view *v, const struct ap_event *ev)
 {
 	return ev->u.claim.pid >= 1 && ev->u.claim.pid <= PID_MAX &&
+	       ev->claim_no_reader <= AP_NO_READER_MAX &&
 	       ev->u.claim.dropped_full >= v->claim_full &&
 	       ev->u.claim.dropped_reentrant >= v->claim_reentrant &&
 	       ev->u.claim.dropped_full <= v->dropped_full &&
@@ -224,6 +229,14 @@ static void deliver(struct ap_drain *d, struct ap_lane_view *v, uint32_t first, 
 		d->procs[v->owner_proc].events += n - res.rejected;
 		d->procs[v->owner_proc].spans += res.begins;
 	}
+}
+
+/* What a reader taking over needs to know of the CLAIMs read (ap_shm.h). */
+static void publish_claims(const struct ap_lane_view *v, struct ap_lane *lane)
+{
+	ap_store_relaxed(&lane->claims, v->claims_base + v->claims);
+	ap_store_relaxed(&lane->last_claim, v->last_claim);
+	ap_store_relaxed(&lane->pids, (uint64_t)v->owner_pid << 32 | v->reported_pid);
 }
 
 static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
@@ -293,6 +306,7 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 				return k + j + 1;
 			}
 			on_claim(d, v, ev);
+			v->last_claim = v->tail + k + j + 1;
 		}
 		if (m > run)
 			deliver(d, v, run, m - run);
@@ -300,13 +314,176 @@ static uint64_t drain_lane(struct ap_drain *d, uint32_t i)
 		k += m;
 	}
 	v->tail += n;
+	if (v->last_claim > v->tail - n)	/* a CLAIM in this pass: for a takeover */
+		publish_claims(v, lane);
 	ap_store_release(&lane->tail, v->tail);	/* (E) */
 	return n;
+}
+
+int ap_drain_mark(struct ap_drain *d)
+{
+	uint32_t n = d->seg->lane_count;
+
+	if (!d->mark && !(d->mark = calloc((size_t)n * AP_MARK_WORDS, sizeof(*d->mark))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ap_lane_view *v = &d->lanes[i];
+		uint64_t *m = &d->mark[AP_MARK_WORDS * i];
+
+		m[0] = v->tail;
+		m[1] = v->claims_base + v->claims;
+		m[2] = v->dropped_full;		/* as the report's totals took them */
+		m[3] = v->dropped_reentrant;
+		v->mark_pid = v->owner_pid;
+	}
+	return 0;
+}
+
+void ap_drain_publish_mark(struct ap_drain *d)
+{
+	if (!d->mark)
+		return;
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		struct ap_lane *lane = &d->seg->lanes[i];
+
+		struct ap_lane_view *v = &d->lanes[i];
+		const uint64_t *m = &d->mark[AP_MARK_WORDS * i];
+
+		if (v->quarantined)
+			continue;
+		v->reported_pid = v->mark_pid;
+		ap_store_relaxed(&lane->reported_claims, m[1]);
+		ap_store_relaxed(&lane->reported_full, m[2]);
+		ap_store_relaxed(&lane->reported_reentrant, m[3]);
+		publish_claims(v, lane);
+		ap_store_release(&lane->reported, m[0]);
+	}
+}
+
+/* n lost events of pid (0: not known), for the lane and the process. */
+static void lose(struct ap_drain *d, struct ap_lane_view *v, uint32_t pid, uint64_t n)
+{
+	uint32_t row;
+
+	if (!n)
+		return;
+	v->lost_dead += n;
+	row = pid >= 1 && pid <= PID_MAX ? proc_row(d, pid) : UINT32_MAX;
+	if (row != UINT32_MAX)
+		d->procs[row].lost_with_dead_reader += n;
+	else
+		d->lost_unattributed += n;
+}
+
+/*
+ * After a takeover: the events of lane i the dead reader consumed after its
+ * last report, [reported, tail), are read again where the ring still holds
+ * them. The writer may be overwriting them as we copy (the shared tail is
+ * past them), so the copy is checked afterwards: the slot of position p is
+ * intact when its next overwrite, p + capacity, is beyond the head loaded
+ * after the copy (every event before that head is complete, and none after
+ * it had begun when the copy was made). The rest, [reported, keep), is lost
+ * and counted for its owner: the owner at the mark when no CLAIM fell in it,
+ * the mark's owner before and the last CLAIM's after when that one CLAIM
+ * did; otherwise (the lane changed hands twice) the owner is not known and
+ * the loss is counted for the lane only (lost_unattributed). The marks are
+ * the dead reader's: checked against each other first; a lane whose marks
+ * make no sense is counted (lanes_unaccounted) and not read again.
+ */
+static void reread_lane(struct ap_drain *d, uint32_t i, struct ap_event *copy)
+{
+	const struct ap_segment *seg = d->seg;
+	struct ap_lane_view *v = &d->lanes[i];
+	struct ap_lane *lane = &seg->lanes[i];
+	const struct ap_event *ring = ap_seg_ring(seg, i);
+	uint64_t cap = seg->lane_capacity, mask = cap - 1;
+	uint64_t t = v->tail, r = ap_load_acquire(&lane->reported);
+	uint64_t c = ap_load_relaxed(&lane->claims), rc = ap_load_relaxed(&lane->reported_claims);
+	uint64_t lc = ap_load_relaxed(&lane->last_claim), pids = ap_load_relaxed(&lane->pids);
+	uint32_t rpid = (uint32_t)pids, tpid = (uint32_t)(pids >> 32), pid, row;
+	uint64_t lo, h, keep, cc = 0, lost_claims, nonclaim_lost, got = 0;
+
+	v->claims_base = c;
+	v->last_claim = lc;
+	v->reported_pid = rpid;
+	if (r == t)
+		return;
+	if (r > t || rc > c || c - rc > t - r || lc > t || (c > rc && lc <= r) || rpid > PID_MAX || tpid > PID_MAX) {
+		d->lanes_unaccounted++;
+		return;
+	}
+	lo = t - r > cap ? t - cap : r;
+	for (uint64_t p = lo; p < t; p++)
+		copy[p - lo] = ring[p & mask];
+	atomic_thread_fence(memory_order_acquire);
+	h = ap_load_acquire(&lane->head);
+	keep = h >= cap ? h - cap + 1 : 0;
+	if (h < t || h - t > cap)
+		keep = t;	/* a head that makes no sense: read nothing again */
+	if (keep < lo)
+		keep = lo;
+	if (keep > t)
+		keep = t;	/* the writer is a whole ring past the tail: all of it is gone */
+	for (uint64_t p = keep; p < t; p++)
+		cc += copy[p - lo].kind == AP_EV_CLAIM;
+	lost_claims = cc <= c - rc ? c - rc - cc : 0;
+	nonclaim_lost = (keep - r) - lost_claims;
+	/* The lost part, [r, keep), and who owned the start of [keep, t). */
+	if (lost_claims == 0) {
+		lose(d, v, rpid, nonclaim_lost);
+		pid = rpid;
+	} else if (lost_claims == 1 && cc == 0 && lc > r && lc <= keep) {
+		/* One CLAIM, the last one read, at lc - 1: split there. */
+		lose(d, v, rpid, lc - 1 - r);
+		lose(d, v, tpid, keep - lc);
+		pid = tpid;
+	} else {
+		lose(d, v, 0, nonclaim_lost);
+		pid = 0;
+	}
+	row = pid ? proc_row(d, pid) : UINT32_MAX;
+	for (uint64_t p = keep; p < t; p++) {
+		const struct ap_event *ev = &copy[p - lo];
+		struct ap_batch_result res = { 0, 0 };
+
+		if (ev->kind == AP_EV_CLAIM) {
+			/* Its counters are history (the lane's are newer): only its
+			 * owner and its gap count. */
+			if (ev->u.claim.pid < 1 || ev->u.claim.pid > PID_MAX ||
+			    ev->claim_no_reader > AP_NO_READER_MAX) {
+				for (uint64_t q = p + 1; q < t; q++)
+					lose(d, v, 0, copy[q - lo].kind != AP_EV_CLAIM);
+				break;	/* scribbled: what follows is lost */
+			}
+			pid = (uint32_t)ev->u.claim.pid;
+			row = proc_row(d, pid);
+			d->spans_no_reader += ev->claim_no_reader;
+			if (row != UINT32_MAX) {
+				d->procs[row].spans_no_reader += ev->claim_no_reader;
+				d->procs[row].lanes_claimed++;
+			}
+			continue;
+		}
+		if (!pid) {
+			lose(d, v, 0, 1);	/* its owner is not known */
+			continue;
+		}
+		d->on_event(d->ctx, pid, ev, 1, &res);
+		got++;
+		v->events++;
+		v->rejected += res.rejected;
+		if (row != UINT32_MAX) {
+			d->procs[row].events += 1 - res.rejected;
+			d->procs[row].spans += res.begins;
+		}
+	}
+	v->reread = got;
 }
 
 uint32_t ap_drain_adopt(struct ap_drain *d)
 {
 	uint32_t adopted = 0;
+	struct ap_event *copy = malloc((size_t)d->seg->lane_capacity * sizeof(*copy));
 
 	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
 		struct ap_lane_view *v = &d->lanes[i];
@@ -314,10 +491,23 @@ uint32_t ap_drain_adopt(struct ap_drain *d)
 		uint64_t o = ap_load_acquire(&lane->owner);
 		uint32_t pid = AP_OWNER_PID(o), row;
 
+		uint64_t rf = ap_load_relaxed(&lane->reported_full), rr = ap_load_relaxed(&lane->reported_reentrant);
+		uint32_t tpid = (uint32_t)(ap_load_relaxed(&lane->pids) >> 32);
+
 		read_counters(d, v, lane);
-		v->base_full = v->claim_full = v->settled_full = v->dropped_full;
-		v->base_reentrant = v->claim_reentrant = v->settled_reentrant = v->dropped_reentrant;
+		/* Drops count from what the dead reader's last report counted
+		 * (when that is sane), so that those since are not lost either;
+		 * they go to the owner now, or to the last one read if the lane is
+		 * free. */
+		if (rf > v->dropped_full || rr > v->dropped_reentrant)
+			rf = v->dropped_full, rr = v->dropped_reentrant;
+		v->base_full = v->claim_full = v->settled_full = rf;
+		v->base_reentrant = v->claim_reentrant = v->settled_reentrant = rr;
 		v->base_sampled_out = v->sampled_out;
+		if (!o && tpid >= 1 && tpid <= PID_MAX && v->tail) {
+			v->owner_pid = tpid;
+			v->owner_proc = proc_row(d, tpid);
+		}
 		/* A lane read from 0 gets its CLAIM in band; one the previous
 		 * reader read into belongs to the owner its word names. */
 		if (!o || v->tail == 0 || pid < 1 || pid > PID_MAX)
@@ -332,6 +522,10 @@ uint32_t ap_drain_adopt(struct ap_drain *d)
 		d->procs[row].lanes_claimed++;
 		adopted++;
 	}
+	/* Then what the dead reader consumed after its last report. */
+	for (uint32_t i = 0; copy && i < d->seg->lane_count; i++)
+		reread_lane(d, i, copy);
+	free(copy);
 	return adopted;
 }
 
@@ -452,6 +646,12 @@ void ap_drain_totals(struct ap_drain *d, struct ap_drain_totals *t)
 	t->quarantined_lanes = d->quarantined_lanes;
 	t->reclaimed_lanes = d->reclaimed_lanes;
 	t->lost_quarantined = d->lost_quarantined;
+	t->spans_no_reader = d->spans_no_reader;
+	for (uint32_t i = 0; i < d->seg->lane_count; i++) {
+		t->lost_with_dead_reader += d->lanes[i].lost_dead;
+		t->reread_after_takeover += d->lanes[i].reread;
+	}
+	t->lost_unattributed = d->lost_unattributed;
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -35,6 +35,13 @@ struct ap_lane_view {
 	uint32_t owner_pid;		/* from the last valid CLAIM, 0: none */
 	uint32_t owner_proc;		/* index in ap_drain.procs */
 	const char *quarantined;	/* reason, NULL while healthy */
+	uint64_t claims_base;		/* CLAIMs before our first read (a takeover) */
+	uint64_t lost_dead;		/* events a dead reader consumed after its last
+					 * report and that could not be read again */
+	uint64_t reread;		/* events read again after a takeover */
+	uint64_t last_claim;		/* position of the last CLAIM read + 1, 0: none */
+	uint32_t reported_pid;		/* owner at the published report mark */
+	uint32_t mark_pid;		/* owner at the mark not yet published */
 };
 
 /* Per-process figures, as the report lists them. */
@@ -45,6 +52,10 @@ struct ap_proc_row {
 	uint64_t events;		/* events read (not CLAIMs) */
 	uint64_t dropped;		/* dropped_full + dropped_reentrant while it owned lanes */
 	uint64_t lanes_claimed;
+	uint64_t spans_no_reader;	/* spans it could not record for want of a reader,
+					 * sent with its CLAIMs in this segment */
+	uint64_t lost_with_dead_reader;	/* events of it a dead reader consumed after its
+					 * last report, no longer in the ring */
 };
 
 /* Totals. Once every lane is drained:
@@ -55,7 +66,17 @@ struct ap_drain_totals {
 	uint64_t names_full, attaches;
 	uint64_t lost_quarantined;	/* events a quarantined lane claimed to hold, unread */
 	uint64_t sampled_out;		/* traces the writers decided not to record */
+	uint64_t spans_no_reader;	/* spans the writers could not record before this
+					 * reader (segment missing or retired), per their CLAIMs */
+	uint64_t lost_with_dead_reader;	/* events a dead reader consumed after its last
+					 * report and no longer in the ring (takeover) */
+	uint64_t reread_after_takeover;	/* events a dead reader consumed after its last
+					 * report, read again from the ring (in `read`) */
+	uint64_t lost_unattributed;	/* of lost_with_dead_reader, owner not known */
 };
+
+/* A CLAIM's spans_no_reader above this is not a count (quarantined). */
+#define AP_NO_READER_MAX	(UINT64_C(1) << 48)
 
 /* Whether a non-CLAIM event is well formed: a known kind, a span id that a
  * writer can produce, fields in range. Consumers apply exactly this rule
@@ -121,6 +142,12 @@ struct ap_drain {
 	struct ap_event *buf;		/* AP_DRAIN_CHUNK events, private copy */
 	uint64_t pass_max;		/* most events one lane held in the last pass */
 	uint64_t setup_ns;		/* writers' CPU time getting ready, summed over claims */
+	uint64_t spans_no_reader;	/* summed over the CLAIMs read */
+	uint64_t lanes_unaccounted;	/* takeover: lanes whose report marks were not sane */
+	uint64_t lost_unattributed;	/* takeover: lost events whose owner is not known
+					 * (a lane changed hands more than once unreported) */
+	/* The lanes' positions at the report being written (ap_drain_mark). */
+	uint64_t *mark;			/* lane_count x (tail, claims, dropped_full, dropped_reentrant) */
 };
 
 int ap_drain_init(struct ap_drain *d, struct ap_segment *seg, ap_event_fn fn, void *ctx);
@@ -155,8 +182,23 @@ static inline double ap_cost16_ns(const struct ap_clock_cal *c, uint64_t cost16)
 
 /* Taking over the segment of a reader that died: lanes it read into are
  * attributed to the owner in their owner word (their CLAIM was read), and the
- * drop counters start from their present values. Returns lanes adopted. */
+ * drop counters start from their present values. What the dead reader
+ * consumed after its last report (the lane's `reported` mark) is read again
+ * where the ring still holds it (reread_after_takeover, handed on like any
+ * event) and counted where it does not (lost_with_dead_reader, per lane and
+ * process). Returns lanes adopted. */
 uint32_t ap_drain_adopt(struct ap_drain *d);
+
+/*
+ * A report (report.json) covering everything read so far is being written:
+ * ap_drain_mark() notes each lane's position, CLAIMs and owner now; once
+ * the report is on disk, ap_drain_publish_mark() stores them in the lanes
+ * (reported, reported_claims, reported_pid), so that a reader taking over
+ * after this one dies knows what no report covers. 0 or -ENOMEM.
+ */
+int ap_drain_mark(struct ap_drain *d);
+void ap_drain_publish_mark(struct ap_drain *d);
+#define AP_MARK_WORDS	4u
 
 /* Totals now, and the drops of every lane's owner attributed to its process
  * row as far as they go (any number of calls: each adds only what is new). */

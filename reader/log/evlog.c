@@ -256,6 +256,18 @@ void ap_log_mem(struct ap_log *l, uint64_t round, const struct ap_log_mem_sample
 	} while (done < n);
 }
 
+void ap_log_expire(struct ap_log *l, uint64_t cutoff)
+{
+	struct ap_log_expire r = { cutoff, 0 };
+	uint8_t *p = room(l, (uint32_t)(sizeof(struct ap_log_rec) + sizeof(r)));
+
+	if (!p)
+		return;
+	put_rec(p, 0, AP_LOG_REC_EXPIRE);
+	memcpy(p + sizeof(struct ap_log_rec), &r, sizeof(r));
+	l->buf[l->cur].used += (uint32_t)(sizeof(struct ap_log_rec) + sizeof(r));
+}
+
 void ap_log_names(struct ap_log *l, const char *pool, size_t len)
 {
 	/* Whole strings per record, each record padded to 8 bytes. */

@@ -64,6 +64,8 @@ void ap_log_seen(struct ap_log *l, uint32_t pid, uint64_t ticks);
 /* A sampling round (--memory-interval) begun at `round`: its n samples, in
  * as many records as the block size needs. */
 void ap_log_mem(struct ap_log *l, uint64_t round, const struct ap_log_mem_sample *x, uint32_t n);
+/* The trace timeout handed traces on here, every one older than cutoff. */
+void ap_log_expire(struct ap_log *l, uint64_t cutoff);
 /* ap_log_events as a drain consumer (ap_event_fn; ctx is the log). */
 void ap_log_consume(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t n,
 		    struct ap_batch_result *res);

@@ -26,6 +26,10 @@
  *                              RSS samples of one round (--memory-interval),
  *                              split over records when a block cannot hold
  *                              the round
+ *             pid = 0, n = AP_LOG_REC_EXPIRE (version 4 on) a struct ap_log_expire: the trace
+ *                              timeout handed traces on here (written only
+ *                              when it handed one on; a reader older than the
+ *                              record counts it as a bad record)
  *   TOTALS  last: geometry, settings, (version 3 on) struct ap_log_memory,
  *           struct ap_log_totals, nprocs process rows, nquarantined lanes,
  *           the model table as text
@@ -84,6 +88,18 @@ _Static_assert(offsetof(struct ap_log_rec, pid) == 0, "ap_log_rec.pid");
 _Static_assert(offsetof(struct ap_log_rec, n) == 4, "ap_log_rec.n");
 
 #define AP_LOG_REC_SEEN	0xffffffffu	/* n of a "last seen running" record */
+#define AP_LOG_REC_EXPIRE 0xfffffffdu	/* (0xfffffffe is the memory samples record of format 3
+					 * on) n of a trace-timeout record: a struct
+					 * ap_log_expire; the reader handed on every trace
+					 * whose latest event was before `cutoff` here */
+
+struct ap_log_expire {
+	uint64_t cutoff;	/* segment clock ticks */
+	uint64_t reserved;	/* 0 */
+};
+_Static_assert(sizeof(struct ap_log_expire) == 16, "log expire record");
+_Static_assert(offsetof(struct ap_log_expire, cutoff) == 0, "expire.cutoff");
+_Static_assert(offsetof(struct ap_log_expire, reserved) == 8, "expire.reserved");
 
 struct ap_log_seen {
 	uint32_t pid;

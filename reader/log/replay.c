@@ -95,6 +95,19 @@ static void replay_data(struct ap_replay *rp, const uint8_t *p, uint32_t len, st
 				return;
 			}
 			off += used;
+		} else if (r.pid == 0 && r.n == AP_LOG_REC_EXPIRE) {
+			struct ap_log_expire ex;
+
+			if (len - off < sizeof(ex)) {
+				rp->scan.records_bad++;
+				return;
+			}
+			memcpy(&ex, p + off, sizeof(ex));
+			off += sizeof(ex);
+			if (ex.reserved == 0)
+				ap_asm_expire(&rp->as, ex.cutoff);
+			else
+				rp->scan.records_bad++;
 		} else if (r.pid == 0) {
 			uint32_t padded = (r.n + 7) & ~7u, i = 0;
 

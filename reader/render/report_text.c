@@ -337,6 +337,10 @@ void ap_report_text(FILE *f, const struct ap_analysis *a, const struct ap_overhe
 		   ", end without begin %" PRIu64 ", duplicate ids %" PRIu64 ", over cap %" PRIu64 "\n",
 		a->truncated_spans, a->orphans, a->self_parents, a->cycles, loss->end_without_begin,
 		loss->duplicates, loss->over_cap);
+	if (loss->traces_timed_out || loss->late_events)
+		fprintf(f, "  traces timed out %" PRIu64 " (no event for --trace-timeout: reported incomplete, "
+			   "open spans truncated at their last event), late events of them %" PRIu64 "\n",
+			loss->traces_timed_out, loss->late_events);
 	if (a->ops_over_cap || a->groups_over_cap || a->concs_over_cap || a->chains_over_cap ||
 	    a->models_over_cap || a->threads_over_cap || a->paths_over_cap || a->calls_over_cap)
 		fprintf(f, "  not kept, tables full: operations %" PRIu64 " spans, parallel groups %" PRIu64

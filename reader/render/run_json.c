@@ -35,6 +35,12 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_u64(j, "duplicate_end", r->duplicate_end);
 	ap_json_u64(j, "spans_over_cap", r->spans_over_cap);
 	ap_json_u64(j, "spans_in_flight_peak", r->spans_in_flight_peak);
+	ap_json_u64(j, "traces_timed_out", r->traces_timed_out);
+	ap_json_u64(j, "late_events", r->late_events);
+	ap_json_u64(j, "spans_no_reader", t->spans_no_reader);
+	ap_json_u64(j, "lost_with_dead_reader", t->lost_with_dead_reader);
+	ap_json_u64(j, "reread_after_takeover", t->reread_after_takeover);
+	ap_json_u64(j, "lost_unattributed", t->lost_unattributed);
 	ap_json_u64(j, "in_ring", t->in_ring);
 	ap_json_u64(j, "lost_quarantined", t->lost_quarantined);
 	ap_json_u64(j, "lane_claims", t->claims);
@@ -163,6 +169,24 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 		ap_json_obj(&j, "takeover");
 		ap_json_u64(&j, "from_reader_pid", r->takeover->from_reader_pid);
 		ap_json_u64(&j, "lanes_adopted", r->takeover->lanes_adopted);
+		ap_json_u64(&j, "lanes_unaccounted", r->takeover->lanes_unaccounted);
+		ap_json_u64(&j, "reported_seq", r->takeover->reported_seq);
+		ap_json_u64(&j, "report_in_flight_seq", r->takeover->report_in_flight_seq);
+		ap_json_end_obj(&j);
+	}
+	if (r->attached) {
+		ap_json_obj(&j, "stopped_attached");
+		ap_json_arr(&j, "processes");
+		for (uint32_t i = 0; i < r->nattached; i++) {
+			ap_json_obj(&j, NULL);
+			ap_json_u64(&j, "pid", r->attached[i].pid);
+			ap_json_u64(&j, "lanes", r->attached[i].lanes);
+			ap_json_u64(&j, "in_lanes", r->attached[i].in_lanes);
+			ap_json_bool(&j, "released", r->attached[i].released);
+			ap_json_end_obj(&j);
+		}
+		ap_json_end_arr(&j);
+		ap_json_u64(&j, "over_cap", r->attached_over_cap);
 		ap_json_end_obj(&j);
 	}
 	if (r->log)
@@ -189,6 +213,8 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 		ap_json_u64(&j, "events", p->events);
 		ap_json_u64(&j, "dropped", p->dropped);
 		ap_json_u64(&j, "lanes_claimed", p->lanes_claimed);
+		ap_json_u64(&j, "spans_no_reader", p->spans_no_reader);
+		ap_json_u64(&j, "lost_with_dead_reader", p->lost_with_dead_reader);
 		ap_json_end_obj(&j);
 	}
 	ap_json_end_arr(&j);

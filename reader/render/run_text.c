@@ -40,8 +40,24 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 		fputc('\n', f);
 	}
 	if (r->takeover)
-		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; spans begun before "
-			"are counted as END without BEGIN\n", r->takeover->from_reader_pid, r->takeover->lanes_adopted);
+		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; of what it read after its "
+			"last report, %" PRIu64 " events were read again and %" PRIu64 " were lost with it; spans "
+			"begun before are counted as END without BEGIN\n", r->takeover->from_reader_pid,
+			r->takeover->lanes_adopted, r->totals.reread_after_takeover, r->totals.lost_with_dead_reader);
+	if (r->attached) {
+		fprintf(f, "Stopped with %u process%s attached (their lanes were read to the end):",
+			r->nattached + r->attached_over_cap, r->nattached + r->attached_over_cap == 1 ? "" : "es");
+		for (uint32_t i = 0; i < r->nattached; i++)
+			fprintf(f, "%s pid %u (%u lane%s, %" PRIu64 " events in them at the stop%s)", i ? "," : "",
+				r->attached[i].pid, r->attached[i].lanes, r->attached[i].lanes == 1 ? "" : "s",
+				r->attached[i].in_lanes, r->attached[i].released ? ", let go" : ", still held");
+		if (r->attached_over_cap)
+			fprintf(f, " and %u more", r->attached_over_cap);
+		fputc('\n', f);
+	}
+	if (r->totals.spans_no_reader)
+		fprintf(f, "Spans the writers could not record before this reader (segment missing or retired): %" PRIu64
+			"\n", r->totals.spans_no_reader);
 	return ferror(f) ? -EIO : 0;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ap_atomic.h"
 #include "file.h"
 #include "render.h"
 #include "session.h"
@@ -57,6 +58,10 @@ static void interval_view(struct ap_session *s, struct ap_run *r)
 	t->attaches = since(n->attaches, b->attaches);
 	t->lost_quarantined = since(n->lost_quarantined, b->lost_quarantined);
 	t->sampled_out = since(n->sampled_out, b->sampled_out);
+	t->spans_no_reader = since(n->spans_no_reader, b->spans_no_reader);
+	t->lost_with_dead_reader = since(n->lost_with_dead_reader, b->lost_with_dead_reader);
+	t->reread_after_takeover = since(n->reread_after_takeover, b->reread_after_takeover);
+	t->lost_unattributed = since(n->lost_unattributed, b->lost_unattributed);
 	sc->complete = since(sc->complete, s->iv_base_spans.complete);
 	sc->unmatched_end = since(sc->unmatched_end, s->iv_base_spans.unmatched_end);
 	sc->tokens_only = since(sc->tokens_only, s->iv_base_spans.tokens_only);
@@ -122,8 +127,25 @@ void ap_session_dump(struct ap_session *s, int final)
 	ap_session_analyse(s);
 	s->dumps++;
 	if (!final) {
+		uint64_t skipped = s->dump.skipped_busy, failed = s->dump.failed;
+		int marked;
+
 		ap_session_run_view(s, &r);
+		ap_session_publish_reported(s);	/* the previous one, if it landed */
+		/* report.json will be queued unless its previous dump is still in
+		 * flight: once it lands it covers the lanes up to here (noted
+		 * before the submission, which may complete at once). */
+		marked = !s->report_marked && !s->dump.f[0].busy && ap_drain_mark(&s->drain) == 0;
+		if (marked)
+			ap_store_release(&s->seg.hdr->pending_seq, s->dumps);
 		dump_run(s, &r, 0, "report");
+		if (marked && s->dump.skipped_busy == skipped && s->dump.failed == failed) {
+			s->report_marked = 1;
+			s->report_marked_seq = s->dumps;
+			ap_session_publish_reported(s);	/* already on disk (the writer thread) */
+		} else if (marked) {
+			ap_store_release(&s->seg.hdr->pending_seq, ap_load_relaxed(&s->seg.hdr->reported_seq));
+		}
 	}
 	if (s->iv_on) {
 		ap_analysis_end(&s->iv, &s->as);

@@ -74,6 +74,7 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	ap_settings_default(&o->set);
 	o->label = "workload";
 	o->formats = UINT32_MAX;	/* AP_FORMATS_ALL */
+	o->trace_timeout_ns = AP_TRACE_TIMEOUT_DEFAULT_NS;
 }
 
 static void log_names(struct ap_session *s)
@@ -236,6 +237,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 		if (n)
 			fprintf(stderr, "agentprof: removed %d segment%s that a killed agentprof left in /dev/shm "
 				"(%" PRIu64 " MiB)\n", n, n == 1 ? "" : "s", bytes >> 20);
+		ap_live_remove_stale();	/* and the live views of segments gone (NAME.top, a few KiB) */
 	}
 	if (o->segment_name) {
 		snprintf(name, sizeof(name), "%s", o->segment_name);
@@ -268,6 +270,9 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	    ap_names_init(&s->names) ||
 	    (o->log_path && ap_fanout_add_events(&s->fan, ap_log_consume, &s->log)) ||
 	    ap_fanout_add_events(&s->fan, ap_asm_events, &s->as) ||
+	    (o->live && (ap_live_init(&s->live, &s->as, &s->seg.clock, ap_mono_ns()) || !(s->live_on = 1) ||
+			 ap_top_init(&s->top) || ap_fanout_add_events(&s->fan, ap_live_events, &s->live) ||
+			 ap_fanout_add_traces(&s->fan, ap_live_traces, &s->live))) ||
 	    ap_drain_init(&s->drain, &s->seg, ap_fanout_events, &s->fan)) {
 		fprintf(stderr, "agentprof: out of memory\n");
 		ap_session_close(s);
@@ -275,21 +280,36 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	}
 	s->drain.on_seen = on_seen;
 	s->drain.seen_ctx = s;
-	if (s->took_over)
-		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
 	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s)))) {
 		ap_session_close(s);
 		return ret;
 	}
+	/* After the log is open: the events read again go into it too. */
+	if (s->took_over) {
+		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
+		s->takeover.lanes_unaccounted = s->drain.lanes_unaccounted;
+		s->takeover.reported_seq = ap_load_acquire(&s->seg.hdr->reported_seq);
+		s->takeover.report_in_flight_seq = ap_load_acquire(&s->seg.hdr->pending_seq);
+		if (s->takeover.report_in_flight_seq == s->takeover.reported_seq)
+			s->takeover.report_in_flight_seq = 0;
+		if (s->logging)
+			ap_log_mark(&s->log);
+		ap_asm_flush(&s->as);
+	}
 	s->dumping = o->interval_ns != 0;
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
 	s->next_dump_ns = s->t0_ns + o->interval_ns;
+	s->next_expire_ns = s->t0_ns;
+	s->next_live_ns = s->t0_ns + 200000000u;	/* a first snapshot soon */
+	if (s->live_on)
+		ap_live_path(s->seg.name, s->live_path, sizeof(s->live_path));
 	return 0;
 }
 
 void ap_session_close(struct ap_session *s)
 {
 	if (s->seg.base) {
+		ap_seg_retire(&s->seg);	/* workers still attached look for the next reader */
 		ap_seg_unlink(s->seg.name);
 		ap_seg_unmap(&s->seg);
 	}
@@ -306,6 +326,13 @@ void ap_session_close(struct ap_session *s)
 		s->aio_on = 0;
 	}
 	s->dumping = 0;
+	if (s->live_on) {
+		if (s->live_path[0])
+			unlink(s->live_path);
+		ap_live_free(&s->live);
+		ap_top_free(&s->top);
+		s->live_on = 0;
+	}
 	ap_drain_free(&s->drain);
 	ap_asm_free(&s->as);
 	ap_names_free(&s->names);
@@ -386,6 +413,11 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	}
 	if (s->took_over)
 		r->takeover = &s->takeover;
+	if (s->opts.serving && s->nattached) {
+		r->attached = s->attached;
+		r->nattached = s->nattached;
+		r->attached_over_cap = s->attached_over_cap;
+	}
 	if (s->opts.log_path) {
 		struct ap_run_log *l = &s->log_rec;
 
@@ -493,6 +525,135 @@ void ap_session_finish(struct ap_session *s)
 	ap_session_take_stock(s);
 }
 
+/*
+ * The trace timeout, checked every eighth of it (at most every second): a
+ * trace is handed on between `timeout` and `timeout` + one step after its
+ * last event. The cutoff is in the segment's clock, where the events' times
+ * are; the event log records it when it handed a trace on, so that a
+ * replay hands on the same traces at the same point.
+ */
+static void expire_traces(struct ap_session *s, uint64_t now)
+{
+	const struct ap_clock_cal *c = &s->seg.clock;
+	uint64_t timeout = s->opts.trace_timeout_ns, step = timeout / 8, t, span;
+
+	if (!timeout || now < s->next_expire_ns)
+		return;
+	s->next_expire_ns = now + (step < 1000000000u ? step : 1000000000u);
+	t = ap_clock_read(c->source);
+	span = ap_ns_to_ticks(c, timeout);
+	if (t <= span)
+		return;
+	if (ap_asm_expire(&s->as, t - span) && s->logging)
+		ap_log_expire(&s->log, t - span);
+}
+
+/* Lanes owned now, by process: what they hold (head - our tail). */
+static void note_attached(struct ap_session *s)
+{
+	s->nattached = s->attached_over_cap = 0;
+	for (uint32_t i = 0; i < s->seg.lane_count; i++) {
+		const struct ap_lane_view *v = &s->drain.lanes[i];
+		uint64_t o = ap_load_acquire(&s->seg.lanes[i].owner), head, held = 0;
+		uint32_t pid = AP_OWNER_PID(o), k;
+
+		if (!o || v->quarantined)
+			continue;
+		head = ap_load_acquire(&s->seg.lanes[i].head);
+		if (head > v->tail && head - v->tail <= s->seg.lane_capacity)
+			held = head - v->tail;
+		for (k = 0; k < s->nattached && s->attached[k].pid != pid; k++)
+			;
+		if (k == s->nattached) {
+			if (k == AP_ATTACHED_MAX) {
+				s->attached_over_cap++;
+				continue;
+			}
+			s->attached[s->nattached++] = (struct ap_run_attached){ pid, 0, 0, 0 };
+		}
+		s->attached[k].lanes++;
+		s->attached[k].in_lanes += held;
+	}
+}
+
+void ap_session_retire(struct ap_session *s)
+{
+	uint64_t t0 = ap_mono_ns(), now = t0;
+	struct timespec ms = { 0, 1000000 };
+
+	note_attached(s);
+	ap_seg_retire(&s->seg);
+	/* A writer sees `retired` at its next call and releases its lane
+	 * (store-release of the owner word after its last head store), or it
+	 * dies; wait for that, draining, so that nothing it published before
+	 * is left behind. One that makes no call holds its lane: after the
+	 * grace it is reported as still attached. */
+	while (now - t0 < AP_RETIRE_GRACE_NS) {
+		uint32_t alive;
+
+		move_window(s);
+		ap_drain_pass(&s->drain);
+		if (s->logging)
+			ap_log_mark(&s->log);
+		ap_asm_flush(&s->as);
+		now = ap_mono_ns();
+		alive = ap_drain_check_owners(&s->drain, now, 0);
+		if (alive == 0)
+			break;
+		nanosleep(&ms, NULL);
+	}
+	for (uint32_t k = 0; k < s->nattached; k++) {
+		uint32_t still = 0;
+
+		for (uint32_t i = 0; i < s->seg.lane_count; i++) {
+			uint64_t o = ap_load_acquire(&s->seg.lanes[i].owner);
+
+			if (o && AP_OWNER_PID(o) == s->attached[k].pid && !s->drain.lanes[i].quarantined)
+				still++;
+		}
+		s->attached[k].released = still == 0;
+	}
+}
+
+/* serve stopped with workers attached: say who, and what their lanes held. */
+static void say_attached(const struct ap_session *s)
+{
+	uint32_t released = 0;
+
+	if (!s->nattached)
+		return;
+	fprintf(stderr, "agentprof: stopped with %u process%s attached to %s:", s->nattached + s->attached_over_cap,
+		s->nattached + s->attached_over_cap == 1 ? "" : "es", s->seg.name);
+	for (uint32_t k = 0; k < s->nattached; k++) {
+		fprintf(stderr, "%s pid %u (%u lane%s, %" PRIu64 " event%s in them, read)", k ? "," : "",
+			s->attached[k].pid, s->attached[k].lanes, s->attached[k].lanes == 1 ? "" : "s",
+			s->attached[k].in_lanes, s->attached[k].in_lanes == 1 ? "" : "s");
+		released += s->attached[k].released;
+	}
+	if (s->attached_over_cap)
+		fprintf(stderr, " and %u more", s->attached_over_cap);
+	fprintf(stderr, ".\nagentprof: %u let go of their lanes when the segment was retired; they record "
+		"nothing until a new `agentprof serve --segment %s` starts, count what they could not record "
+		"(spans_no_reader) and send it to that reader%s\n", released, s->seg.name,
+		released < s->nattached ? "; the others made no call in the last second and will do the same "
+		"at their next one" : "");
+}
+
+void ap_session_publish_reported(struct ap_session *s)
+{
+	const struct ap_dump_file *f = &s->dump.f[0];	/* report.json */
+
+	if (!s->report_marked || f->busy)
+		return;
+	if (f->result == 0) {
+		ap_drain_publish_mark(&s->drain);
+		ap_store_release(&s->seg.hdr->reported_seq, s->report_marked_seq);
+	} else {
+		ap_store_release(&s->seg.hdr->pending_seq, ap_load_relaxed(&s->seg.hdr->reported_seq));
+	}
+	s->report_marked = 0;
+}
+
 static void note_stragglers(struct ap_session *s)
 {
 	uint32_t shown[8], n = 0, more = 0;
@@ -530,13 +691,21 @@ static void loop(struct ap_session *s)
 		uint64_t now;
 
 		move_window(s);
+		if (s->live_on)
+			ap_live_tick(&s->live, ap_mono_ns());
 		ap_drain_pass(&s->drain);
 		now = ap_mono_ns();
 
 		if (s->logging)
 			ap_log_mark(&s->log);	/* a replay flushes where we do */
 		ap_aio_poll(&s->aio);
+		ap_session_publish_reported(s);
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
+		expire_traces(s, now);
+		if (s->live_on && now >= s->next_live_ns) {
+			ap_session_live(s, now);
+			s->next_live_ns = now + 1000000000u;
+		}
 		s->passes++;
 		ap_store_relaxed(&s->seg.hdr->reader_heartbeat_ns, now);
 		reap(s);
@@ -637,6 +806,11 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		return o->segment_name && ret != -ENOMEM && ret != -ENOSPC ? AP_EXIT_USAGE : AP_EXIT_INTERNAL;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (s->opts.top_tty && !isatty(2)) {
+		s->opts.top_tty = 0;	/* the snapshot is still written: agentprof top --segment */
+		fprintf(stderr, "agentprof: --top needs a terminal on stderr; `agentprof top --segment %s` shows "
+			"the run\n", s->seg.name);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_signal;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -667,7 +841,11 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 		goto out;
 	}
 	loop(s);
+	ap_session_live_end(s);
+	ap_session_retire(s);
 	ap_session_finish(s);
+	if (o->serving && !o->quiet)
+		say_attached(s);
 	code = o->serving ? 0 : s->main_done ? ap_exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
 	if (s->dumping)
 		ap_session_dump(s, 1);	/* the last interval; the run's report is written below */

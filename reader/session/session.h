@@ -24,6 +24,7 @@
 #include "dump.h"
 #include "evlog.h"
 #include "fanout.h"
+#include "live.h"
 #include "names.h"
 #include "run.h"
 #include "segment.h"
@@ -45,7 +46,13 @@ struct ap_run_opts {
 	uint32_t log_block;		/* payload bytes per log block (tests) */
 	uint32_t formats;		/* --formats: files a report writes, a mask of
 					 * ap_formats() indexes (AP_FORMATS_ALL) */
+	int live;			/* keep the live view and write its snapshot (serve; record --top) */
+	int top_tty;			/* record --top: draw the live view on the terminal */
+	uint64_t trace_timeout_ns;	/* --trace-timeout: a trace with no event for this long
+					 * is handed on as incomplete; 0: never (default 300 s) */
 };
+
+#define AP_TRACE_TIMEOUT_DEFAULT_NS	(300ull * 1000000000ull)
 
 /* Start the workload with the segment named `segment` and return the pid
  * whose exit ends the run (its exit status becomes the run's). 0 or -errno;
@@ -114,6 +121,20 @@ struct ap_session {
 	/* serve: the segment was taken over from a reader that died */
 	struct ap_run_takeover takeover;
 	int took_over;
+	/* --trace-timeout */
+	uint64_t next_expire_ns;
+	/* the live view (`agentprof top`) */
+	struct ap_live live;
+	int live_on;
+	struct ap_top top;
+	uint64_t next_live_ns;
+	char live_path[300];
+	int top_drawn;			/* record --top drew on the alternate screen */
+	int report_marked;		/* a report.json covering the drain's mark is in flight */
+	uint64_t report_marked_seq;	/* its dumps.reports */
+	/* serve stopped: processes that still held lanes (ap_session_retire) */
+	struct ap_run_attached attached[AP_ATTACHED_MAX];
+	uint32_t nattached, attached_over_cap;
 };
 
 /* Fill opts with defaults. */
@@ -128,6 +149,12 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
 int ap_session_open(struct ap_session *s, const struct ap_run_opts *o);
 void ap_session_finish(struct ap_session *s);	/* final drain, totals, names */
 void ap_session_close(struct ap_session *s);	/* unmap and remove the segment */
+/* The reader stops: note who still holds lanes and what they hold, mark the
+ * segment retired, and drain while the writers let go of their lanes (at
+ * most AP_RETIRE_GRACE_NS), so that the final drain reads every event a
+ * writer published before it noticed. */
+void ap_session_retire(struct ap_session *s);
+#define AP_RETIRE_GRACE_NS	1000000000u	/* 1 s */
 /* End the run's analysis for a report (after finish, or at a dump). */
 void ap_session_analyse(struct ap_session *s);
 /* The run so far as a run record (after ap_session_analyse). */
@@ -140,6 +167,10 @@ void ap_session_take_stock(struct ap_session *s);
  * run's report is written by the caller). */
 int ap_session_interval_start(struct ap_session *s);
 void ap_session_dump(struct ap_session *s, int final);
+/* A takeover after this reader dies re-reads what its last report does not
+ * cover: once report.json of a dump is on disk, store the positions it
+ * covers in the lanes (ap_drain_mark). Called after each I/O poll. */
+void ap_session_publish_reported(struct ap_session *s);
 
 /* memsample.c. --memory-interval: set up (after the analyses), free; one
  * sampling round (logged, then the held traces it passed are analysed);
@@ -162,6 +193,17 @@ char *ap_render_format(const struct ap_format *fmt, const struct ap_run *r, size
  * the text, JSON or summary on stdout as opts say. Returns `code`, or
  * AP_EXIT_INTERNAL when a report could not be written (said on stderr). */
 int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_run_opts *o, int code);
+
+/* Where serve keeps the live view's snapshot for segment `name`: next to
+ * the segment, /dev/shm/NAME.top (live.c says why a file). */
+void ap_live_path(const char *segment, char *out, size_t cap);
+/* Remove the snapshots (same user) whose segment is gone; how many. */
+int ap_live_remove_stale(void);
+
+/* live.c (session): refresh the snapshot file now. */
+void ap_session_live(struct ap_session *s, uint64_t now);
+/* record --top: leave the alternate screen. */
+void ap_session_live_end(struct ap_session *s);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);

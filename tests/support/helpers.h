@@ -95,6 +95,9 @@ void t_register_memattr(void);
 void t_register_serve(void);
 void t_register_pb(void);
 void t_register_ctx(void);
+void t_register_timeout(void);
+void t_register_fleet(void);
+void t_register_top(void);
 
 #define T_ADD(suite, fn) CU_add_test(suite, #fn, fn)
 

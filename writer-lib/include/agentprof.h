@@ -106,6 +106,7 @@ static inline int ap_ctx_parse(const char *tp, struct ap_ctx *out) { (void)tp; (
 static inline int ap_ctx_current(struct ap_ctx *out) { (void)out; return AP_E_OFF; }
 static inline int ap_ctx_push(const struct ap_ctx *c) { (void)c; return AP_E_OFF; }
 static inline void ap_ctx_pop(const struct ap_ctx *c) { (void)c; }
+static inline uint64_t ap_spans_no_reader(void) { return 0; }
 #define AP_SPAN(name_literal, category) ((void)0)
 #define AP_SPAN_REENTRANT	UINT64_MAX
 #else /* !AGENTPROF_DISABLE */
@@ -117,7 +118,11 @@ static inline void ap_ctx_pop(const struct ap_ctx *c) { (void)c; }
  * -ENOENT (no such segment), -EACCES, -ENOMEM, AP_E_MAGIC, AP_E_ABI,
  * AP_E_LAYOUT, AP_E_SIZE, AP_E_NOTSHM, AP_E_OWNER, AP_E_MODE, AP_E_GEOMETRY,
  * AP_E_CLOCK, AP_E_NAME; -EINVAL when $AGENTPROF_SAMPLE is not a number from
- * 0 to 1. On error profiling stays off.
+ * 0 to 1. On error profiling stays off; after -ENOENT (no reader has created
+ * the segment yet, or its reader retired it) the process waits for it:
+ * spans record nothing and are counted (ap_spans_no_reader), the name is
+ * looked for again at most once a second, and recording starts when it is
+ * there. ap_detach() stops the waiting.
  *
  * $AGENTPROF_SAMPLE (default 1) is the share of traces recorded, decided once
  * per trace from its id when its root begins; a process started under
@@ -283,6 +288,17 @@ struct ap_stats {
  * a thread are added as it makes its calls, so read them from the thread that
  * recorded or after the others have been joined. */
 AP_API void ap_stats(struct ap_stats *out);
+
+/*
+ * Spans this process could not record because no reader was there: its
+ * segment (ap_attach's name or $AGENTPROF_SHM) did not exist yet, or its
+ * reader had stopped and retired it. Meanwhile the process looks for the
+ * segment again at most once a second and records again as soon as it is
+ * there; each thread sends what it could not record with its next lane
+ * claim, so the next reader reports it (spans_no_reader). Spans, not
+ * events: a span begun while waiting writes neither BEGIN nor END.
+ */
+AP_API uint64_t ap_spans_no_reader(void);
 
 /*
  * Inline fast paths. With profiling off, a span costs one load and a branch
