@@ -109,6 +109,8 @@ struct ap_run {
 	uint32_t lanes, lane_events;
 	uint64_t seg_bytes, attaches;
 	struct ap_clock_cal clock;
+	int64_t mono_to_unix_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC during the run;
+					 * 0: unknown (a replayed log) */
 	int exit_known, exit_status;	/* the workload's, as record exits with it */
 	uint64_t duration_ns;		/* what the report covers: the run, or the interval */
 	uint64_t run_ns;		/* the whole run so far */

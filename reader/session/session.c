@@ -40,6 +40,7 @@
 #include "ap_atomic.h"
 #include "file.h"
 #include "logcodec.h"
+#include "otlp.h"
 #include "session.h"
 
 #define IDLE_SLEEP_NS		50000u		/* 50 us */
@@ -271,6 +272,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	}
 	s->dumping = o->interval_ns != 0;
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
+	s->mono_to_unix_ns = ap_otlp_mono_to_unix();
 	s->next_dump_ns = s->t0_ns + o->interval_ns;
 	return 0;
 }
@@ -324,6 +326,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	r->seg_bytes = s->seg.size;
 	r->attaches = s->totals.attaches;
 	r->clock = s->seg.clock;
+	r->mono_to_unix_ns = s->mono_to_unix_ns;
 	r->exit_known = s->main_done;
 	r->exit_status = s->main_done ? ap_exit_code(s->main_status) : 0;
 	r->duration_ns = r->run_ns = s->t1_ns - s->t0_ns;

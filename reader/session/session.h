@@ -73,6 +73,7 @@ struct ap_session {
 	int main_status;		/* wait status */
 	int main_done;
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
+	int64_t mono_to_unix_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at the start */
 	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
 	uint64_t cost16;		/* writers' median cost per event, ticks x 16, 0: none */
 	double cost_ns;			/* the same in ns */
