@@ -101,6 +101,25 @@ struct ap_run_log {
 	uint64_t events_not_logged;
 };
 
+/* The OTLP/HTTP sender (--otlp): every span handed to it is in one place,
+ *   spans_queued = spans_sent + spans_dropped_queue_full + spans_dropped_shutdown
+ *                  + spans_rejected + spans_failed + spans_in_queue
+ * (spans_in_queue is 0 once the run is over). spans_not_sent were never
+ * queued: spans never begun (no name, no start) and spans of traces the
+ * encoder had no memory for. */
+struct ap_run_otlp {
+	const char *endpoint;		/* without credentials */
+	const char *protocol;		/* "http/protobuf", "http/json" */
+	int gzip;
+	uint32_t batch_spans, batch_ms;
+	uint64_t queue_bytes_max;
+	uint64_t spans_queued, spans_sent, batches_sent, retries, timeouts;
+	uint64_t spans_dropped_queue_full, spans_dropped_shutdown, spans_rejected, spans_failed;
+	uint64_t spans_in_queue, batches_failed, queue_peak_bytes, bytes_sent, spans_not_sent;
+	uint64_t encode_ns;		/* drain thread's time encoding batches */
+	const char *last_error;		/* NULL: none */
+};
+
 struct ap_run {
 	/* What ran. */
 	const char *label;		/* the workload, for headings */
@@ -137,6 +156,7 @@ struct ap_run {
 	const struct ap_run_dumps *dumps;
 	const struct ap_run_takeover *takeover;
 	const struct ap_run_log *log;
+	const struct ap_run_otlp *otlp;
 };
 
 /* What the assembler counted, into r: spans handed on, duplicates, spans

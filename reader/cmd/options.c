@@ -56,6 +56,15 @@ const char ap_usage_text[] =
 	"                       report.txt (the run so far) and DIR/interval.json and\n"
 	"                       interval.txt (traces completed since the last dump); the\n"
 	"                       files are written through io_uring and never waited for\n"
+	"      --otlp URL       stream every trace (every span, kept or not) to an\n"
+	"                       OpenTelemetry Collector over OTLP/HTTP, e.g.\n"
+	"                       http://localhost:4318 (/v1/traces is added to a URL\n"
+	"                       without a path); without it OTEL_EXPORTER_OTLP_ENDPOINT\n"
+	"                       and the other OTEL_* variables apply (README)\n"
+	"      --otlp-batch N[,MS]  a batch holds at most N spans (512) or waits MS ms (1000)\n"
+	"      --otlp-queue-mib N   bytes waiting for the collector, at most (64 MiB);\n"
+	"                       past it whole batches are dropped, counted\n"
+	"      --otlp-drain-s S at the end, send what is queued for at most S s (5)\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --json           print report.json instead of the text report\n"
@@ -239,6 +248,40 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 				return -1;
 			}
 			c->run.interval_ns = (uint64_t)(secs * 1e9);
+			i++;
+		} else if (strcmp(a, "--otlp") == 0) {
+			if (!val || !*val || val[0] == '-') {
+				*ret = ap_usage_error("%s", "--otlp needs a collector URL, e.g. http://localhost:4318");
+				return -1;
+			}
+			c->run.otlp_url = val;
+			i++;
+		} else if (strcmp(a, "--otlp-batch") == 0) {
+			char *end = NULL;
+			unsigned long n = val ? strtoul(val, &end, 10) : 0, ms = c->run.otlp_batch_ms;
+
+			if (end && *end == ',' && end[1])
+				ms = strtoul(end + 1, &end, 10);
+			if (!val || !end || *end || n < 1 || n > 1000000 || ms < 1 || ms > 3600000) {
+				*ret = ap_usage_error("--otlp-batch takes SPANS[,MS]: 1 to 1000000 spans, 1 to 3600000 ms "
+						   "(got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.otlp_batch_spans = (uint32_t)n;
+			c->run.otlp_batch_ms = (uint32_t)ms;
+			i++;
+		} else if (strcmp(a, "--otlp-queue-mib") == 0 || strcmp(a, "--otlp-drain-s") == 0) {
+			int q = strcmp(a, "--otlp-queue-mib") == 0;
+
+			if (parse_u64(val, 0, q ? 65536 : 3600, &v)) {
+				*ret = ap_usage_error("%s takes a number from 0 to %d (got '%s')", a, q ? 65536 : 3600,
+						   val ? val : "");
+				return -1;
+			}
+			if (q)
+				c->run.otlp_queue_mib = (uint32_t)v;
+			else
+				c->run.otlp_drain_s = (uint32_t)v;
 			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {

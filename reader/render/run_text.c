@@ -38,6 +38,18 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 				strerror(-d->last_err));
 		fputc('\n', f);
 	}
+	if (r->otlp) {
+		const struct ap_run_otlp *o = r->otlp;
+
+		fprintf(f, "OTLP to %s: %" PRIu64 " spans queued, %" PRIu64 " sent in %" PRIu64 " batches, %" PRIu64
+			" retries, dropped %" PRIu64 " (queue full) + %" PRIu64 " (at exit), %" PRIu64 " rejected, %" PRIu64
+			" failed, %" PRIu64 " still queued", ap_tcell(o->endpoint, -1), o->spans_queued, o->spans_sent,
+			o->batches_sent, o->retries, o->spans_dropped_queue_full, o->spans_dropped_shutdown,
+			o->spans_rejected, o->spans_failed, o->spans_in_queue);
+		if (o->last_error)
+			fprintf(f, "; last error: %s", ap_tcell(o->last_error, -1));
+		fputc('\n', f);
+	}
 	if (r->takeover)
 		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; spans begun before "
 			"are counted as END without BEGIN\n", r->takeover->from_reader_pid, r->takeover->lanes_adopted);

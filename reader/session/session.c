@@ -74,6 +74,10 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	ap_seg_config_default(&o->seg);
 	ap_settings_default(&o->set);
 	o->label = "workload";
+	o->otlp_batch_spans = 512;
+	o->otlp_batch_ms = 1000;
+	o->otlp_queue_mib = 64;
+	o->otlp_drain_s = 5;
 }
 
 static void log_names(struct ap_session *s)
@@ -254,6 +258,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	    (o->interval_ns && ap_session_interval_start(s)) ||
 	    ap_asm_init(&s->as, set->max_spans, ap_fanout_traces, &s->fan) ||
 	    ap_fanout_add_traces(&s->fan, analyse, s) ||
+	    (o->otlp && ap_fanout_add_traces(&s->fan, ap_session_otlp_trace, s)) ||
 	    ap_names_init(&s->names) ||
 	    (o->log_path && ap_fanout_add_events(&s->fan, ap_log_consume, &s->log)) ||
 	    ap_fanout_add_events(&s->fan, ap_asm_events, &s->as) ||
@@ -266,7 +271,8 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	s->drain.seen_ctx = s;
 	if (s->took_over)
 		s->takeover.lanes_adopted = ap_drain_adopt(&s->drain);
-	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s)))) {
+	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s))) ||
+	    (o->otlp && (ret = ap_session_otlp_start(s)))) {
 		ap_session_close(s);
 		return ret;
 	}
@@ -279,6 +285,12 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 
 void ap_session_close(struct ap_session *s)
 {
+	if (s->otlp_on) {
+		ap_otlp_stop(&s->otlp, 0);
+		s->otlp_on = 0;
+	}
+	ap_otlp_batch_free(&s->otlp_batch);
+	ap_otlp_resource_free(&s->otlp_res);
 	if (s->seg.base) {
 		ap_seg_unlink(s->seg.name);
 		ap_seg_unmap(&s->seg);
@@ -383,6 +395,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 		l->err = s->log_err;
 		r->log = l;
 	}
+	ap_session_otlp_view(s, r);
 	ap_run_reader_usage(r);
 }
 
@@ -518,6 +531,8 @@ static void loop(struct ap_session *s)
 			ap_log_mark(&s->log);	/* a replay flushes where we do */
 		ap_aio_poll(&s->aio);
 		ap_asm_flush(&s->as);	/* complete traces go to the analysis now */
+		if (s->otlp_on)
+			ap_session_otlp_pass(s, now);
 		s->passes++;
 		ap_store_relaxed(&s->seg.hdr->reader_heartbeat_ns, now);
 		reap(s);
@@ -581,7 +596,35 @@ static void loop(struct ap_session *s)
 	}
 }
 
+static int session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
+
 int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
+{
+	struct ap_run_opts oo = *o;
+	struct ap_otlp_cfg ocfg;
+	const char *why = NULL;
+	int ret;
+
+	/* --otlp and the OTEL_* variables: a bad value is a usage error before
+	 * anything runs. */
+	ret = o->otlp ? 0 : ap_otlp_cfg_load(&ocfg, o->otlp_url, &why);
+	if (ret < 0) {
+		fprintf(stderr, "agentprof: %s\n", why);
+		ap_otlp_cfg_free(&ocfg);
+		return AP_EXIT_USAGE;
+	}
+	if (ret == 0 && o->otlp_url && !o->otlp)
+		fprintf(stderr, "agentprof: --otlp is off: %s\n", why);
+	if (ret > 0)
+		oo.otlp = &ocfg;
+	o = &oo;
+	ret = session_run(o, spawn, ctx);
+	if (oo.otlp == &ocfg)
+		ap_otlp_cfg_free(&ocfg);
+	return ret;
+}
+
+static int session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct ap_session *s;
@@ -643,6 +686,7 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	}
 	loop(s);
 	ap_session_finish(s);
+	ap_session_otlp_stop(s);	/* the last traces, and the queue for --otlp-drain-s */
 	code = o->serving ? 0 : s->main_done ? ap_exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
 	if (s->dumping)
 		ap_session_dump(s, 1);	/* the last interval; the run's report is written below */

@@ -25,6 +25,8 @@
 #include "evlog.h"
 #include "fanout.h"
 #include "names.h"
+#include "otlp.h"
+#include "otlp_http.h"
 #include "run.h"
 #include "segment.h"
 
@@ -43,6 +45,14 @@ struct ap_run_opts {
 	int serving;			/* serve: no workload; drains until SIGINT or SIGTERM */
 	uint64_t interval_ns;		/* --interval: dump the reports this often; 0: never */
 	uint32_t log_block;		/* payload bytes per log block (tests) */
+	/* --otlp URL (NULL: the OTEL_EXPORTER_OTLP_* variables decide);
+	 * ap_session_run loads the sender's configuration into otlp (NULL: off) */
+	const char *otlp_url;
+	struct ap_otlp_cfg *otlp;
+	uint32_t otlp_batch_spans;	/* --otlp-batch N[,MS]: at most N spans (512) */
+	uint32_t otlp_batch_ms;		/*   or MS ms (1000) per batch */
+	uint32_t otlp_queue_mib;	/* --otlp-queue-mib (64) */
+	uint32_t otlp_drain_s;		/* --otlp-drain-s (5): at the end, send for at most this */
 };
 
 /* Start the workload with the segment named `segment` and return the pid
@@ -105,6 +115,17 @@ struct ap_session {
 	/* serve: the segment was taken over from a reader that died */
 	struct ap_run_takeover takeover;
 	int took_over;
+	/* --otlp: every completed trace, batched, encoded here, sent by the
+	 * sender's thread (otlp_out.c) */
+	int otlp_on;
+	struct ap_otlp otlp;
+	struct ap_otlp_resource otlp_res;
+	struct ap_otlp_batch otlp_batch;
+	struct ap_otlp_clock otlp_clk;
+	uint64_t otlp_batch_t0;		/* when the batch being filled got its first span */
+	uint64_t otlp_encode_ns, otlp_nomem;
+	struct ap_run_otlp otlp_rec;
+	char otlp_err[160];
 };
 
 /* Fill opts with defaults. */
@@ -141,6 +162,16 @@ char *ap_render_format(const struct ap_format *fmt, const struct ap_run *r, size
  * the text, JSON or summary on stdout as opts say. Returns `code`, or
  * AP_EXIT_INTERNAL when a report could not be written (said on stderr). */
 int ap_emit_reports(struct ap_dump *d, const struct ap_run *r, const struct ap_run_opts *o, int code);
+
+/* otlp_out.c. --otlp: start the sender (0 or -errno, said on stderr); the
+ * assembler's trace consumer; a pass (a batch older than its time goes);
+ * the end (the last batch, then the queue for at most --otlp-drain-s);
+ * the record for the report. */
+int ap_session_otlp_start(struct ap_session *s);
+void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t);
+void ap_session_otlp_pass(struct ap_session *s, uint64_t now);
+void ap_session_otlp_stop(struct ap_session *s);
+void ap_session_otlp_view(struct ap_session *s, struct ap_run *r);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);
