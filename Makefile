@@ -284,7 +284,10 @@ consumers-selftest: consumers ## the consumer scripts accept good samples and re
 $(BUILD)/otlp-jsonl: tests/otlp/render_jsonl.c $(READER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_tests) $(filter %.c %.o %.a,$^) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
 
-check-otlp: $(AGENTPROF) $(BUILD)/otlp-jsonl ## OTLP export and sender against the real schema and receiver
+$(BUILD)/otlp-hop: tests/otlp/hop.c $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
+
+check-otlp: $(AGENTPROF) $(BUILD)/otlp-jsonl $(BUILD)/otlp-hop ## OTLP export and sender against the real schema and receiver
 	$(Q)tests/otlp/check.sh $(BUILD)
 
 BENCH_BIN := $(BUILD)/bench-writer

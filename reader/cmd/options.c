@@ -270,18 +270,23 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			c->run.otlp_batch_spans = (uint32_t)n;
 			c->run.otlp_batch_ms = (uint32_t)ms;
 			i++;
-		} else if (strcmp(a, "--otlp-queue-mib") == 0 || strcmp(a, "--otlp-drain-s") == 0) {
-			int q = strcmp(a, "--otlp-queue-mib") == 0;
+		} else if (strcmp(a, "--otlp-queue-mib") == 0) {
+			char *end = NULL;
+			double mib = val ? strtod(val, &end) : -1;
 
-			if (parse_u64(val, 0, q ? 65536 : 3600, &v)) {
-				*ret = ap_usage_error("%s takes a number from 0 to %d (got '%s')", a, q ? 65536 : 3600,
-						   val ? val : "");
+			if (!val || !end || *end || end == val || !(mib >= 0 && mib <= 65536)) {
+				*ret = ap_usage_error("--otlp-queue-mib takes MiB from 0 to 65536, fractions allowed "
+						   "(got '%s')", val ? val : "");
 				return -1;
 			}
-			if (q)
-				c->run.otlp_queue_mib = (uint32_t)v;
-			else
-				c->run.otlp_drain_s = (uint32_t)v;
+			c->run.otlp_queue_bytes = (uint64_t)(mib * 1048576.0);
+			i++;
+		} else if (strcmp(a, "--otlp-drain-s") == 0) {
+			if (parse_u64(val, 0, 3600, &v)) {
+				*ret = ap_usage_error("--otlp-drain-s takes seconds from 0 to 3600 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.otlp_drain_s = (uint32_t)v;
 			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {

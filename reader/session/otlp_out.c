@@ -84,7 +84,9 @@ void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t)
 
 void ap_session_otlp_pass(struct ap_session *s, uint64_t now)
 {
-	if (s->otlp_batch.n && now - s->otlp_batch_t0 >= (uint64_t)s->opts.otlp_batch_ms * 1000000u)
+	/* now was read before this pass's traces came: t0 may be later. */
+	if (s->otlp_batch.n && now > s->otlp_batch_t0 &&
+	    now - s->otlp_batch_t0 >= (uint64_t)s->opts.otlp_batch_ms * 1000000u)
 		seal(s);
 }
 
@@ -97,7 +99,7 @@ int ap_session_otlp_start(struct ap_session *s)
 	ap_otlp_batch_init(&s->otlp_batch);
 	s->otlp_clk.cal = s->seg.clock;
 	s->otlp_clk.mono_to_unix = ap_otlp_mono_to_unix();
-	c->queue_bytes = (uint64_t)s->opts.otlp_queue_mib << 20;
+	c->queue_bytes = s->opts.otlp_queue_bytes;
 	if (!c->queue_bytes)
 		c->queue_bytes = 1;	/* --otlp-queue-mib 0: nothing fits, every batch is dropped */
 	ret = ap_otlp_start(&s->otlp, c);

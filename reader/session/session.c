@@ -76,7 +76,7 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	o->label = "workload";
 	o->otlp_batch_spans = 512;
 	o->otlp_batch_ms = 1000;
-	o->otlp_queue_mib = 64;
+	o->otlp_queue_bytes = 64ull << 20;
 	o->otlp_drain_s = 5;
 }
 

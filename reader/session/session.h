@@ -51,7 +51,7 @@ struct ap_run_opts {
 	struct ap_otlp_cfg *otlp;
 	uint32_t otlp_batch_spans;	/* --otlp-batch N[,MS]: at most N spans (512) */
 	uint32_t otlp_batch_ms;		/*   or MS ms (1000) per batch */
-	uint32_t otlp_queue_mib;	/* --otlp-queue-mib (64) */
+	uint64_t otlp_queue_bytes;	/* --otlp-queue-mib (64 MiB; fractions allowed) */
 	uint32_t otlp_drain_s;		/* --otlp-drain-s (5): at the end, send for at most this */
 };
 

@@ -139,5 +139,133 @@ else
 	ok "no header in report.json, report.txt, the event log, stdout or stderr"
 fi
 
+# 4. 503 three times (Retry-After: 0), then 200: nothing lost, 3 retries.
+#    One batch (it goes at the end), so the retries are exactly 3.
+d=$tmp/retry503
+mkdir -p "$d"
+recv r503 --fail-first 3 --status 503 --retry-after 0
+"$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 100000,600000 >/dev/null 2>"$d/stderr"
+stop_recv
+if out=$(compare "$d/report.json" "$tmp/r503.jsonl" --exact) && conserved "$d/report.json" &&
+   [ "$(otlp_field "$d/report.json" retries)" = 3 ] && [ "$(otlp_field "$d/report.json" spans_sent)" = 64 ] &&
+   [ "$(grep -c '"status":503' "$tmp/r503.jsonl")" = 3 ]; then
+	ok "503 x3 (Retry-After 0) then 200: 3 retries counted, every span once ($out)"
+else
+	bad "503 x3 then 200: retries $(otlp_field "$d/report.json" retries), sent $(otlp_field "$d/report.json" spans_sent)"
+fi
+
+# 5. 429 twice without Retry-After: the exponential backoff with jitter
+#    (0.25-0.75 s, then 0.5-1.5 s), then delivered.
+d=$tmp/retry429
+mkdir -p "$d"
+recv r429 --fail-first 2 --status 429
+t0=$(date +%s%N)
+"$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 100000,600000 >/dev/null 2>"$d/stderr"
+stop_recv
+gap=$(node -e '
+const l = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+console.log(l.length === 3 ? ((Date.parse(l[2].time) - Date.parse(l[0].time))) : -1)' "$tmp/r429.jsonl")
+if compare "$d/report.json" "$tmp/r429.jsonl" --exact >/dev/null && [ "$(otlp_field "$d/report.json" retries)" = 2 ] &&
+   [ "$gap" -ge 700 ] && [ "$gap" -le 2400 ]; then
+	ok "429 x2 without Retry-After: backoff waited ${gap} ms over 2 retries, then every span once"
+else
+	bad "429 backoff: retries $(otlp_field "$d/report.json" retries), gap ${gap} ms"
+fi
+
+# 6. 400: the batch is failed, not retried, said once on stderr.
+d=$tmp/r400
+mkdir -p "$d"
+recv r400 --fail-first 1 --status 400
+"$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 100000,600000 >/dev/null 2>"$d/stderr"
+stop_recv
+if conserved "$d/report.json" && [ "$(otlp_field "$d/report.json" spans_failed)" = 64 ] &&
+   [ "$(otlp_field "$d/report.json" retries)" = 0 ] && [ "$(wc -l <"$tmp/r400.jsonl")" = 1 ] &&
+   [ "$(grep -c 'refused a batch' "$d/stderr")" = 1 ] && grep -q 'HTTP 400' "$d/report.json"; then
+	ok "400: 64 spans failed, 1 request, no retry, said once, last_error in report.json"
+else
+	bad "400: failed $(otlp_field "$d/report.json" spans_failed), retries $(otlp_field "$d/report.json" retries)"
+fi
+
+# 7. Receiver down for longer than the queue lasts: a queue of 4 KiB holds
+#    one batch of one trace; the rest are dropped whole, and at the end
+#    what is left is dropped after --otlp-drain-s. Every span is counted once.
+d=$tmp/down
+mkdir -p "$d"
+recv down
+stop_recv	# nothing listens on $port now: connection refused
+"$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 8,600000 --otlp-queue-mib 0.004 \
+	--otlp-drain-s 1 >/dev/null 2>"$d/stderr"
+if conserved "$d/report.json" && [ "$(otlp_field "$d/report.json" spans_queued)" = 64 ] &&
+   [ "$(otlp_field "$d/report.json" spans_sent)" = 0 ] && [ "$(otlp_field "$d/report.json" spans_dropped_queue_full)" -gt 0 ] &&
+   [ "$(otlp_field "$d/report.json" spans_dropped_shutdown)" -gt 0 ] &&
+   [ "$(otlp_field "$d/report.json" queue_peak_bytes)" -le 4194 ] && [ "$(otlp_field "$d/report.json" retries)" -gt 0 ]; then
+	ok "receiver down: 64 queued = $(otlp_field "$d/report.json" spans_dropped_queue_full) dropped (queue full) + $(otlp_field "$d/report.json" spans_dropped_shutdown) dropped at exit, peak $(otlp_field "$d/report.json" queue_peak_bytes) B of 4194"
+else
+	bad "receiver down: $(node -e 'console.log(JSON.stringify(JSON.parse(require("fs").readFileSync(process.argv[1])).otlp))' "$d/report.json")"
+fi
+
+# 8. A receiver that never answers: the timeout (OTEL_EXPORTER_OTLP_TIMEOUT)
+#    fires, the drain goes on (every span in report.json, no event lost), and
+#    the run ends within --otlp-drain-s of the workload.
+d=$tmp/hang
+mkdir -p "$d"
+recv hang --hang
+t0=$(date +%s%N)
+OTEL_EXPORTER_OTLP_TIMEOUT=300 "$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 8,100 \
+	--otlp-drain-s 1 >/dev/null 2>"$d/stderr"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+stop_recv
+spans=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));console.log(r.counts.spans_complete+"/"+r.counts.dropped_full)' "$d/report.json")
+if conserved "$d/report.json" && [ "$(otlp_field "$d/report.json" timeouts)" -gt 0 ] && [ "$spans" = "64/0" ] &&
+   [ "$(otlp_field "$d/report.json" spans_sent)" = 0 ] && [ "$ms" -lt 6000 ]; then
+	ok "hanging receiver: $(otlp_field "$d/report.json" timeouts) timeouts, drain complete (64 spans, 0 dropped), run ${ms} ms"
+else
+	bad "hanging receiver: timeouts $(otlp_field "$d/report.json" timeouts), spans/dropped $spans, ${ms} ms"
+fi
+
+# 9. Two hosts: two serve instances with their own service names; a worker
+#    of the first starts a worker of the second under TRACEPARENT. The
+#    receiver holds one trace across both services, parent linked.
+d=$tmp/hosts
+mkdir -p "$d/a" "$d/b"
+recv hosts
+sa=/ap-otlp-a-$$
+sb=/ap-otlp-b-$$
+OTEL_SERVICE_NAME=svc-a "$A" serve -q --segment "$sa" -o "$d/a" --otlp "http://127.0.0.1:$port" --otlp-batch 512,100 \
+	>/dev/null 2>"$d/a.err" &
+pa=$!
+pids+=("$pa")
+OTEL_SERVICE_NAME=svc-b "$A" serve -q --segment "$sb" -o "$d/b" --otlp "http://127.0.0.1:$port" --otlp-batch 512,100 \
+	>/dev/null 2>"$d/b.err" &
+pb=$!
+pids+=("$pb")
+for _ in $(seq 100); do [ -e "/dev/shm$sa" ] && [ -e "/dev/shm$sb" ] && break; sleep 0.05; done
+tp=$(AGENTPROF_SHM=$sa "$B/otlp-hop" "$sb") || bad "hop worker"
+sleep 0.5
+kill -TERM "$pa" "$pb"
+wait "$pa"
+wait "$pb"
+stop_recv
+if node -e '
+const [log, tp] = process.argv.slice(1);
+const spans = [];
+for (const l of require("fs").readFileSync(log, "utf8").trim().split("\n").map(JSON.parse))
+  for (const rs of l.request.resourceSpans) {
+    const svc = rs.resource.attributes.find((a) => a.key === "service.name").value.stringValue;
+    for (const ss of rs.scopeSpans) for (const s of ss.spans) spans.push({ svc, ...s });
+  }
+const plan = spans.find((s) => s.svc === "svc-a" && s.name === "agent:plan");
+const call = spans.find((s) => s.svc === "svc-b" && s.name === "execute_tool remote_call");
+const [, tid, sid] = tp.split("-");
+const ok = spans.length === 2 && plan && call && plan.traceId === tid && call.traceId === tid &&
+  plan.spanId === sid && call.parentSpanId === sid && plan.parentSpanId === "";
+if (!ok) { console.error(JSON.stringify(spans)); process.exit(1); }' "$tmp/hosts.jsonl" "$tp" &&
+   compare "$d/a/report.json" "$tmp/hosts.jsonl" --service svc-a >/dev/null &&
+   compare "$d/b/report.json" "$tmp/hosts.jsonl" --service svc-b >/dev/null; then
+	ok "two serve instances (svc-a, svc-b): one trace across both services, the remote child parented on the first's span"
+else
+	bad "two serve instances, one trace"
+fi
+
 echo "check-otlp: $pass passed, $fail failed"
 [ "$fail" = 0 ]
