@@ -297,6 +297,9 @@ $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
 
+$(BUILD)/bench-otlp: bench/bench_otlp.c $(READER_OBJ) $(STATIC_LIB)
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
+
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
 

@@ -25,8 +25,8 @@
 
 struct ap_otlp_item {
 	struct ap_otlp_item *next;
-	uint8_t *body;
-	size_t len;
+	void *batch;
+	size_t len;			/* bytes the batch holds, as the queue counts them */
 	uint64_t nspans;
 };
 
@@ -382,16 +382,30 @@ static void fail_note(struct ap_otlp *o, int status, const char *what)
 /* Send one batch, with the spec's retries. Called without mu. */
 static void send_batch(struct ap_otlp *o, CURL *h, struct curl_slist *hdrs, struct ap_otlp_item *it)
 {
-	const uint8_t *body = it->body;
-	size_t len = it->len;
-	uint8_t *gz = NULL;
+	uint8_t *raw = NULL, *gz = NULL;
+	const uint8_t *body;
+	size_t len = 0, rawlen = 0;
 	uint64_t first = now_ns(), delay_ms = o->cfg.backoff_initial_ms;
 	char err[CURL_ERROR_SIZE];
+	int ret = o->encode(o->ctx, it->batch, &raw, &rawlen);
 
-	if (o->cfg.gzip && ap_gzip(it->body, it->len, &gz, &len) == 0)
+	pthread_mutex_lock(&o->mu);
+	o->st.encode_ns += now_ns() - first;
+	if (ret) {
+		o->st.spans_failed += it->nspans;
+		o->st.batches_failed++;
+		fail_note(o, 0, "no memory to encode a batch");
+		pthread_mutex_unlock(&o->mu);
+		return;
+	}
+	pthread_mutex_unlock(&o->mu);
+	body = raw;
+	len = rawlen;
+	if (o->cfg.gzip && ap_gzip(raw, rawlen, &gz, &len) == 0)
 		body = gz;
 	else
-		len = it->len;
+		len = rawlen;
+	first = now_ns();
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
@@ -484,6 +498,7 @@ static void send_batch(struct ap_otlp *o, CURL *h, struct curl_slist *hdrs, stru
 		pthread_mutex_unlock(&o->mu);
 	}
 	free(gz);
+	free(raw);
 }
 
 static void *run(void *arg)
@@ -533,10 +548,10 @@ static void *run(void *arg)
 			fail_note(o, 0, "libcurl could not start");
 			pthread_mutex_unlock(&o->mu);
 		}
+		o->free_batch(o->ctx, it->batch);
 		pthread_mutex_lock(&o->mu);
 		o->st.spans_in_queue -= it->nspans;	/* counted in one place now */
 		o->st.queue_bytes -= it->len;
-		free(it->body);
 		free(it);
 	}
 	/* Past the deadline: what is left is dropped, counted. */
@@ -547,7 +562,7 @@ static void *run(void *arg)
 		o->st.spans_in_queue -= it->nspans;
 		o->st.spans_dropped_shutdown += it->nspans;
 		o->st.queue_bytes -= it->len;
-		free(it->body);
+		o->free_batch(o->ctx, it->batch);
 		free(it);
 	}
 	o->tail = NULL;
@@ -558,10 +573,13 @@ static void *run(void *arg)
 	return NULL;
 }
 
-int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c)
+int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c, ap_otlp_encode_fn enc, ap_otlp_free_fn fr, void *ctx)
 {
 	memset(o, 0, sizeof(*o));
 	o->cfg = *c;
+	o->encode = enc;
+	o->free_batch = fr;
+	o->ctx = ctx;
 	c->headers = NULL;
 	o->rng = now_ns() | 1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -584,7 +602,7 @@ int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c)
 	return 0;
 }
 
-int ap_otlp_submit(struct ap_otlp *o, uint8_t *body, size_t len, uint64_t nspans)
+int ap_otlp_submit(struct ap_otlp *o, void *batch, size_t len, uint64_t nspans)
 {
 	struct ap_otlp_item *it = malloc(sizeof(*it));
 	int ret = 0;
@@ -595,7 +613,7 @@ int ap_otlp_submit(struct ap_otlp *o, uint8_t *body, size_t len, uint64_t nspans
 		o->st.spans_dropped_queue_full += nspans;
 		ret = -ENOSPC;
 	} else {
-		*it = (struct ap_otlp_item){ NULL, body, len, nspans };
+		*it = (struct ap_otlp_item){ NULL, batch, len, nspans };
 		if (o->tail)
 			o->tail->next = it;
 		else
@@ -610,7 +628,7 @@ int ap_otlp_submit(struct ap_otlp *o, uint8_t *body, size_t len, uint64_t nspans
 	pthread_mutex_unlock(&o->mu);
 	if (ret) {
 		free(it);
-		free(body);
+		o->free_batch(o->ctx, batch);
 	}
 	return ret;
 }

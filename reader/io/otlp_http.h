@@ -4,12 +4,15 @@
  * OpenTelemetry Collector, on a thread of its own, so that the drain never
  * waits for the network.
  *
- * The drain thread hands over whole encoded requests (ap_otlp_submit): an
- * O(1) append under a mutex the sender thread holds only to pop a batch or
- * to count, never while it talks to the network. The queue is bounded in
- * bytes: a batch that does not fit is dropped whole and counted, never
- * waited for. The sender thread POSTs each batch with libcurl (HTTP and
- * HTTPS), gzipped when asked, and follows the OTLP specification's rules:
+ * The drain thread hands over whole batches (ap_otlp_submit): an O(1)
+ * append under a mutex the sender thread holds only to pop a batch or to
+ * count, never while it talks to the network. A batch is opaque here: the
+ * sender thread turns it into a request body with the client's encode
+ * callback (so encoding costs the drain nothing), gzips it when asked and
+ * POSTs it with libcurl (HTTP and HTTPS). The queue is bounded in bytes
+ * (what the client says each batch holds, until it is sent): a batch that
+ * does not fit is dropped whole and counted, never waited for. Delivery
+ * follows the OTLP specification's rules:
  * retry on 429, 502, 503, 504 and on connection errors and timeouts, after
  * the server's Retry-After when it gives one, else after an exponential
  * backoff with jitter (AP_OTLP_BACKOFF_*); a 2xx with partial_success
@@ -65,13 +68,22 @@ struct ap_otlp_stats {
 	uint64_t spans_dropped_queue_full, spans_dropped_shutdown, spans_rejected, spans_failed;
 	uint64_t spans_in_queue, batches_failed, queue_bytes, queue_peak_bytes;
 	uint64_t bytes_sent;		/* request bodies as sent (after gzip) */
+	uint64_t encode_ns;		/* the sender thread's time encoding batches */
 	int last_status;		/* HTTP status of the last error, 0: a connection error */
 	char last_error[160];		/* "" when none */
 };
 
 struct ap_otlp_item;
 
+/* The client's batches: encode one into a malloc'd request body (on the
+ * sender's thread; 0 or -errno), and free one (either thread). */
+typedef int (*ap_otlp_encode_fn)(void *ctx, void *batch, uint8_t **body, size_t *len);
+typedef void (*ap_otlp_free_fn)(void *ctx, void *batch);
+
 struct ap_otlp {
+	ap_otlp_encode_fn encode;
+	ap_otlp_free_fn free_batch;
+	void *ctx;
 	struct ap_otlp_cfg cfg;
 	pthread_t thread;
 	int started;
@@ -86,10 +98,11 @@ struct ap_otlp {
 };
 
 /* Start the sender thread; takes c (its headers). 0, -ENOMEM or -EIO (libcurl). */
-int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c);
-/* Hand over one encoded request of nspans spans (body malloc'd: the sender
- * frees it). 0, or -ENOSPC when the queue was full: dropped and counted. */
-int ap_otlp_submit(struct ap_otlp *o, uint8_t *body, size_t len, uint64_t nspans);
+int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c, ap_otlp_encode_fn enc, ap_otlp_free_fn fr, void *ctx);
+/* Hand over one batch of nspans spans holding `bytes` (the sender frees it
+ * with the free callback). 0, or -ENOSPC when the queue was full: dropped
+ * (freed here) and counted. */
+int ap_otlp_submit(struct ap_otlp *o, void *batch, size_t bytes, uint64_t nspans);
 /* Send what is queued for at most drain_ns, then stop the thread; what is
  * left is counted as dropped_shutdown. */
 void ap_otlp_stop(struct ap_otlp *o, uint64_t drain_ns);

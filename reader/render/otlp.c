@@ -727,3 +727,184 @@ int ap_render_otlp_jsonl(const struct ap_run *r, FILE *f)
 	ap_otlp_resource_free(&res);
 	return ret;
 }
+
+/* ---- raw batches: the drain thread copies, the sender's thread encodes ---- */
+
+void ap_otlp_raw_init(struct ap_otlp_raw *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void ap_otlp_raw_free(struct ap_otlp_raw *r)
+{
+	free(r->v);
+	free(r->parent);
+	free(r->tr);
+	free(r->deps);
+	free(r->name_id);
+	free(r->name_off);
+	free(r->pool);
+	free(r->set);
+	memset(r, 0, sizeof(*r));
+}
+
+size_t ap_otlp_raw_bytes(const struct ap_otlp_raw *r)
+{
+	return sizeof(*r) + (size_t)r->cap * (sizeof(*r->v) + sizeof(*r->parent)) +
+	       (size_t)r->trcap * sizeof(*r->tr) + (size_t)r->depcap * sizeof(*r->deps) +
+	       (size_t)r->namecap * (sizeof(*r->name_id) + sizeof(*r->name_off)) + r->pool_cap +
+	       (size_t)r->setcap * sizeof(*r->set);
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Note name id in r (once), with its string from names. 0 or -ENOMEM. */
+static int raw_name(struct ap_otlp_raw *r, uint64_t id, const struct ap_names *names)
+{
+	char buf[32];
+	const char *s;
+	uint32_t len, i;
+
+	if (!id)
+		return 0;
+	if ((r->nnames + 1) * 2 > r->setcap) {
+		uint32_t cap = r->setcap ? r->setcap * 2 : 64;
+		uint64_t *set = calloc(cap, sizeof(*set));
+
+		if (!set)
+			return -ENOMEM;
+		for (uint32_t k = 0; k < r->nnames; k++) {
+			for (i = (uint32_t)mix(r->name_id[k]) & (cap - 1); set[i]; i = (i + 1) & (cap - 1))
+				;
+			set[i] = r->name_id[k];
+		}
+		free(r->set);
+		r->set = set;
+		r->setcap = cap;
+	}
+	for (i = (uint32_t)mix(id) & (r->setcap - 1); r->set[i]; i = (i + 1) & (r->setcap - 1))
+		if (r->set[i] == id)
+			return 0;
+	s = ap_names_get(names, id, buf);
+	len = (uint32_t)strlen(s);
+	if (grow((void **)&r->pool, &r->pool_cap, r->pool_len + len + 1, 1))
+		return -ENOMEM;
+	{
+		uint32_t c = r->namecap;
+
+		if (grow((void **)&r->name_id, &c, r->nnames + 1, sizeof(*r->name_id)) ||
+		    (c = r->namecap, grow((void **)&r->name_off, &c, r->nnames + 1, sizeof(*r->name_off))))
+			return -ENOMEM;
+		r->namecap = c;
+	}
+	memcpy(r->pool + r->pool_len, s, len + 1);
+	r->name_id[r->nnames] = id;
+	r->name_off[r->nnames++] = r->pool_len;
+	r->pool_len += len + 1;
+	r->set[i] = id;
+	return 0;
+}
+
+int ap_otlp_names_missing(const struct ap_trace_view *t, const struct ap_names *names)
+{
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct ap_span *sp = &t->v[i];
+
+		if ((sp->have & AP_SPAN_HAVE_BEGIN) && !ap_names_known(names, sp->name))
+			return 1;
+		if ((sp->have & AP_SPAN_HAVE_TOKENS) && !ap_names_known(names, sp->model))
+			return 1;
+	}
+	return 0;
+}
+
+int ap_otlp_raw_add(struct ap_otlp_raw *r, const struct ap_trace_view *t, const struct ap_names *names)
+{
+	uint32_t n = t->n, begun = 0;
+
+	if (!n)
+		return 0;
+	{
+		uint32_t c = r->cap;
+
+		if (grow((void **)&r->v, &c, r->n + n, sizeof(*r->v)) ||
+		    (c = r->cap, grow((void **)&r->parent, &c, r->n + n, sizeof(*r->parent))))
+			return -ENOMEM;
+		r->cap = c;
+	}
+	if (grow((void **)&r->tr, &r->trcap, r->ntr + 1, sizeof(*r->tr)) ||
+	    (t->ndeps && grow((void **)&r->deps, &r->depcap, r->ndeps + t->ndeps, sizeof(*r->deps))))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ap_span *sp = &t->v[i];
+
+		if (!(sp->have & AP_SPAN_HAVE_BEGIN))
+			continue;
+		begun++;
+		if (raw_name(r, sp->name, names) ||
+		    ((sp->have & AP_SPAN_HAVE_TOKENS) && raw_name(r, sp->model, names)))
+			return -ENOMEM;	/* names added stay: harmless */
+	}
+	memcpy(r->v + r->n, t->v, (size_t)n * sizeof(*r->v));
+	memcpy(r->parent + r->n, t->parent, (size_t)n * sizeof(*r->parent));
+	if (t->ndeps)
+		memcpy(r->deps + r->ndeps, t->deps, (size_t)t->ndeps * sizeof(*r->deps));
+	r->tr[r->ntr++] = (struct ap_otlp_raw_trace){ r->n, n, r->ndeps, t->ndeps, t->t_last, t->complete };
+	r->n += n;
+	r->ndeps += t->ndeps;
+	r->spans += begun;
+	r->unsendable += n - begun;
+	return (int)begun;
+}
+
+int ap_otlp_raw_encode(const struct ap_otlp_raw *r, struct ap_otlp_batch *b, const struct ap_otlp_meta *m,
+		       const struct ap_otlp_clock *clk, FILE *json, uint8_t **body, size_t *len)
+{
+	struct ap_otlp_meta mm = *m;
+	struct ap_names names;
+	int ret = 0;
+
+	if (!json) {
+		*body = NULL;
+		*len = 0;
+	}
+	if (ap_names_init(&names))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < r->nnames && !ret; i++)
+		ret = ap_names_add(&names, r->name_id[i], r->pool + r->name_off[i],
+				   (uint32_t)strlen(r->pool + r->name_off[i]));
+	mm.names = &names;
+	ap_otlp_batch_clear(b);
+	for (uint32_t k = 0; k < r->ntr && !ret; k++) {
+		const struct ap_otlp_raw_trace *x = &r->tr[k];
+		struct ap_trace_view t = { r->v + x->first, r->parent + x->first, x->n,
+					   x->ndeps ? r->deps + x->dep0 : NULL, x->ndeps, x->complete, x->t_last };
+
+		if (ap_otlp_batch_add(b, &t, clk, NULL, NULL, NULL) < 0)
+			ret = -ENOMEM;
+	}
+	if (!ret && json) {
+		ret = ap_otlp_encode_json(b, &mm, json);
+	} else if (!ret) {
+		struct ap_pb pb;
+
+		ap_pb_init(&pb);
+		ret = ap_otlp_encode_pb(b, &mm, &pb);
+		*body = pb.p;
+		*len = pb.len;
+	}
+	if (ret && !json) {
+		free(*body);
+		*body = NULL;
+		*len = 0;
+	}
+	ap_otlp_batch_clear(b);
+	ap_names_free(&names);
+	return ret;
+}

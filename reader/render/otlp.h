@@ -131,4 +131,57 @@ int ap_otlp_encode_pb(const struct ap_otlp_batch *b, const struct ap_otlp_meta *
  * equals in JSON) on one line, then a newline. 0 or the first write error. */
 int ap_otlp_encode_json(const struct ap_otlp_batch *b, const struct ap_otlp_meta *m, FILE *f);
 
+/*
+ * A raw batch: the traces as the assembler handed them on, copied (spans,
+ * parent indices, dependencies) with the names they use, so that the
+ * drain thread's part of --otlp is a copy (about 20 ns a span) and the
+ * encoding runs on the sender's thread (ap_otlp_raw_encode). Its size is
+ * what the sender's queue counts.
+ */
+struct ap_otlp_raw_trace {
+	uint32_t first, n;		/* its spans: v[first .. first + n) */
+	uint32_t dep0, ndeps;
+	uint64_t t_last;
+	int complete;
+};
+
+struct ap_otlp_raw {
+	struct ap_span *v;
+	uint32_t *parent;		/* per trace, as the view had them */
+	uint32_t n, cap;
+	struct ap_otlp_raw_trace *tr;
+	uint32_t ntr, trcap;
+	struct ap_dep *deps;
+	uint32_t ndeps, depcap;
+	/* the names the spans use: ids, and offsets into pool of their strings */
+	uint64_t *name_id;
+	uint32_t *name_off;
+	uint32_t nnames, namecap;
+	char *pool;
+	uint32_t pool_len, pool_cap;
+	uint64_t *set;			/* open addressing over name ids (0: free) */
+	uint32_t setcap;
+	uint64_t spans;			/* begun spans: the ones that will be sent */
+	uint64_t unsendable;		/* spans never begun */
+};
+
+void ap_otlp_raw_init(struct ap_otlp_raw *r);
+void ap_otlp_raw_free(struct ap_otlp_raw *r);
+/* Copy trace t in, with its names from `names`. Returns its begun spans,
+ * or -ENOMEM (r is then as it was). */
+int ap_otlp_raw_add(struct ap_otlp_raw *r, const struct ap_trace_view *t, const struct ap_names *names);
+/* Bytes r holds (its arrays as allocated). */
+size_t ap_otlp_raw_bytes(const struct ap_otlp_raw *r);
+/* 1 when some span of t has a name (or model) names does not know. */
+int ap_otlp_names_missing(const struct ap_trace_view *t, const struct ap_names *names);
+/*
+ * Encode raw batch r as one request: OTLP/JSON onto json when it is not
+ * NULL (a buffered stream: glibc's open_memstream costs 8x for many small
+ * writes), else protobuf into a malloc'd *body of *len bytes. b is the
+ * caller's scratch (a batch reused from call to call); m's names are
+ * ignored (r carries its own). 0, -ENOMEM or a write error.
+ */
+int ap_otlp_raw_encode(const struct ap_otlp_raw *r, struct ap_otlp_batch *b, const struct ap_otlp_meta *m,
+		       const struct ap_otlp_clock *clk, FILE *json, uint8_t **body, size_t *len);
+
 #endif /* AP_OTLP_H */

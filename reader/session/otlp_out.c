@@ -6,86 +6,112 @@
  * memory), incomplete traces at the end of the run included, their open
  * spans truncated and marked.
  *
- * On the drain thread: the assembler's hand-off adds each trace's spans to
- * a batch (ap_otlp_batch_add); a batch goes when it holds
- * --otlp-batch N spans (a trace is never split: a trace larger than N goes
- * alone) or when its first span is MS ms old, checked once per drain pass.
- * It is encoded here (protobuf or JSON, measured in encode_ns) and handed
- * to the sender's queue, which never blocks; gzip and the network are the
- * sender thread's (reader/io/otlp_http.c).
+ * The drain thread's part is a copy: the assembler's hand-off copies each
+ * trace (spans, parents, dependencies, and the names it uses) into a raw
+ * batch (ap_otlp_raw_add, about 20 ns a span, measured as copy_ns); a batch
+ * goes to the sender's queue when it holds --otlp-batch N spans (a trace is
+ * never split: a trace larger than N goes alone) or when its first span is
+ * MS ms old, checked once per drain pass. The sender's thread encodes it
+ * (protobuf or JSON: about 2 us a span, so it would cost the drain 30x its
+ * own time per span), gzips it and sends it (reader/io/otlp_http.c). The
+ * resource and the clock are set before the thread starts and only read
+ * after; the encoding scratch is the thread's alone.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file.h"
 #include "session.h"
+
+#define NAMES_RELOAD_NS	50000000u	/* an unknown name reads the segment's table at most every 50 ms */
+
+struct json_job {
+	struct ap_session *s;
+	const struct ap_otlp_raw *r;
+};
+
+static int fill_json(FILE *f, void *ctx)
+{
+	struct json_job *j = ctx;
+
+	return ap_otlp_raw_encode(j->r, &j->s->otlp_batch, &j->s->otlp_res.meta, &j->s->otlp_clk, f, NULL, NULL);
+}
+
+/* The sender thread's: a raw batch as a request body. */
+static int encode(void *ctx, void *batch, uint8_t **body, size_t *len)
+{
+	struct ap_session *s = ctx;
+	struct json_job j = { s, batch };
+	int err = 0;
+
+	if (!s->otlp.cfg.json)
+		return ap_otlp_raw_encode(batch, &s->otlp_batch, &s->otlp_res.meta, &s->otlp_clk, NULL, body, len);
+	*body = (uint8_t *)ap_render_mem(fill_json, &j, len, &err);
+	return err;
+}
+
+static void free_raw(void *ctx, void *batch)
+{
+	(void)ctx;
+	ap_otlp_raw_free(batch);
+	free(batch);
+}
 
 static void seal(struct ap_session *s)
 {
-	struct ap_otlp_batch *b = &s->otlp_batch;
-	uint64_t t0 = ap_mono_ns(), n = b->n;
-	uint8_t *body = NULL;
-	size_t len = 0;
-	int ret;
+	struct ap_otlp_raw *r = s->otlp_raw;
 
-	if (!n)
+	if (!r || !r->ntr)
 		return;
-	/* Names are read from the segment when a batch holds one not read yet
-	 * (without --log the reader reads them only for its reports). */
-	for (uint32_t i = 0; i < n; i++) {
-		if (!ap_names_known(&s->names, b->s[i].name) ||
-		    (b->s[i].have_tokens && !ap_names_known(&s->names, b->s[i].model))) {
-			if (s->seg.base)
-				ap_names_load(&s->names, &s->seg);
-			break;
-		}
-	}
-	if (s->opts.otlp->json) {
-		FILE *f = open_memstream((char **)&body, &len);
-
-		ret = f ? ap_otlp_encode_json(b, &s->otlp_res.meta, f) : -ENOMEM;
-		if (f && fclose(f) && !ret)
-			ret = -ENOMEM;
-	} else {
-		struct ap_pb pb;
-
-		ap_pb_init(&pb);
-		ret = ap_otlp_encode_pb(b, &s->otlp_res.meta, &pb);
-		body = pb.p;
-		len = pb.len;
-	}
-	s->otlp_encode_ns += ap_mono_ns() - t0;
-	ap_otlp_batch_clear(b);
-	if (ret) {
-		free(body);
-		s->otlp_nomem += n;
+	s->otlp_raw = NULL;
+	s->otlp_unsendable += r->unsendable;
+	if (!r->spans) {
+		free_raw(s, r);
 		return;
 	}
-	ap_otlp_submit(&s->otlp, body, len, n);	/* a full queue drops it, counted */
+	ap_otlp_submit(&s->otlp, r, ap_otlp_raw_bytes(r), r->spans);	/* a full queue drops it, counted */
 }
 
 void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t)
 {
 	struct ap_session *s = ctx;
-	struct ap_otlp_batch *b = &s->otlp_batch;
+	uint64_t t0;
+	int ret;
 
 	if (!s->otlp_on)
 		return;
-	if (b->n && b->n + t->n > s->opts.otlp_batch_spans)
+	if (s->otlp_raw && s->otlp_raw->n && s->otlp_raw->n + t->n > s->opts.otlp_batch_spans)
 		seal(s);
-	if (!b->n)
-		s->otlp_batch_t0 = ap_mono_ns();
-	if (ap_otlp_batch_add(b, t, &s->otlp_clk, NULL, NULL, NULL) < 0)
+	t0 = ap_mono_ns();
+	if (!s->otlp_raw) {
+		s->otlp_raw = malloc(sizeof(*s->otlp_raw));
+		if (!s->otlp_raw) {
+			s->otlp_nomem += t->n;
+			return;
+		}
+		ap_otlp_raw_init(s->otlp_raw);
+		s->otlp_batch_t0 = t0;
+	}
+	/* Names are read from the segment when a trace uses one not read yet
+	 * (without --log the reader reads them only for its reports). */
+	if (s->seg.base && t0 - s->otlp_names_at >= NAMES_RELOAD_NS && ap_otlp_names_missing(t, &s->names)) {
+		ap_names_load(&s->names, &s->seg);
+		s->otlp_names_at = t0;
+	}
+	ret = ap_otlp_raw_add(s->otlp_raw, t, &s->names);
+	if (ret < 0)
 		s->otlp_nomem += t->n;
-	if (b->n >= s->opts.otlp_batch_spans)
+	s->otlp_copy_ns += ap_mono_ns() - t0;
+	if (s->otlp_raw->n >= s->opts.otlp_batch_spans)
 		seal(s);
 }
 
 void ap_session_otlp_pass(struct ap_session *s, uint64_t now)
 {
 	/* now was read before this pass's traces came: t0 may be later. */
-	if (s->otlp_batch.n && now > s->otlp_batch_t0 &&
+	if (s->otlp_raw && now > s->otlp_batch_t0 &&
 	    now - s->otlp_batch_t0 >= (uint64_t)s->opts.otlp_batch_ms * 1000000u)
 		seal(s);
 }
@@ -102,7 +128,7 @@ int ap_session_otlp_start(struct ap_session *s)
 	c->queue_bytes = s->opts.otlp_queue_bytes;
 	if (!c->queue_bytes)
 		c->queue_bytes = 1;	/* --otlp-queue-mib 0: nothing fits, every batch is dropped */
-	ret = ap_otlp_start(&s->otlp, c);
+	ret = ap_otlp_start(&s->otlp, c, encode, free_raw, s);
 	if (ret) {
 		fprintf(stderr, "agentprof: cannot start the OTLP sender: %s\n",
 			ret == -EIO ? "libcurl could not be initialised" : strerror(-ret));
@@ -148,8 +174,9 @@ void ap_session_otlp_view(struct ap_session *s, struct ap_run *r)
 	o->batches_failed = st.batches_failed;
 	o->queue_peak_bytes = st.queue_peak_bytes;
 	o->bytes_sent = st.bytes_sent;
-	o->spans_not_sent = s->otlp_batch.unsendable + s->otlp_nomem;
-	o->encode_ns = s->otlp_encode_ns;
+	o->spans_not_sent = s->otlp_unsendable + s->otlp_nomem;
+	o->copy_ns = s->otlp_copy_ns;
+	o->encode_ns = st.encode_ns;
 	memcpy(s->otlp_err, st.last_error, sizeof(s->otlp_err));
 	o->last_error = s->otlp_err[0] ? s->otlp_err : NULL;
 	r->otlp = o;

@@ -289,6 +289,11 @@ void ap_session_close(struct ap_session *s)
 		ap_otlp_stop(&s->otlp, 0);
 		s->otlp_on = 0;
 	}
+	if (s->otlp_raw) {
+		ap_otlp_raw_free(s->otlp_raw);
+		free(s->otlp_raw);
+		s->otlp_raw = NULL;
+	}
 	ap_otlp_batch_free(&s->otlp_batch);
 	ap_otlp_resource_free(&s->otlp_res);
 	if (s->seg.base) {

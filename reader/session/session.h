@@ -119,11 +119,12 @@ struct ap_session {
 	 * sender's thread (otlp_out.c) */
 	int otlp_on;
 	struct ap_otlp otlp;
-	struct ap_otlp_resource otlp_res;
-	struct ap_otlp_batch otlp_batch;
-	struct ap_otlp_clock otlp_clk;
-	uint64_t otlp_batch_t0;		/* when the batch being filled got its first span */
-	uint64_t otlp_encode_ns, otlp_nomem;
+	struct ap_otlp_resource otlp_res;	/* read by the sender's thread */
+	struct ap_otlp_clock otlp_clk;		/* read by the sender's thread */
+	struct ap_otlp_batch otlp_batch;	/* the sender thread's encoding scratch */
+	struct ap_otlp_raw *otlp_raw;		/* the batch being filled (drain thread) */
+	uint64_t otlp_batch_t0;		/* when it got its first span */
+	uint64_t otlp_copy_ns, otlp_nomem, otlp_unsendable, otlp_names_at;
 	struct ap_run_otlp otlp_rec;
 	char otlp_err[160];
 };
