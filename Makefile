@@ -227,7 +227,7 @@ FUZZ_LIBS := -luring -ljansson -lz -lcurl -lm
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz $^ $(LDFLAGS) $(FUZZ_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz $(filter %.c %.o %.a,$^) $(LDFLAGS) $(FUZZ_LIBS) -o $@
 
 check-fuzz-regress: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%) ## replay the fuzz seeds and every input that ever crashed
 	$(Q)for h in $(FUZZ_HARNESSES); do \
@@ -237,7 +237,7 @@ check-fuzz-regress: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-replay-%) ## replay the fuz
 
 $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz -fsanitize=fuzzer $^ $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) -Itests/fuzz -fsanitize=fuzzer $(filter %.c %.o %.a,$^) $(LDFLAGS) -fsanitize=fuzzer $(FUZZ_LIBS) -o $@
 
 fuzz-bins: $(FUZZ_HARNESSES:%=$(BUILD)/fuzz-%)
 

@@ -8,13 +8,27 @@
  * spans. Prints ns per span for each part: median [min, max] of ROUNDS.
  *
  *   bench-otlp [--json] [SPANS [ROUNDS]]      (defaults 1048576, 5)
+ *
+ * With --session URL ROUNDS: the reader in a session (record's reader: drain,
+ * rebuild, full analysis) over bench_reader's synthetic stream (4 M events
+ * of 7-span traces in one lane), with --otlp URL and without, rounds
+ * interleaved; prints the events/s of each, their ratio per round, and what
+ * the sender did with the spans (most are dropped, counted: no sender keeps
+ * up with a drain at full speed). Then the sender alone: a smaller stream
+ * (256 K events) with a queue that holds it all, timed until every span is
+ * delivered to URL: spans/s the sender sustains (a fifth argument,
+ * --no-sender, skips it: for a URL nobody listens on).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+#include <unistd.h>
+
 #include "file.h"
 #include "otlp.h"
+#include "session.h"
 
 struct job {
 	const struct ap_otlp_raw *r;
@@ -38,9 +52,147 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static uint64_t fill_lane(struct ap_segment *seg, uint64_t n_events)
+{
+	struct ap_event *ring = ap_seg_ring(seg, 0);
+	uint64_t h = 0, id = 1, ts = 1000;
+
+	memset(&ring[h], 0, sizeof(ring[h]));
+	ring[h].kind = AP_EV_CLAIM;
+	ring[h].u.claim.pid = (uint64_t)getpid();
+	h++;
+	while (h + 16 < n_events) {
+		/* root { c1 { g }, c2 { g }, c3 { g } }, as bench_reader.c */
+		uint64_t root = id += 2;
+
+		ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 0, .tid = 1, .ts = ts++,
+			.span_id = root, .u.begin = { .trace_lo = root, .name_id = 11 } };
+		for (int c = 0; c < 3; c++) {
+			uint64_t child = id += 2, g = id += 2;
+
+			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 1, .tid = 1, .ts = ts++,
+				.span_id = child, .u.begin = { .parent_id = root, .trace_lo = root, .name_id = 12 } };
+			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 2, .tid = 1, .ts = ts++,
+				.span_id = g, .u.begin = { .parent_id = child, .trace_lo = root, .name_id = 13 } };
+			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = g };
+			if (c == 0)
+				ring[h++] = (struct ap_event){ .kind = AP_EV_TOKENS, .tid = 1, .ts = ts,
+					.span_id = child, .u.tokens = { .model_id = 14, .input_tokens = 100 } };
+			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = child };
+		}
+		ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = root };
+	}
+	return h;
+}
+
+/* One session round over cap events, with --otlp url when url is set.
+ * Events/s of the drain (until the lane is empty), or -1; *st gets the
+ * sender's counts after its queue was sent (drain_s at most), *send_s the
+ * time from the start until then. */
+static double session_round(uint64_t cap, const char *url, uint64_t queue, uint32_t drain_s,
+			    struct ap_otlp_stats *st, double *send_s)
+{
+	struct ap_run_opts o;
+	struct ap_otlp_cfg cfg;
+	struct ap_session *s = calloc(1, sizeof(*s));
+	uint64_t n, got = 0, t0, t1;
+	const char *why;
+	double rate;
+
+	ap_run_opts_default(&o);
+	o.seg.lanes = 1;
+	o.seg.lane_events = (uint32_t)cap;
+	o.out_dir = "/tmp";
+	if (url) {
+		if (ap_otlp_cfg_load(&cfg, url, &why) != 1)
+			return -1;
+		o.otlp = &cfg;
+		o.otlp_queue_bytes = queue;
+		o.otlp_drain_s = drain_s;
+	}
+	if (!s || ap_session_open(s, &o))
+		return -1;
+	n = fill_lane(&s->seg, cap);
+	atomic_store(&s->seg.lanes[0].head, n);
+	t0 = ap_mono_ns();
+	while (got < n) {
+		t1 = ap_mono_ns();
+		got += ap_drain_pass(&s->drain);
+		ap_asm_flush(&s->as);
+		if (s->otlp_on)
+			ap_session_otlp_pass(s, t1);
+	}
+	t1 = ap_mono_ns();
+	rate = (double)n / ((double)(t1 - t0) / 1e9);
+	if (url) {
+		ap_session_otlp_stop(s);
+		*send_s = (double)(ap_mono_ns() - t0) / 1e9;
+		ap_otlp_stats(&s->otlp, st);
+		if (st->spans_queued != s->as.begins ||
+		    st->spans_queued != st->spans_sent + st->spans_dropped_queue_full + st->spans_dropped_shutdown +
+					st->spans_rejected + st->spans_failed + st->spans_in_queue)
+			rate = -1;
+		ap_otlp_cfg_free(&cfg);
+	}
+	ap_session_close(s);
+	free(s);
+	return rate;
+}
+
+static int session_bench(const char *url, int rounds, int sender)
+{
+	double plain[64], with[64], ratio[64], sent[64], send_rate[64];
+	struct ap_otlp_stats st;
+	uint64_t cap = 1u << 22;
+	double send_s;
+
+	for (int r = 0; r < rounds; r++) {
+		if ((plain[r] = session_round(cap, NULL, 0, 0, &st, &send_s)) < 0 ||
+		    (with[r] = session_round(cap, url, 64ull << 20, 0, &st, &send_s)) < 0) {
+			fprintf(stderr, "bench-otlp: session round failed\n");
+			return 1;
+		}
+		ratio[r] = with[r] / plain[r];
+		sent[r] = (double)st.spans_sent + (double)st.spans_dropped_shutdown;	/* taken before the end */
+		if (r == rounds - 1)
+			printf("otlp_last_round queued %llu sent %llu dropped_queue_full %llu dropped_shutdown %llu peak %llu\n",
+			       (unsigned long long)st.spans_queued, (unsigned long long)st.spans_sent,
+			       (unsigned long long)st.spans_dropped_queue_full,
+			       (unsigned long long)st.spans_dropped_shutdown, (unsigned long long)st.queue_peak_bytes);
+	}
+	qsort(plain, (size_t)rounds, sizeof(double), cmp);
+	qsort(with, (size_t)rounds, sizeof(double), cmp);
+	qsort(ratio, (size_t)rounds, sizeof(double), cmp);
+	qsort(sent, (size_t)rounds, sizeof(double), cmp);
+	printf("reader_session_events_per_s %.0f %.0f %.0f\n", plain[rounds / 2], plain[0], plain[rounds - 1]);
+	printf("reader_otlp_events_per_s %.0f %.0f %.0f\n", with[rounds / 2], with[0], with[rounds - 1]);
+	printf("reader_otlp_ratio %.3f %.3f %.3f\n", ratio[rounds / 2], ratio[0], ratio[rounds - 1]);
+	fflush(stdout);
+	if (!sender)
+		return 0;
+	/* The sender alone: 256 K events (about 110 K spans), all delivered. */
+	for (int r = 0; r < rounds; r++) {
+		if (session_round(1u << 18, url, 1ull << 30, 600, &st, &send_s) < 0 ||
+		    st.spans_sent != st.spans_queued) {
+			fprintf(stderr, "bench-otlp: sender round failed (%llu of %llu sent)\n",
+				(unsigned long long)st.spans_sent, (unsigned long long)st.spans_queued);
+			return 1;
+		}
+		send_rate[r] = (double)st.spans_sent / send_s;
+	}
+	qsort(send_rate, (size_t)rounds, sizeof(double), cmp);
+	printf("sender_spans_per_s %.0f %.0f %.0f\n", send_rate[rounds / 2], send_rate[0], send_rate[rounds - 1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int json = argc > 1 && !strcmp(argv[1], "--json");
+
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--session"))
+		return session_bench(argv[2], atoi(argv[3]) > 0 && atoi(argv[3]) <= 64 ? atoi(argv[3]) : 5,
+				     argc == 4);
+	{
 	uint64_t total = argc > 1 + json ? strtoull(argv[1 + json], NULL, 10) : 1u << 20;
 	int rounds = argc > 2 + json ? atoi(argv[2 + json]) : 5;
 	struct ap_names names;
@@ -130,4 +282,5 @@ int main(int argc, char **argv)
 	ap_otlp_resource_free(&res);
 	ap_names_free(&names);
 	return 0;
+	}
 }

@@ -604,12 +604,12 @@ int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c, ap_otlp_encode_fn en
 
 int ap_otlp_submit(struct ap_otlp *o, void *batch, size_t len, uint64_t nspans)
 {
-	struct ap_otlp_item *it = malloc(sizeof(*it));
+	struct ap_otlp_item *it = NULL;
 	int ret = 0;
 
 	pthread_mutex_lock(&o->mu);
 	o->st.spans_queued += nspans;
-	if (!it || o->stopping || o->st.queue_bytes + len > o->cfg.queue_bytes) {
+	if (o->stopping || o->st.queue_bytes + len > o->cfg.queue_bytes || !(it = malloc(sizeof(*it)))) {
 		o->st.spans_dropped_queue_full += nspans;
 		ret = -ENOSPC;
 	} else {
@@ -626,10 +626,8 @@ int ap_otlp_submit(struct ap_otlp *o, void *batch, size_t len, uint64_t nspans)
 		pthread_cond_signal(&o->cv);
 	}
 	pthread_mutex_unlock(&o->mu);
-	if (ret) {
+	if (ret)
 		free(it);
-		o->free_batch(o->ctx, batch);
-	}
 	return ret;
 }
 

@@ -101,7 +101,8 @@ struct ap_otlp {
 int ap_otlp_start(struct ap_otlp *o, struct ap_otlp_cfg *c, ap_otlp_encode_fn enc, ap_otlp_free_fn fr, void *ctx);
 /* Hand over one batch of nspans spans holding `bytes` (the sender frees it
  * with the free callback). 0, or -ENOSPC when the queue was full: dropped
- * (freed here) and counted. */
+ * and counted, and the batch is still the caller's (to reuse: a drain
+ * that outruns the collector allocates nothing). */
 int ap_otlp_submit(struct ap_otlp *o, void *batch, size_t bytes, uint64_t nspans);
 /* Send what is queued for at most drain_ns, then stop the thread; what is
  * left is counted as dropped_shutdown. */

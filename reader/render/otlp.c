@@ -748,6 +748,15 @@ void ap_otlp_raw_free(struct ap_otlp_raw *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void ap_otlp_raw_clear(struct ap_otlp_raw *r)
+{
+	r->n = r->ntr = r->ndeps = r->nnames = r->pool_len = r->unknown = 0;
+	memset(r->seen, 0, sizeof(r->seen));
+	r->spans = r->unsendable = 0;
+	if (r->set)
+		memset(r->set, 0, (size_t)r->setcap * sizeof(*r->set));
+}
+
 size_t ap_otlp_raw_bytes(const struct ap_otlp_raw *r)
 {
 	return sizeof(*r) + (size_t)r->cap * (sizeof(*r->v) + sizeof(*r->parent)) +
@@ -792,6 +801,8 @@ static int raw_name(struct ap_otlp_raw *r, uint64_t id, const struct ap_names *n
 		if (r->set[i] == id)
 			return 0;
 	s = ap_names_get(names, id, buf);
+	if (s == buf)
+		r->unknown++;
 	len = (uint32_t)strlen(s);
 	if (grow((void **)&r->pool, &r->pool_cap, r->pool_len + len + 1, 1))
 		return -ENOMEM;
@@ -811,16 +822,30 @@ static int raw_name(struct ap_otlp_raw *r, uint64_t id, const struct ap_names *n
 	return 0;
 }
 
-int ap_otlp_names_missing(const struct ap_trace_view *t, const struct ap_names *names)
+int ap_otlp_raw_renames(struct ap_otlp_raw *r, const struct ap_names *names)
 {
-	for (uint32_t i = 0; i < t->n; i++) {
-		const struct ap_span *sp = &t->v[i];
+	uint32_t unknown = 0;
 
-		if ((sp->have & AP_SPAN_HAVE_BEGIN) && !ap_names_known(names, sp->name))
-			return 1;
-		if ((sp->have & AP_SPAN_HAVE_TOKENS) && !ap_names_known(names, sp->model))
-			return 1;
+	for (uint32_t i = 0; i < r->nnames && r->unknown; i++) {
+		char buf[32];
+		const char *s;
+		uint32_t len;
+
+		if (strncmp(r->pool + r->name_off[i], "name#", 5))
+			continue;	/* (a real name that starts so is looked up again: harmless) */
+		s = ap_names_get(names, r->name_id[i], buf);
+		if (s == buf) {
+			unknown++;
+			continue;
+		}
+		len = (uint32_t)strlen(s);
+		if (grow((void **)&r->pool, &r->pool_cap, r->pool_len + len + 1, 1))
+			return -ENOMEM;
+		memcpy(r->pool + r->pool_len, s, len + 1);
+		r->name_off[i] = r->pool_len;
+		r->pool_len += len + 1;
 	}
+	r->unknown = unknown;
 	return 0;
 }
 
@@ -847,9 +872,16 @@ int ap_otlp_raw_add(struct ap_otlp_raw *r, const struct ap_trace_view *t, const 
 		if (!(sp->have & AP_SPAN_HAVE_BEGIN))
 			continue;
 		begun++;
-		if (raw_name(r, sp->name, names) ||
-		    ((sp->have & AP_SPAN_HAVE_TOKENS) && raw_name(r, sp->model, names)))
-			return -ENOMEM;	/* names added stay: harmless */
+		if (r->seen[sp->name & 63] != sp->name) {
+			if (raw_name(r, sp->name, names))
+				return -ENOMEM;	/* names added stay: harmless */
+			r->seen[sp->name & 63] = sp->name;
+		}
+		if ((sp->have & AP_SPAN_HAVE_TOKENS) && r->seen[sp->model & 63] != sp->model) {
+			if (raw_name(r, sp->model, names))
+				return -ENOMEM;
+			r->seen[sp->model & 63] = sp->model;
+		}
 	}
 	memcpy(r->v + r->n, t->v, (size_t)n * sizeof(*r->v));
 	memcpy(r->parent + r->n, t->parent, (size_t)n * sizeof(*r->parent));

@@ -161,19 +161,24 @@ struct ap_otlp_raw {
 	uint32_t pool_len, pool_cap;
 	uint64_t *set;			/* open addressing over name ids (0: free) */
 	uint32_t setcap;
+	uint64_t seen[64];		/* ids certainly in set, direct-mapped: one compare a span */
 	uint64_t spans;			/* begun spans: the ones that will be sent */
 	uint64_t unsendable;		/* spans never begun */
+	uint32_t unknown;		/* names not in the table when copied ("name#<hex>") */
 };
 
 void ap_otlp_raw_init(struct ap_otlp_raw *r);
 void ap_otlp_raw_free(struct ap_otlp_raw *r);
+/* Empty r, keeping its memory for the next batch. */
+void ap_otlp_raw_clear(struct ap_otlp_raw *r);
 /* Copy trace t in, with its names from `names`. Returns its begun spans,
  * or -ENOMEM (r is then as it was). */
 int ap_otlp_raw_add(struct ap_otlp_raw *r, const struct ap_trace_view *t, const struct ap_names *names);
 /* Bytes r holds (its arrays as allocated). */
 size_t ap_otlp_raw_bytes(const struct ap_otlp_raw *r);
-/* 1 when some span of t has a name (or model) names does not know. */
-int ap_otlp_names_missing(const struct ap_trace_view *t, const struct ap_names *names);
+/* Look the names r did not know up again in `names` (after the caller
+ * read more of them). 0 or -ENOMEM. */
+int ap_otlp_raw_renames(struct ap_otlp_raw *r, const struct ap_names *names);
 /*
  * Encode raw batch r as one request: OTLP/JSON onto json when it is not
  * NULL (a buffered stream: glibc's open_memstream costs 8x for many small

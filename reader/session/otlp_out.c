@@ -63,15 +63,27 @@ static void seal(struct ap_session *s)
 {
 	struct ap_otlp_raw *r = s->otlp_raw;
 
-	if (!r || !r->ntr)
+	if (!r || !r->n)
 		return;
-	s->otlp_raw = NULL;
+	/* A name the reader had not read yet: read the segment's table (at
+	 * most every 50 ms: an id that never resolves stays name#<hex>). Without
+	 * --log the reader reads names only for its reports. */
+	if (r->unknown && s->seg.base) {
+		uint64_t now = ap_mono_ns();
+
+		if (now - s->otlp_names_at >= NAMES_RELOAD_NS) {
+			ap_names_load(&s->names, &s->seg);
+			s->otlp_names_at = now;
+		}
+		ap_otlp_raw_renames(r, &s->names);
+	}
 	s->otlp_unsendable += r->unsendable;
-	if (!r->spans) {
-		free_raw(s, r);
+	/* A full queue drops the batch, counted; its memory fills the next one. */
+	if (r->spans && ap_otlp_submit(&s->otlp, r, ap_otlp_raw_bytes(r), r->spans) == 0) {
+		s->otlp_raw = NULL;
 		return;
 	}
-	ap_otlp_submit(&s->otlp, r, ap_otlp_raw_bytes(r), r->spans);	/* a full queue drops it, counted */
+	ap_otlp_raw_clear(r);
 }
 
 void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t)
@@ -92,14 +104,9 @@ void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t)
 			return;
 		}
 		ap_otlp_raw_init(s->otlp_raw);
+	}
+	if (!s->otlp_raw->n)
 		s->otlp_batch_t0 = t0;
-	}
-	/* Names are read from the segment when a trace uses one not read yet
-	 * (without --log the reader reads them only for its reports). */
-	if (s->seg.base && t0 - s->otlp_names_at >= NAMES_RELOAD_NS && ap_otlp_names_missing(t, &s->names)) {
-		ap_names_load(&s->names, &s->seg);
-		s->otlp_names_at = t0;
-	}
 	ret = ap_otlp_raw_add(s->otlp_raw, t, &s->names);
 	if (ret < 0)
 		s->otlp_nomem += t->n;
@@ -111,7 +118,7 @@ void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t)
 void ap_session_otlp_pass(struct ap_session *s, uint64_t now)
 {
 	/* now was read before this pass's traces came: t0 may be later. */
-	if (s->otlp_raw && now > s->otlp_batch_t0 &&
+	if (s->otlp_raw && s->otlp_raw->n && now > s->otlp_batch_t0 &&
 	    now - s->otlp_batch_t0 >= (uint64_t)s->opts.otlp_batch_ms * 1000000u)
 		seal(s);
 }
