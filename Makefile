@@ -315,7 +315,7 @@ $(BUILD)/bench-lttng: bench/bench_lttng.c bench/lttng_tp.h
 	$(Q)$(CC) -std=gnu11 -O2 -Ibench $< -llttng-ust -ldl -o $@
 
 BENCH_ALL := $(AGENTPROF) $(BENCH_BIN) $(BUILD)/bench-reader $(BUILD)/bench-rate $(BUILD)/bench-scale \
-	$(BUILD)/bench-fleet
+	$(BUILD)/bench-fleet $(BUILD)/bench-otlp
 
 bench: $(BENCH_ALL) ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)

@@ -5,7 +5,8 @@
  * sender thread's encoding of a raw batch into an OTLP request
  * (ap_otlp_raw_encode: protobuf, or JSON with --json). Traces of 7 spans
  * (a root, children, grandchildren, tokens on one llm call), batches of 512
- * spans. Prints ns per span for each part: median [min, max] of ROUNDS.
+ * spans. Prints "otlp_copy_ns" and "otlp_encode_pb_ns" (or _json_), ns per
+ * span: median min max of ROUNDS.
  *
  *   bench-otlp [--json] [SPANS [ROUNDS]]      (defaults 1048576, 5)
  *
@@ -274,10 +275,9 @@ int main(int argc, char **argv)
 	}
 	qsort(r, (size_t)rounds, sizeof(double), cmp);
 	qsort(e, (size_t)rounds, sizeof(double), cmp);
-	printf("otlp drain copy: %.1f ns per span [%.1f, %.1f]\n", r[rounds / 2], r[0], r[rounds - 1]);
-	printf("otlp encode (%s, batches of 512, sender thread): %.1f ns per span [%.1f, %.1f]; "
-	       "%d rounds of %llu spans\n", json ? "json" : "protobuf", e[rounds / 2], e[0], e[rounds - 1], rounds,
-	       (unsigned long long)total);
+	/* ns per span: median min max */
+	printf("otlp_copy_ns %.1f %.1f %.1f\n", r[rounds / 2], r[0], r[rounds - 1]);
+	printf("otlp_encode_%s_ns %.1f %.1f %.1f\n", json ? "json" : "pb", e[rounds / 2], e[0], e[rounds - 1]);
 	ap_otlp_batch_free(&b);
 	ap_otlp_resource_free(&res);
 	ap_names_free(&names);

@@ -16,6 +16,8 @@
 #   5. scale: 1,000 workers attaching in turn
 #   6. memory: segment size and reader peak RSS for each case, and the
 #      reader's RSS over a sustained 1 M spans/s with the default caps
+#   6c. OTLP: the drain's and the sender's cost per span, the reader with
+#      --otlp / without, the sender's rate, the queue with the receiver down
 #   7. the usual pure-Python span, for reference
 set -euo pipefail
 build=${1:-build}
@@ -240,6 +242,11 @@ if [ "$n_s" -ge 3 ]; then
 else
 	row "reader at 1 M spans/s" "no samples" ""
 fi
+echo
+
+# 6c. OTLP (bench/otlp.sh).
+. bench/otlp.sh
+otlp_rows "$build" "$quick"
 echo
 
 # 7. Python reference.

@@ -267,5 +267,12 @@ else
 	bad "two serve instances, one trace"
 fi
 
+# Under SANITIZE=..., a report from a sanitizer in any agentprof run fails.
+if san=$(grep -rlE "ERROR: (Address|Leak|Thread)Sanitizer|WARNING: ThreadSanitizer|runtime error:" "$tmp" 2>/dev/null) &&
+   [ -n "$san" ]; then
+	bad "sanitizer reports in: $san"
+	grep -rhE -A5 "Sanitizer|runtime error:" $san | head -40
+fi
+
 echo "check-otlp: $pass passed, $fail failed"
 [ "$fail" = 0 ]
