@@ -186,6 +186,40 @@ else
 	bad "400: failed $(otlp_field "$d/report.json" spans_failed), retries $(otlp_field "$d/report.json" retries)"
 fi
 
+# 6b. A partial success: the receiver rejects 5 spans of the batch; they are
+#     counted as rejected, the rest as sent, nothing is retried.
+d=$tmp/reject
+mkdir -p "$d"
+recv reject --reject 5
+"$A" demo -q -o "$d" --otlp "http://127.0.0.1:$port" --otlp-batch 100000,600000 >/dev/null 2>"$d/stderr"
+stop_recv
+if conserved "$d/report.json" && [ "$(otlp_field "$d/report.json" spans_rejected)" = 5 ] &&
+   [ "$(otlp_field "$d/report.json" spans_sent)" = 59 ] && [ "$(otlp_field "$d/report.json" retries)" = 0 ] &&
+   [ "$(wc -l <"$tmp/reject.jsonl")" = 1 ]; then
+	ok "partial success (5 rejected): 5 rejected + 59 sent, not retried"
+else
+	bad "partial success: rejected $(otlp_field "$d/report.json" spans_rejected), sent $(otlp_field "$d/report.json" spans_sent)"
+fi
+
+# 6c. Settings: grpc and a URL that is not http(s) are usage errors (exit 2,
+#     before anything runs); OTEL_SDK_DISABLED=true turns sending off, said.
+d=$tmp/settings
+mkdir -p "$d"
+OTEL_EXPORTER_OTLP_PROTOCOL=grpc "$A" demo -q -o "$d/a" --workers 1 --traces 1 --otlp http://127.0.0.1:9 \
+	>/dev/null 2>"$d/grpc.err"
+rc_grpc=$?
+"$A" demo -q -o "$d/b" --workers 1 --traces 1 --otlp ftp://127.0.0.1:9 >/dev/null 2>"$d/ftp.err"
+rc_ftp=$?
+OTEL_SDK_DISABLED=true "$A" demo -q -o "$d/c" --workers 1 --traces 1 --otlp http://127.0.0.1:9 >/dev/null 2>"$d/off.err"
+rc_off=$?
+if [ "$rc_grpc" = 2 ] && grep -q "not grpc" "$d/grpc.err" && [ ! -e "$d/a/report.json" ] &&
+   [ "$rc_ftp" = 2 ] && grep -q "http:// or https://" "$d/ftp.err" &&
+   [ "$rc_off" = 0 ] && grep -q "OTEL_SDK_DISABLED=true" "$d/off.err" && ! grep -q '"otlp"' "$d/c/report.json"; then
+	ok "grpc and ftp:// refused with exit 2 before running; OTEL_SDK_DISABLED=true: off, said, no otlp section"
+else
+	bad "settings: grpc rc $rc_grpc, ftp rc $rc_ftp, disabled rc $rc_off"
+fi
+
 # 7. Receiver down for longer than the queue lasts: a queue of 25 KiB holds
 #    one or two batches of one trace (as copied, before encoding); the rest are dropped whole, and at the end
 #    what is left is dropped after --otlp-drain-s. Every span is counted once.
