@@ -47,7 +47,7 @@ for (const line of fs.readFileSync(decodedPath, 'utf8').split('\n')) {
 }
 let nodes = 0;
 const seen = new Set();
-const eq = (what, got, want) => { if (String(got) !== String(want)) fail.push(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`); };
+const eq = (what, got, want) => { if (String(got) !== String(want)) fail.push(`${what}: got ${JSON.stringify(String(got))}, want ${JSON.stringify(String(want))}`); };
 for (const root of report.traces) {
   const rootSpan = spans.get(root.span_id);
   if (!rootSpan) { fail.push(`root ${root.span_id} (${root.name}) never arrived`); continue; }
