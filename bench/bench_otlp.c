@@ -144,12 +144,15 @@ static int session_bench(const char *url, int rounds, int sender)
 {
 	double plain[64], with[64], ratio[64], sent[64], send_rate[64];
 	struct ap_otlp_stats st;
-	uint64_t cap = 1u << 22;
+	uint64_t cap = 1u << 22, queue = 64ull << 20;
 	double send_s;
+
+	if (getenv("BENCH_OTLP_QUEUE_MIB"))	/* the queue's share of the cost (default 64) */
+		queue = (uint64_t)(atof(getenv("BENCH_OTLP_QUEUE_MIB")) * 1048576.0);
 
 	for (int r = 0; r < rounds; r++) {
 		if ((plain[r] = session_round(cap, NULL, 0, 0, &st, &send_s)) < 0 ||
-		    (with[r] = session_round(cap, url, 64ull << 20, 0, &st, &send_s)) < 0) {
+		    (with[r] = session_round(cap, url, queue, 0, &st, &send_s)) < 0) {
 			fprintf(stderr, "bench-otlp: session round failed\n");
 			return 1;
 		}

@@ -116,7 +116,6 @@ struct ap_run_otlp {
 	uint64_t spans_queued, spans_sent, batches_sent, retries, timeouts;
 	uint64_t spans_dropped_queue_full, spans_dropped_shutdown, spans_rejected, spans_failed;
 	uint64_t spans_in_queue, batches_failed, queue_peak_bytes, bytes_sent, spans_not_sent;
-	uint64_t copy_ns;		/* the drain thread's time copying traces into batches */
 	uint64_t encode_ns;		/* the sender thread's time encoding them */
 	const char *last_error;		/* NULL: none */
 };

@@ -766,6 +766,17 @@ void ap_otlp_raw_free(struct ap_otlp_raw *r)
 	memset(r, 0, sizeof(*r));
 }
 
+int ap_otlp_raw_reserve(struct ap_otlp_raw *r, uint32_t nspans)
+{
+	uint32_t c = r->cap;
+
+	if (grow((void **)&r->v, &c, nspans, sizeof(*r->v)) ||
+	    (c = r->cap, grow((void **)&r->parent, &c, nspans, sizeof(*r->parent))))
+		return -ENOMEM;
+	r->cap = c;
+	return grow((void **)&r->tr, &r->trcap, nspans, sizeof(*r->tr));
+}
+
 void ap_otlp_raw_clear(struct ap_otlp_raw *r)
 {
 	r->n = r->ntr = r->ndeps = r->nnames = r->pool_len = r->unknown = 0;

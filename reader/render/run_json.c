@@ -70,7 +70,6 @@ static void write_otlp(struct ap_json *j, const struct ap_run_otlp *o)
 	ap_json_u64(j, "spans_not_sent", o->spans_not_sent);
 	ap_json_u64(j, "queue_peak_bytes", o->queue_peak_bytes);
 	ap_json_u64(j, "bytes_sent", o->bytes_sent);
-	ap_json_num(j, "copy_ms", (double)o->copy_ns / 1e6, 3);
 	ap_json_num(j, "encode_ms", (double)o->encode_ns / 1e6, 3);
 	if (o->last_error)
 		ap_json_str(j, "last_error", o->last_error);

@@ -124,7 +124,7 @@ struct ap_session {
 	struct ap_otlp_batch otlp_batch;	/* the sender thread's encoding scratch */
 	struct ap_otlp_raw *otlp_raw;		/* the batch being filled (drain thread) */
 	uint64_t otlp_batch_t0;		/* when it got its first span */
-	uint64_t otlp_copy_ns, otlp_nomem, otlp_unsendable, otlp_names_at;
+	uint64_t otlp_nomem, otlp_unsendable, otlp_names_at;
 	struct ap_run_otlp otlp_rec;
 	char otlp_err[160];
 };
