@@ -110,6 +110,27 @@ if out=$(compare "$d/report.json" "$tmp/pb.jsonl" --exact) && conserved "$d/repo
 else
 	bad "demo --otlp (protobuf)"
 fi
+# ap_depends as links: the workflow declares 5 per trace (classify and
+# search_kb on context_assembly, synthesize on both, format on synthesize).
+if node -e '
+const byId = new Map(), links = [];
+for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse))
+  for (const rs of l.request.resourceSpans) for (const ss of rs.scopeSpans) for (const s of ss.spans) {
+    byId.set(s.spanId, s);
+    for (const k of s.links) links.push([s, k]);
+  }
+const want = { "chat gpt-4o-mini": ["context_assembly"], "execute_tool search_kb": ["context_assembly"],
+  "chat gpt-4o": ["chat gpt-4o-mini", "execute_tool search_kb"], "execute_tool format": ["chat gpt-4o"] };
+let bad = links.length !== 8 * 5;
+for (const [s, k] of links) {
+  const t = byId.get(k.spanId);
+  if (!t || t.traceId !== s.traceId || k.traceId !== s.traceId || !(want[s.name] || []).includes(t.name)) bad = true;
+}
+process.exit(bad ? 1 : 0);' "$tmp/pb.jsonl"; then
+	ok "ap_depends arrive as links: 40, each to the declared span of the same trace"
+else
+	bad "ap_depends as links"
+fi
 grep -q '^OTLP to http://127.0.0.1:'"$port"'/v1/traces: 64 spans queued, 64 sent' "$d/report.txt" &&
 	ok "report.txt says it in one line" || bad "report.txt's OTLP line"
 
