@@ -287,7 +287,7 @@ $(BUILD)/otlp-jsonl: tests/otlp/render_jsonl.c $(READER_OBJ) $(STATIC_LIB)
 $(BUILD)/otlp-hop: tests/otlp/hop.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
 
-check-otlp: $(AGENTPROF) $(BUILD)/otlp-jsonl $(BUILD)/otlp-hop ## OTLP export and sender against the real schema and receiver
+check-otlp: $(AGENTPROF) $(BUILD)/otlp-jsonl $(BUILD)/otlp-hop $(TP_CHILD) ## OTLP export and sender against the real schema and receiver
 	$(Q)tests/otlp/check.sh $(BUILD)
 
 BENCH_BIN := $(BUILD)/bench-writer

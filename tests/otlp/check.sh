@@ -134,6 +134,21 @@ fi
 grep -q '^OTLP to http://127.0.0.1:'"$port"'/v1/traces: 64 spans queued, 64 sent' "$d/report.txt" &&
 	ok "report.txt says it in one line" || bad "report.txt's OTLP line"
 
+# 2b. A worker killed with its span open: the span is sent at the end of the
+#     run, truncated where its process was last seen, marked, as report.json has it.
+d=$tmp/killed
+mkdir -p "$d"
+recv killed
+"$A" record -q -o "$d" --otlp "http://127.0.0.1:$port" -- \
+	sh -c '"$0" wait >/dev/null & p=$!; sleep 0.5; kill -9 $p; wait $p; exit 0' "$B/tp_child" >/dev/null 2>&1
+stop_recv
+if out=$(compare "$d/report.json" "$tmp/killed.jsonl" --exact) && conserved "$d/report.json" &&
+   grep -q '"key":"agentprof.truncated","value":{"boolValue":true}' "$tmp/killed.jsonl"; then
+	ok "a killed worker's open span is sent truncated and marked, as in report.json ($out)"
+else
+	bad "a killed worker's open span"
+fi
+
 # 3. http/json, gzip, headers from the environment, a base URL from
 #    OTEL_EXPORTER_OTLP_ENDPOINT: the headers arrive and are in no file
 #    agentprof writes nor on its output.
