@@ -19,6 +19,8 @@
 #   5. scale: 1,000 workers attaching in turn
 #   6. memory: segment size and reader peak RSS for each case, and the
 #      reader's RSS over a sustained 1 M spans/s with the default caps
+#   6c. OTLP: the drain's and the sender's cost per span, the reader with
+#      --otlp / without, the sender's rate, the queue with the receiver down
 #   7. the usual pure-Python span, for reference
 #   8. the Python module: a span on and off, the decorator, the pure-Python
 #      span in the same process, and their ratio
@@ -304,6 +306,11 @@ row "  assembler heap at the end / traces timed out" "$(kv "$tmo" timeout_heap_m
 put timeout_peak_spans "$(kv "$tmo" timeout_peak_spans)"
 put timeout_bound_spans "$(kv "$tmo" timeout_bound_spans)"
 put timeout_heap_mib "$(kv "$tmo" timeout_heap_mib)"
+echo
+
+# 6c. OTLP (bench/otlp.sh).
+. bench/otlp.sh
+otlp_rows "$build" "$quick"
 echo
 
 # 7. Python reference.

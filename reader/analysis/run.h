@@ -124,6 +124,25 @@ struct ap_run_log {
 	uint64_t events_not_logged;
 };
 
+/* The OTLP/HTTP sender (--otlp): every span handed to it is in one place,
+ *   spans_queued = spans_sent + spans_dropped_queue_full + spans_dropped_shutdown
+ *                  + spans_rejected + spans_failed + spans_in_queue
+ * (spans_in_queue is 0 once the run is over). spans_not_sent were never
+ * queued: spans never begun (no name, no start) and spans of traces the
+ * encoder had no memory for. */
+struct ap_run_otlp {
+	const char *endpoint;		/* without credentials */
+	const char *protocol;		/* "http/protobuf", "http/json" */
+	int gzip;
+	uint32_t batch_spans, batch_ms;
+	uint64_t queue_bytes_max;
+	uint64_t spans_queued, spans_sent, batches_sent, retries, timeouts;
+	uint64_t spans_dropped_queue_full, spans_dropped_shutdown, spans_rejected, spans_failed;
+	uint64_t spans_in_queue, batches_failed, queue_peak_bytes, bytes_sent, spans_not_sent;
+	uint64_t encode_ns;		/* the sender thread's time encoding them */
+	const char *last_error;		/* NULL: none */
+};
+
 struct ap_run {
 	/* What ran. */
 	const char *label;		/* the workload, for headings */
@@ -132,6 +151,8 @@ struct ap_run {
 	uint32_t lanes, lane_events;
 	uint64_t seg_bytes, attaches;
 	struct ap_clock_cal clock;
+	int64_t mono_to_unix_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC during the run;
+					 * 0: unknown (a replayed log) */
 	int exit_known, exit_status;	/* the workload's, as record exits with it */
 	uint64_t duration_ns;		/* what the report covers: the run, or the interval */
 	uint64_t run_ns;		/* the whole run so far */
@@ -165,6 +186,7 @@ struct ap_run {
 	/* serve stopped with workers attached: up to AP_ATTACHED_MAX of them. */
 	const struct ap_run_attached *attached;
 	uint32_t nattached, attached_over_cap;
+	const struct ap_run_otlp *otlp;
 };
 
 /* What the assembler counted, into r: spans handed on, duplicates, spans

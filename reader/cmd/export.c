@@ -3,7 +3,7 @@
  * export.c - `agentprof export --format FORMAT [-o FILE] [--all] LOGFILE`:
  * one file of a log's run, in any format of the report table (render.h),
  * for a viewer: html, chrome (Perfetto, DevTools), speedscope, folded,
- * pprof, and text or json.
+ * pprof, otlp (OTLP/JSON Lines), and text or json.
  *
  * The log is replayed as `agentprof report` replays it. With --all the
  * traces kept whole are every trace of the log (up to 1,048,576 traces and
@@ -85,7 +85,7 @@ int ap_cmd_export(int argc, char **argv)
 			return 0;
 		} else if (strcmp(a, "--format") == 0) {
 			if (!val || !(fmt = ap_format_find(val)))
-				return ap_usage_error("--format takes html, chrome, speedscope, folded, pprof, text or json "
+				return ap_usage_error("--format takes html, chrome, speedscope, folded, pprof, otlp, text or json "
 						      "(got '%s')", val ? val : "");
 			i++;
 		} else if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0) {
@@ -102,7 +102,7 @@ int ap_cmd_export(int argc, char **argv)
 		}
 	}
 	if (!fmt)
-		return ap_usage_error("%s", "export needs --format: html, chrome, speedscope, folded, pprof, text or json");
+		return ap_usage_error("%s", "export needs --format: html, chrome, speedscope, folded, pprof, otlp, text or json");
 	if (!file)
 		return ap_usage_error("%s", "export needs a log file (written by --log): agentprof export --format F FILE");
 	if (!out)

@@ -34,9 +34,9 @@ const char ap_usage_text[] =
 	"memory (both runs sampled): the largest peak RSS and each operation's mean RSS\n"
 	"change regress by P% and K KiB (1024). It exits 0 when nothing regressed, 1\n"
 	"when something did, 2 on error.\n"
-	"export writes one file of a log's run: html, chrome, speedscope, folded or\n"
-	"pprof (-o FILE, default the format's file name here, '-' for stdout); with\n"
-	"--all its traces are every trace of the log, not the ones the run kept.\n"
+	"export writes one file of a log's run: html, chrome, speedscope, folded,\n"
+	"pprof or otlp (-o FILE, default the format's file name here, '-' for stdout);\n"
+	"with --all its traces are every trace of the log, not the ones the run kept.\n"
 	"\n"
 	"options:\n"
 	"  -o, --out DIR        report directory (default ./agentprof-out)\n"
@@ -74,12 +74,22 @@ const char ap_usage_text[] =
 	"                       never) is reported as incomplete, its open spans\n"
 	"                       truncated at its last event (counts.traces_timed_out);\n"
 	"                       a later event of it is counted (counts.late_events)\n"
+	"      --otlp URL       stream every trace (every span, kept or not) to an\n"
+	"                       OpenTelemetry Collector over OTLP/HTTP, e.g.\n"
+	"                       http://localhost:4318 (/v1/traces is added to a URL\n"
+	"                       without a path); without it OTEL_EXPORTER_OTLP_ENDPOINT\n"
+	"                       and the other OTEL_* variables apply (README)\n"
+	"      --otlp-batch N[,MS]  a batch holds at most N spans (512) or waits MS ms (1000)\n"
+	"      --otlp-queue-mib N   bytes waiting for the collector, at most (64 MiB);\n"
+	"                       past it whole batches are dropped, counted\n"
+	"      --otlp-drain-s S at the end, send what is queued for at most S s (5)\n"
 	"      --segment NAME   serve: the segment, as workers name it in AGENTPROF_SHM\n"
 	"                       (\"/\" then letters, digits, '.', '_', '-')\n"
 	"      --formats LIST   the files a report writes, comma-separated (default all):\n"
 	"                       text (report.txt), json (report.json), html (report.html),\n"
 	"                       chrome (trace.json), speedscope (profile.speedscope.json),\n"
-	"                       folded (stacks.folded), pprof (profile.pb.gz)\n"
+	"                       folded (stacks.folded), pprof (profile.pb.gz),\n"
+	"                       otlp (traces.otlp.jsonl)\n"
 	"      --json           print report.json instead of the text report\n"
 	"  -q, --quiet          print nothing on success\n"
 	"  -h, --help           this text\n"
@@ -289,6 +299,45 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 			}
 			c->run.trace_timeout_ns = (uint64_t)(secs * 1e9);
 			i++;
+		} else if (strcmp(a, "--otlp") == 0) {
+			if (!val || !*val || val[0] == '-') {
+				*ret = ap_usage_error("%s", "--otlp needs a collector URL, e.g. http://localhost:4318");
+				return -1;
+			}
+			c->run.otlp_url = val;
+			i++;
+		} else if (strcmp(a, "--otlp-batch") == 0) {
+			char *end = NULL;
+			unsigned long n = val ? strtoul(val, &end, 10) : 0, ms = c->run.otlp_batch_ms;
+
+			if (end && *end == ',' && end[1])
+				ms = strtoul(end + 1, &end, 10);
+			if (!val || !end || *end || n < 1 || n > 1000000 || ms < 1 || ms > 3600000) {
+				*ret = ap_usage_error("--otlp-batch takes SPANS[,MS]: 1 to 1000000 spans, 1 to 3600000 ms "
+						   "(got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.otlp_batch_spans = (uint32_t)n;
+			c->run.otlp_batch_ms = (uint32_t)ms;
+			i++;
+		} else if (strcmp(a, "--otlp-queue-mib") == 0) {
+			char *end = NULL;
+			double mib = val ? strtod(val, &end) : -1;
+
+			if (!val || !end || *end || end == val || !(mib >= 0 && mib <= 65536)) {
+				*ret = ap_usage_error("--otlp-queue-mib takes MiB from 0 to 65536, fractions allowed "
+						   "(got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.otlp_queue_bytes = (uint64_t)(mib * 1048576.0);
+			i++;
+		} else if (strcmp(a, "--otlp-drain-s") == 0) {
+			if (parse_u64(val, 0, 3600, &v)) {
+				*ret = ap_usage_error("--otlp-drain-s takes seconds from 0 to 3600 (got '%s')", val ? val : "");
+				return -1;
+			}
+			c->run.otlp_drain_s = (uint32_t)v;
+			i++;
 		} else if (mode == AP_MODE_SERVE && strcmp(a, "--segment") == 0) {
 			if (ap_seg_name_check(val)) {
 				*ret = ap_usage_error("--segment takes a name as in AGENTPROF_SHM: \"/\" then 1 to 199 of "
@@ -302,7 +351,7 @@ int ap_cli_parse(int argc, char **argv, int mode, struct ap_cli *c, int *ret)
 
 			if (ap_formats_parse(val, &c->run.formats, &bad)) {
 				*ret = ap_usage_error("--formats takes a comma-separated list of text, json, html, chrome, "
-						   "speedscope, folded, pprof, or all (got '%s')", val ? val : "");
+						   "speedscope, folded, pprof, otlp, or all (got '%s')", val ? val : "");
 				return -1;
 			}
 			i++;

@@ -90,14 +90,17 @@ static void put_str(struct ap_json *j, const char *s)
 /* Comma, newline, indent and key before a value. */
 static void prefix(struct ap_json *j, const char *key)
 {
-	if (j->depth > 0) {
+	if (j->depth > 0 && j->compact) {
+		if (!j->first[j->depth])
+			put(j, ",");
+	} else if (j->depth > 0) {
 		put(j, j->first[j->depth] ? "\n" : ",\n");
 		put_indent(j);
 	}
 	j->first[j->depth] = 0;
 	if (key) {
 		put_str(j, key);
-		put(j, ": ");
+		put(j, j->compact ? ":" : ": ");
 	}
 }
 
@@ -118,7 +121,7 @@ static void close_(struct ap_json *j, const char *c)
 
 	if (j->depth > 0)
 		j->depth--;
-	if (!empty) {
+	if (!empty && !j->compact) {
 		put(j, "\n");
 		put_indent(j);
 	}

@@ -18,6 +18,7 @@ struct ap_json {
 	FILE *f;
 	int depth;
 	int err;
+	int compact;		/* one line: no newlines or indents inside a value (JSON Lines) */
 	unsigned char first[AP_JSON_DEPTH];
 };
 

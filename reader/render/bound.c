@@ -57,6 +57,7 @@ uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
 
 	b += spans * (3 * NAME_ESC + 2000);					/* trace.json, speedscope */
 	b += (uint64_t)AP_MEM_PROCS * (AP_MEM_SAMPLES + AP_MEM_RECENT) * 160;	/* trace.json RSS tracks */
+	b += spans * (4 * NAME_ESC + 1600) + (uint64_t)AP_MEM_PROCS * 1024;	/* traces.otlp.jsonl */
 	b += 3 * (uint64_t)2000 * 6 * (3 * NAME_ESC + 600);			/* report.html pictures */
 	b += paths * (128 * (3 * AP_NAME_MAX + 1) + 32);			/* stacks.folded */
 	b += paths * (paths * 10 + 200 + NAME_ESC);				/* profile.pb.gz, uncompressed */

@@ -18,6 +18,13 @@ int ap_render_json(const struct ap_run *r, FILE *f);
 /* report.txt (color: ANSI headings, for a terminal). */
 int ap_render_text(const struct ap_run *r, FILE *f, int color);
 
+/* The run's kept traces as OTLP/JSON: JSON Lines, one TracesData per kept
+ * trace, slowest first (the OpenTelemetry file exporter's format; otlp.h
+ * says what a span carries). Dependencies are not links here: a kept trace
+ * does not keep them. Without a wall clock (a replayed log) times are
+ * CLOCK_MONOTONIC ns. 0 or the first write error. */
+int ap_render_otlp_jsonl(const struct ap_run *r, FILE *f);
+
 /* The few lines record prints after the report: exit status, counts, where
  * the report is (report_path NULL: not written). */
 void ap_render_summary(const struct ap_run *r, int code, const char *report_path, FILE *f);

@@ -24,6 +24,8 @@ static void json_node_fields(struct ap_json *j, const struct ap_analysis *a, con
 	char buf[32];
 
 	ap_json_str(j, "name", ap_nm(a, sp->name, buf));
+	snprintf(buf, sizeof(buf), "%016" PRIx64, sp->id);
+	ap_json_str(j, "span_id", buf);
 	ap_json_str(j, "category", ap_cat_name(sp->category));
 	ap_json_u64(j, "pid", sp->pid);
 	ap_json_u64(j, "tid", sp->tid_begin);
@@ -51,9 +53,19 @@ static void json_tree(struct ap_json *j, const struct ap_analysis *a, const stru
 	uint32_t root = k->root;
 	uint64_t t0 = k->v[root].t_begin;
 	uint32_t depth = 0, written = 1;
+	char id[40];
 
 	ap_json_obj(j, NULL);
 	ap_json_str(j, "kept_by", ap_keep_rule_name(k->rule));
+	/* The W3C ids, as the OTLP sender sends them: the trace's, and the
+	 * root's parent in another process ("": none). */
+	snprintf(id, sizeof(id), "%016" PRIx64 "%016" PRIx64, k->v[root].trace_hi, k->v[root].trace_lo);
+	ap_json_str(j, "trace_id", id);
+	if (k->v[root].parent)
+		snprintf(id, sizeof(id), "%016" PRIx64, k->v[root].parent);
+	else
+		id[0] = 0;
+	ap_json_str(j, "parent_id", id);
 	json_node_fields(j, a, k, root, t0);
 	ap_json_arr(j, "children");
 	stack[0] = root;

@@ -52,6 +52,38 @@ static void write_counts(struct ap_json *j, const struct ap_run *r)
 	ap_json_end_obj(j);
 }
 
+/* --otlp: the sender's counts; the endpoint without credentials, never a header. */
+static void write_otlp(struct ap_json *j, const struct ap_run_otlp *o)
+{
+	ap_json_obj(j, "otlp");
+	ap_json_str(j, "endpoint", o->endpoint);
+	ap_json_str(j, "protocol", o->protocol);
+	ap_json_bool(j, "gzip", o->gzip);
+	ap_json_u64(j, "batch_spans", o->batch_spans);
+	ap_json_u64(j, "batch_ms", o->batch_ms);
+	ap_json_u64(j, "queue_max_bytes", o->queue_bytes_max);
+	ap_json_u64(j, "spans_queued", o->spans_queued);
+	ap_json_u64(j, "spans_sent", o->spans_sent);
+	ap_json_u64(j, "batches_sent", o->batches_sent);
+	ap_json_u64(j, "retries", o->retries);
+	ap_json_u64(j, "timeouts", o->timeouts);
+	ap_json_u64(j, "spans_dropped_queue_full", o->spans_dropped_queue_full);
+	ap_json_u64(j, "spans_dropped_shutdown", o->spans_dropped_shutdown);
+	ap_json_u64(j, "spans_rejected", o->spans_rejected);
+	ap_json_u64(j, "spans_failed", o->spans_failed);
+	ap_json_u64(j, "batches_failed", o->batches_failed);
+	ap_json_u64(j, "spans_in_queue", o->spans_in_queue);
+	ap_json_u64(j, "spans_not_sent", o->spans_not_sent);
+	ap_json_u64(j, "queue_peak_bytes", o->queue_peak_bytes);
+	ap_json_u64(j, "bytes_sent", o->bytes_sent);
+	ap_json_num(j, "encode_ms", (double)o->encode_ns / 1e6, 3);
+	if (o->last_error)
+		ap_json_str(j, "last_error", o->last_error);
+	else
+		ap_json_null(j, "last_error");
+	ap_json_end_obj(j);
+}
+
 static void write_dumps(struct ap_json *j, const struct ap_run_dumps *d)
 {
 	ap_json_obj(j, "dumps");
@@ -191,6 +223,8 @@ int ap_render_json(const struct ap_run *r, FILE *f)
 	}
 	if (r->log)
 		write_log(&j, r->log);
+	if (r->otlp)
+		write_otlp(&j, r->otlp);
 
 	ap_json_arr(&j, "quarantined");
 	for (uint32_t i = 0; i < r->nquarantined; i++) {

@@ -39,6 +39,18 @@ int ap_render_text(const struct ap_run *r, FILE *f, int color)
 				strerror(-d->last_err));
 		fputc('\n', f);
 	}
+	if (r->otlp) {
+		const struct ap_run_otlp *o = r->otlp;
+
+		fprintf(f, "OTLP to %s: %" PRIu64 " spans queued, %" PRIu64 " sent in %" PRIu64 " batches, %" PRIu64
+			" retries, dropped %" PRIu64 " (queue full) + %" PRIu64 " (at exit), %" PRIu64 " rejected, %" PRIu64
+			" failed, %" PRIu64 " still queued", ap_tcell(o->endpoint, -1), o->spans_queued, o->spans_sent,
+			o->batches_sent, o->retries, o->spans_dropped_queue_full, o->spans_dropped_shutdown,
+			o->spans_rejected, o->spans_failed, o->spans_in_queue);
+		if (o->last_error)
+			fprintf(f, "; last error: %s", ap_tcell(o->last_error, -1));
+		fputc('\n', f);
+	}
 	if (r->takeover)
 		fprintf(f, "Taken over from reader pid %u, which died: %u lanes adopted; of what it read after its "
 			"last report, %" PRIu64 " events were read again and %" PRIu64 " were lost with it; spans "
@@ -98,6 +110,7 @@ static const struct ap_format formats[] = {
 	{ "speedscope", "profile.speedscope.json", ap_render_speedscope },
 	{ "folded", "stacks.folded", ap_render_folded },
 	{ "pprof", "profile.pb.gz", ap_render_pprof },
+	{ "otlp", "traces.otlp.jsonl", ap_render_otlp_jsonl },
 };
 
 const struct ap_format *ap_formats(unsigned *n)

@@ -40,6 +40,7 @@
 #include "ap_atomic.h"
 #include "file.h"
 #include "logcodec.h"
+#include "otlp.h"
 #include "session.h"
 
 #define IDLE_SLEEP_NS		50000u		/* 50 us */
@@ -75,6 +76,10 @@ void ap_run_opts_default(struct ap_run_opts *o)
 	o->label = "workload";
 	o->formats = UINT32_MAX;	/* AP_FORMATS_ALL */
 	o->trace_timeout_ns = AP_TRACE_TIMEOUT_DEFAULT_NS;
+	o->otlp_batch_spans = 512;
+	o->otlp_batch_ms = 1000;
+	o->otlp_queue_bytes = 64ull << 20;
+	o->otlp_drain_s = 5;
 }
 
 static void log_names(struct ap_session *s)
@@ -267,6 +272,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	    ap_session_mem_start(s) ||
 	    ap_asm_init(&s->as, set->max_spans, ap_fanout_traces, &s->fan) ||
 	    ap_fanout_add_traces(&s->fan, analyse, s) ||
+	    (o->otlp && ap_fanout_add_traces(&s->fan, ap_session_otlp_trace, s)) ||
 	    ap_names_init(&s->names) ||
 	    (o->log_path && ap_fanout_add_events(&s->fan, ap_log_consume, &s->log)) ||
 	    ap_fanout_add_events(&s->fan, ap_asm_events, &s->as) ||
@@ -280,7 +286,8 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	}
 	s->drain.on_seen = on_seen;
 	s->drain.seen_ctx = s;
-	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s)))) {
+	if ((ret = io_start(s)) || (o->log_path && (ret = log_start(s))) ||
+	    (o->otlp && (ret = ap_session_otlp_start(s)))) {
 		ap_session_close(s);
 		return ret;
 	}
@@ -298,6 +305,7 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 	}
 	s->dumping = o->interval_ns != 0;
 	s->t0_ns = s->iv_t0_ns = ap_mono_ns();
+	s->mono_to_unix_ns = ap_otlp_mono_to_unix();
 	s->next_dump_ns = s->t0_ns + o->interval_ns;
 	s->next_expire_ns = s->t0_ns;
 	s->next_live_ns = s->t0_ns + 200000000u;	/* a first snapshot soon */
@@ -308,6 +316,17 @@ int ap_session_open(struct ap_session *s, const struct ap_run_opts *o)
 
 void ap_session_close(struct ap_session *s)
 {
+	if (s->otlp_on) {
+		ap_otlp_stop(&s->otlp, 0);
+		s->otlp_on = 0;
+	}
+	if (s->otlp_raw) {
+		ap_otlp_raw_free(s->otlp_raw);
+		free(s->otlp_raw);
+		s->otlp_raw = NULL;
+	}
+	ap_otlp_batch_free(&s->otlp_batch);
+	ap_otlp_resource_free(&s->otlp_res);
 	if (s->seg.base) {
 		ap_seg_retire(&s->seg);	/* workers still attached look for the next reader */
 		ap_seg_unlink(s->seg.name);
@@ -364,6 +383,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 	r->seg_bytes = s->seg.size;
 	r->attaches = s->totals.attaches;
 	r->clock = s->seg.clock;
+	r->mono_to_unix_ns = s->mono_to_unix_ns;
 	r->exit_known = s->main_done;
 	r->exit_status = s->main_done ? ap_exit_code(s->main_status) : 0;
 	r->duration_ns = r->run_ns = s->t1_ns - s->t0_ns;
@@ -432,6 +452,7 @@ void ap_session_run_view(struct ap_session *s, struct ap_run *r)
 		l->err = s->log_err;
 		r->log = l;
 	}
+	ap_session_otlp_view(s, r);
 	ap_run_reader_usage(r);
 }
 
@@ -706,6 +727,8 @@ static void loop(struct ap_session *s)
 			ap_session_live(s, now);
 			s->next_live_ns = now + 1000000000u;
 		}
+		if (s->otlp_on)
+			ap_session_otlp_pass(s, now);
 		s->passes++;
 		ap_store_relaxed(&s->seg.hdr->reader_heartbeat_ns, now);
 		reap(s);
@@ -775,7 +798,35 @@ static void loop(struct ap_session *s)
 	}
 }
 
+static int session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx);
+
 int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
+{
+	struct ap_run_opts oo = *o;
+	struct ap_otlp_cfg ocfg;
+	const char *why = NULL;
+	int ret;
+
+	/* --otlp and the OTEL_* variables: a bad value is a usage error before
+	 * anything runs. */
+	ret = o->otlp ? 0 : ap_otlp_cfg_load(&ocfg, o->otlp_url, &why);
+	if (ret < 0) {
+		fprintf(stderr, "agentprof: %s\n", why);
+		ap_otlp_cfg_free(&ocfg);
+		return AP_EXIT_USAGE;
+	}
+	if (ret == 0 && o->otlp_url && !o->otlp)
+		fprintf(stderr, "agentprof: --otlp is off: %s\n", why);
+	if (ret > 0)
+		oo.otlp = &ocfg;
+	o = &oo;
+	ret = session_run(o, spawn, ctx);
+	if (oo.otlp == &ocfg)
+		ap_otlp_cfg_free(&ocfg);
+	return ret;
+}
+
+static int session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 {
 	struct sigaction sa, old_int, old_term, old_hup;
 	struct ap_session *s;
@@ -846,6 +897,7 @@ int ap_session_run(const struct ap_run_opts *o, ap_spawn_fn spawn, void *ctx)
 	ap_session_finish(s);
 	if (o->serving && !o->quiet)
 		say_attached(s);
+	ap_session_otlp_stop(s);	/* the last traces, and the queue for --otlp-drain-s */
 	code = o->serving ? 0 : s->main_done ? ap_exit_code(s->main_status) : 128 + (sig_last ? sig_last : SIGTERM);
 	if (s->dumping)
 		ap_session_dump(s, 1);	/* the last interval; the run's report is written below */

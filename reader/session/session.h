@@ -26,6 +26,8 @@
 #include "fanout.h"
 #include "live.h"
 #include "names.h"
+#include "otlp.h"
+#include "otlp_http.h"
 #include "run.h"
 #include "segment.h"
 
@@ -50,6 +52,14 @@ struct ap_run_opts {
 	int top_tty;			/* record --top: draw the live view on the terminal */
 	uint64_t trace_timeout_ns;	/* --trace-timeout: a trace with no event for this long
 					 * is handed on as incomplete; 0: never (default 300 s) */
+	/* --otlp URL (NULL: the OTEL_EXPORTER_OTLP_* variables decide);
+	 * ap_session_run loads the sender's configuration into otlp (NULL: off) */
+	const char *otlp_url;
+	struct ap_otlp_cfg *otlp;
+	uint32_t otlp_batch_spans;	/* --otlp-batch N[,MS]: at most N spans (512) */
+	uint32_t otlp_batch_ms;		/*   or MS ms (1000) per batch */
+	uint64_t otlp_queue_bytes;	/* --otlp-queue-mib (64 MiB; fractions allowed) */
+	uint32_t otlp_drain_s;		/* --otlp-drain-s (5): at the end, send for at most this */
 };
 
 #define AP_TRACE_TIMEOUT_DEFAULT_NS	(300ull * 1000000000ull)
@@ -82,6 +92,7 @@ struct ap_session {
 	int main_status;		/* wait status */
 	int main_done;
 	uint64_t t0_ns, t1_ns;		/* CLOCK_MONOTONIC start and end */
+	int64_t mono_to_unix_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at the start */
 	uint64_t workload_cpu_ns;	/* user + system CPU of the reaped workload, 0: unknown */
 	uint64_t cost16;		/* writers' median cost per event, ticks x 16, 0: none */
 	double cost_ns;			/* the same in ns */
@@ -135,6 +146,18 @@ struct ap_session {
 	/* serve stopped: processes that still held lanes (ap_session_retire) */
 	struct ap_run_attached attached[AP_ATTACHED_MAX];
 	uint32_t nattached, attached_over_cap;
+	/* --otlp: every completed trace, batched, encoded here, sent by the
+	 * sender's thread (otlp_out.c) */
+	int otlp_on;
+	struct ap_otlp otlp;
+	struct ap_otlp_resource otlp_res;	/* read by the sender's thread */
+	struct ap_otlp_clock otlp_clk;		/* read by the sender's thread */
+	struct ap_otlp_batch otlp_batch;	/* the sender thread's encoding scratch */
+	struct ap_otlp_raw *otlp_raw;		/* the batch being filled (drain thread) */
+	uint64_t otlp_batch_t0;		/* when it got its first span */
+	uint64_t otlp_nomem, otlp_unsendable, otlp_names_at;
+	struct ap_run_otlp otlp_rec;
+	char otlp_err[160];
 };
 
 /* Fill opts with defaults. */
@@ -204,6 +227,15 @@ int ap_live_remove_stale(void);
 void ap_session_live(struct ap_session *s, uint64_t now);
 /* record --top: leave the alternate screen. */
 void ap_session_live_end(struct ap_session *s);
+/* otlp_out.c. --otlp: start the sender (0 or -errno, said on stderr); the
+ * assembler's trace consumer; a pass (a batch older than its time goes);
+ * the end (the last batch, then the queue for at most --otlp-drain-s);
+ * the record for the report. */
+int ap_session_otlp_start(struct ap_session *s);
+void ap_session_otlp_trace(void *ctx, const struct ap_trace_view *t);
+void ap_session_otlp_pass(struct ap_session *s, uint64_t now);
+void ap_session_otlp_stop(struct ap_session *s);
+void ap_session_otlp_view(struct ap_session *s, struct ap_run *r);
 
 /* CLOCK_MONOTONIC ns. */
 uint64_t ap_session_now(void);

@@ -34,7 +34,7 @@ bad() { echo "export: FAIL: $*" >&2; fail=$((fail + 1)); }
 # Without the consumers: which files --formats writes, export's refusals.
 "$ap" demo -q --log "$tmp/demo.log" -o "$tmp/demo" || { echo "export: FAIL: agentprof demo" >&2; exit 1; }
 got=$(cd "$tmp/demo" && ls | tr '\n' ' ')
-[ "$got" = "profile.pb.gz profile.speedscope.json report.html report.json report.txt stacks.folded trace.json " ] ||
+[ "$got" = "profile.pb.gz profile.speedscope.json report.html report.json report.txt stacks.folded trace.json traces.otlp.jsonl " ] ||
 	bad "demo wrote: $got"
 "$ap" report -q --formats html,json -o "$tmp/two" "$tmp/demo.log" || bad "report --formats html,json: exit $?"
 got=$(cd "$tmp/two" && ls | tr '\n' ' ')
