@@ -176,6 +176,14 @@ void ap_live_events(void *ctx, uint32_t pid, const struct ap_event *ev, uint32_t
 		case AP_EV_TOKENS:
 			l->tokens[b] += (uint64_t)e->u.tokens.input_tokens + e->u.tokens.output_tokens;
 			break;
+		case AP_EV_ERROR:	/* ap_set_error: a failed span, counted when it fails */
+			sp = ap_asm_find(l->as, e->span_id);
+			if (!sp || !(sp->have & AP_SPAN_HAVE_BEGIN))
+				break;	/* its BEGIN not seen (dropped, another reader's) */
+			op = op_of(l, sp->name, sp->category);
+			if (op)
+				op->errors[b]++;
+			break;
 		default:
 			break;
 		}

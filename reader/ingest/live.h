@@ -5,9 +5,10 @@
  * Lanes are single-consumer, so a live view is a view of the reader, not a
  * second reader. struct ap_live rides along the drain as one more event
  * consumer (after the assembler, so that an END finds its span, name and
- * begin there) and one more trace consumer (spans handed on truncated count
- * as errors: agentprof spans carry no error status, and a span whose
- * process died or whose trace timed out is the failure it can see). It
+ * begin there) and one more trace consumer. An operation's errors are its
+ * spans that failed (an ERROR event, ap_set_error) and its spans handed on
+ * truncated (the process died or the trace timed out: a failure the reader
+ * sees though nobody reported it). It
  * keeps, per operation (name and category), one-second buckets over the
  * last AP_LIVE_WINDOW seconds: starts, completions, truncations, busy time,
  * and the last AP_LIVE_SAMPLES durations for P50/P95. The spans in flight
@@ -53,7 +54,8 @@ struct ap_top_op {
 	double starts_per_s, completions_per_s;
 	double p50_ms, p95_ms;		/* over the last completions in the window; -1: none */
 	double busy_ms_per_s;		/* summed duration of the completions, per second */
-	uint64_t errors;		/* spans truncated in the window (process died, timed out) */
+	uint64_t errors;		/* spans failed (ap_set_error) or handed on truncated
+					 * (process died, timed out) in the window */
 	uint64_t in_flight;
 };
 

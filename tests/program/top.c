@@ -32,7 +32,8 @@ struct hold {
 	int ready_fd, go_fd;
 };
 
-/* `done` quick spans, then two nested spans held open until told. */
+/* `done` quick spans (every third failed), then two nested spans held open
+ * until told. */
 static int holder(void *arg)
 {
 	const struct hold *h = arg;
@@ -42,8 +43,13 @@ static int holder(void *arg)
 	if (ap_attach(h->seg))
 		return 1;
 	q = ap_name("quick:op");
-	for (int i = 0; i < h->done; i++)
-		ap_end(ap_begin(q, AP_CAT_TOOL));
+	for (int i = 0; i < h->done; i++) {
+		uint64_t s = ap_begin(q, AP_CAT_TOOL);
+
+		if (i % 3 == 0)	/* every third fails: the operation's errors */
+			ap_set_error(s, ap_name("TimeoutError"));
+		ap_end(s);
+	}
 	outer = ap_begin(ap_name("hold:outer"), AP_CAT_LLM);
 	t_sleep_ms(20);
 	inner = ap_begin(ap_name("hold:inner"), AP_CAT_TOOL);
@@ -137,6 +143,7 @@ static void test_top_json_once(void)
 				CU_ASSERT_EQUAL(llround(json_number_value(json_object_get(o, "completions_per_s")) * win),
 						W * DONE);
 				CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "in_flight")), 0);
+				CU_ASSERT_EQUAL(json_integer_value(json_object_get(o, "errors")), W * ((DONE + 2) / 3));
 				CU_ASSERT(json_is_number(json_object_get(o, "p95_ms")));
 			} else if (strcmp(name, "hold:outer") == 0 || strcmp(name, "hold:inner") == 0) {
 				seen++;
