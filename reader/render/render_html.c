@@ -150,6 +150,10 @@ static void span_title(FILE *f, const struct ap_analysis *a, const struct ap_kep
 		esc(f, ap_nm(a, s->model, b));
 	}
 	fprintf(f, "\npid %" PRIu32 ", tid %" PRIu32, s->pid, s->tid_begin);
+	if (s->have & AP_SPAN_HAVE_ERROR) {
+		fputs("\nerror: ", f);
+		esc(f, s->error ? ap_nm(a, s->error, b) : "error");
+	}
 	if (k->truncated[i])
 		fputs("\nerror: truncated (the span never ended)", f);
 	fputs("</title>", f);
@@ -283,7 +287,9 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 			x = CHART_W;
 		if (x + w > CHART_W)
 			w = CHART_W - x;
-		box(f, left, x, w, y, cat_class(s->category), k->truncated[i], nm, !waterfall);
+		/* faded: truncated, or failed (ap_set_error); the hover says which */
+		box(f, left, x, w, y, cat_class(s->category), k->truncated[i] || (s->have & AP_SPAN_HAVE_ERROR), nm,
+		    !waterfall);
 		span_title(f, a, k, i);
 		if (waterfall) {
 			double indent = (depth[q] < 20 ? depth[q] : 20) * 8.0;

@@ -168,6 +168,14 @@ if (!ok) { console.error(JSON.stringify(st)); process.exit(1); }' "$tmp/fail.jso
 	else
 		bad "error status over OTLP"
 	fi
+	# The same run's report.html names the error in the failed span's hover
+	# and fades its box, as it does a truncated span's.
+	if grep -q "^error: TimeoutError" "$d/report.html" &&
+	   [ "$(grep -o 'class="c2 tr"' "$d/report.html" | wc -l)" -ge 1 ]; then
+		ok "report.html: the failed span's hover names its error"
+	else
+		bad "report.html does not show the failed span's error"
+	fi
 else
 	bad "could not build tests/otlp/failing.c: $(head -3 "$d/cc.err")"
 fi
