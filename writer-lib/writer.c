@@ -144,6 +144,24 @@ static inline int enter(struct ap_thread **tp, uint64_t events)
 	return GO;
 }
 
+/* A BEGIN written in place and published (a full lane drops it, counted
+ * in reserve): the one event writer of ap_begin* and ap_begin_ctx. */
+static inline void put_begin(struct ap_thread *t, int category, uint16_t flags, uint64_t id, uint64_t parent,
+			     uint64_t hi, uint64_t lo, uint64_t name_id)
+{
+	struct ap_event *e = reserve(t);
+
+	if (likely(e != NULL)) {
+		put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, now_ticks(), id);
+		e->u.begin.parent_id = parent;
+		e->u.begin.trace_hi = hi;
+		e->u.begin.trace_lo = lo;
+		e->u.begin.name_id = name_id;
+		e->u.begin.reserved = 0;
+		publish(t);
+	}
+}
+
 /* Id returned by a begin that was dropped for reentrancy: its end is dropped
  * too (agentprof.h documents it as AP_SPAN_REENTRANT). */
 #define SPAN_REENTRANT	UINT64_MAX
@@ -190,7 +208,6 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 	struct ap_thread *t = ap_tp;
 	uint64_t id, hi, lo;
 	uint16_t flags = 0;
-	struct ap_event *e;
 	int sampled;
 
 	int go = enter(&t, 1);
@@ -234,21 +251,8 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 		f->trace_hi = hi;
 		f->trace_lo = lo;
 	}
-	if (unlikely(!sampled)) {
-		guard_off(t);
-		return id;
-	}
-
-	e = reserve(t);
-	if (likely(e != NULL)) {
-		put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, now_ticks(), id);
-		e->u.begin.parent_id = parent;
-		e->u.begin.trace_hi = hi;
-		e->u.begin.trace_lo = lo;
-		e->u.begin.name_id = name_id;
-		e->u.begin.reserved = 0;
-		publish(t);
-	}
+	if (likely(sampled))
+		put_begin(t, category, flags, id, parent, hi, lo, name_id);
 	guard_off(t);
 	return id;
 }
@@ -430,7 +434,6 @@ AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int 
 	struct ap_thread *t = ap_tp;
 	uint64_t id, pspan, hi, lo;
 	uint16_t flags;
-	struct ap_event *e;
 	int sampled;
 	int go = enter(&t, 1);
 
@@ -471,20 +474,8 @@ AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int 
 	out->span = id;
 	out->flags = sampled ? AP_CTX_SAMPLED : 0;
 	out->pid = t->pid;
-	if (unlikely(!sampled)) {
-		guard_off(t);
-		return id;
-	}
-	e = reserve(t);
-	if (likely(e != NULL)) {
-		put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, now_ticks(), id);
-		e->u.begin.parent_id = pspan;
-		e->u.begin.trace_hi = hi;
-		e->u.begin.trace_lo = lo;
-		e->u.begin.name_id = name_id;
-		e->u.begin.reserved = 0;
-		publish(t);
-	}
+	if (likely(sampled))
+		put_begin(t, category, flags, id, pspan, hi, lo, name_id);
 	guard_off(t);
 	return id;
 }
