@@ -380,7 +380,7 @@ clean: ## remove build/
 	rm -rf build
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
