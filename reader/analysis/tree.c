@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "analysis_internal.h"
+#include "span_union.h"
 
 #define GROW(ptr, n) do {						\
 	void *p_ = realloc((ptr), (size_t)(n) * sizeof(*(ptr)));	\
@@ -122,34 +123,16 @@ void ap_an_durations(struct ap_analysis *a)
 		a->dur[i] = ap_ticks_delta_ns(&a->clock, v[i].t_begin, ap_an_end_ticks(a, i));
 	}
 	for (uint32_t i = 0; i < a->n; i++) {
-		uint64_t b = v[i].t_begin, e = ap_an_end_ticks(a, i), covered = 0;
-		uint64_t cur_b = 0, cur_e = 0;
-		int open = 0;
+		struct ap_span_union u;
+		uint64_t covered;
 
+		ap_span_union_init(&u, v[i].t_begin, ap_an_end_ticks(a, i));
 		for (uint32_t k = a->child_off[i]; k < a->child_off[i + 1]; k++) {
 			uint32_t c = a->child_idx[k];
-			uint64_t cb = v[c].t_begin, ce = ap_an_end_ticks(a, c);
 
-			if (cb < b)
-				cb = b;
-			if (ce > e)
-				ce = e;
-			if (ce <= cb)
-				continue;
-			if (open && cb <= cur_e) {
-				if (ce > cur_e)
-					cur_e = ce;
-				continue;
-			}
-			if (open)
-				covered += cur_e - cur_b;
-			cur_b = cb;
-			cur_e = ce;
-			open = 1;
+			ap_span_union_add(&u, v[c].t_begin, ap_an_end_ticks(a, c));
 		}
-		if (open)
-			covered += cur_e - cur_b;
-		covered = ap_ticks_delta_ns(&a->clock, 0, covered);
+		covered = ap_ticks_delta_ns(&a->clock, 0, ap_span_union_total(&u));
 		a->self[i] = a->dur[i] > covered ? a->dur[i] - covered : 0;
 	}
 }

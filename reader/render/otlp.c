@@ -36,6 +36,7 @@
 #include "json.h"
 #include "otlp.h"
 #include "render.h"
+#include "span_union.h"
 
 #define KIND_INTERNAL	1
 #define KIND_CLIENT	3
@@ -127,8 +128,8 @@ static void times(struct ap_otlp_batch *b, const struct ap_trace_view *t, const 
 		b->self[k] = ap_ticks_delta_ns(c, v[k].t_begin, b->ticks_end[k]);
 	while (i < n) {
 		uint32_t p = t->parent[b->order[i]], j = i;
-		uint64_t pb, pe, covered = 0, cur_b = 0, cur_e = 0;
-		int open = 0;
+		uint64_t pe, covered;
+		struct ap_span_union u;
 
 		while (j < n && t->parent[b->order[j]] == p)
 			j++;
@@ -136,32 +137,11 @@ static void times(struct ap_otlp_batch *b, const struct ap_trace_view *t, const 
 			i = j;
 			continue;
 		}
-		pb = v[p].t_begin;
 		pe = b->ticks_end[p];
-		for (; i < j; i++) {
-			uint32_t ch = b->order[i];
-			uint64_t cb = v[ch].t_begin, ce = b->ticks_end[ch];
-
-			if (cb < pb)
-				cb = pb;
-			if (ce > pe)
-				ce = pe;
-			if (ce <= cb)
-				continue;
-			if (open && cb <= cur_e) {
-				if (ce > cur_e)
-					cur_e = ce;
-				continue;
-			}
-			if (open)
-				covered += cur_e - cur_b;
-			cur_b = cb;
-			cur_e = ce;
-			open = 1;
-		}
-		if (open)
-			covered += cur_e - cur_b;
-		covered = ap_ticks_delta_ns(c, 0, covered);
+		ap_span_union_init(&u, v[p].t_begin, pe);
+		for (; i < j; i++)
+			ap_span_union_add(&u, v[b->order[i]].t_begin, b->ticks_end[b->order[i]]);
+		covered = ap_ticks_delta_ns(c, 0, ap_span_union_total(&u));
 		{
 			uint64_t d = ap_ticks_delta_ns(c, v[p].t_begin, pe);
 
