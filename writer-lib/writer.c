@@ -351,18 +351,27 @@ static struct ap_event *span_event(struct ap_thread **tp, uint8_t kind, uint64_t
 	return e;
 }
 
+/* The event of a call about a span (tokens, a dependency, an error), or
+ * NULL when nothing is to be written: off (span 0), a trace not sampled
+ * (an even id), a span whose begin was dropped for reentrancy (counted), a
+ * full lane or no lane (counted by reserve). Guard on when not NULL. */
+static struct ap_event *span_note(struct ap_thread **tp, uint8_t kind, uint64_t span)
+{
+	if (span == 0 || !(span & 1))
+		return NULL;
+	if (span == SPAN_REENTRANT) {
+		count_reentrant(*tp, 1);
+		return NULL;
+	}
+	return span_event(tp, kind, span);
+}
+
 void ap_set_tokens(uint64_t span, uint64_t model_name_id, uint32_t input_tokens, uint32_t output_tokens)
 {
 	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
-	if (span == 0 || !(span & 1))
-		return;	/* off, or its trace is not sampled */
-	if (span == SPAN_REENTRANT) {
-		count_reentrant(t, 1);
-		return;
-	}
-	e = span_event(&t, AP_EV_TOKENS, span);
+	e = span_note(&t, AP_EV_TOKENS, span);
 	if (!e)
 		return;
 	e->u.tokens.model_id = model_name_id;
@@ -377,13 +386,13 @@ void ap_depends(uint64_t span, uint64_t on_span)
 	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
-	if (span == 0 || on_span == 0 || !(span & 1) || !(on_span & 1))
+	if (on_span == 0 || !(on_span & 1))
 		return;	/* off, or a trace not sampled */
-	if (span == SPAN_REENTRANT || on_span == SPAN_REENTRANT) {
+	if (on_span == SPAN_REENTRANT && (span & 1)) {
 		count_reentrant(t, 1);
 		return;
 	}
-	e = span_event(&t, AP_EV_DEPENDS, span);
+	e = span_note(&t, AP_EV_DEPENDS, span);
 	if (!e)
 		return;
 	e->u.depends.on_span = on_span;
@@ -410,13 +419,7 @@ void ap_set_error(uint64_t span, uint64_t name_id)
 	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
 
-	if (span == 0 || !(span & 1))
-		return;	/* off, or its trace is not sampled */
-	if (span == SPAN_REENTRANT) {
-		count_reentrant(t, 1);
-		return;
-	}
-	e = span_event(&t, AP_EV_ERROR, span);
+	e = span_note(&t, AP_EV_ERROR, span);
 	if (!e)
 		return;
 	e->u.error.name_id = name_id;
