@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fill_lane.h"
 #include "file.h"
 #include "otlp.h"
 #include "session.h"
@@ -51,39 +52,6 @@ static int cmp(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static uint64_t fill_lane(struct ap_segment *seg, uint64_t n_events)
-{
-	struct ap_event *ring = ap_seg_ring(seg, 0);
-	uint64_t h = 0, id = 1, ts = 1000;
-
-	memset(&ring[h], 0, sizeof(ring[h]));
-	ring[h].kind = AP_EV_CLAIM;
-	ring[h].u.claim.pid = (uint64_t)getpid();
-	h++;
-	while (h + 16 < n_events) {
-		/* root { c1 { g }, c2 { g }, c3 { g } }, as bench_reader.c */
-		uint64_t root = id += 2;
-
-		ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 0, .tid = 1, .ts = ts++,
-			.span_id = root, .u.begin = { .trace_lo = root, .name_id = 11 } };
-		for (int c = 0; c < 3; c++) {
-			uint64_t child = id += 2, g = id += 2;
-
-			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 1, .tid = 1, .ts = ts++,
-				.span_id = child, .u.begin = { .parent_id = root, .trace_lo = root, .name_id = 12 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 2, .tid = 1, .ts = ts++,
-				.span_id = g, .u.begin = { .parent_id = child, .trace_lo = root, .name_id = 13 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = g };
-			if (c == 0)
-				ring[h++] = (struct ap_event){ .kind = AP_EV_TOKENS, .tid = 1, .ts = ts,
-					.span_id = child, .u.tokens = { .model_id = 14, .input_tokens = 100 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = child };
-		}
-		ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = root };
-	}
-	return h;
 }
 
 /* One session round over cap events, with --otlp url when url is set.
@@ -113,7 +81,7 @@ static double session_round(uint64_t cap, const char *url, uint64_t queue, uint3
 	}
 	if (!s || ap_session_open(s, &o))
 		return -1;
-	n = fill_lane(&s->seg, cap);
+	n = bench_fill_lane(&s->seg, cap);
 	atomic_store(&s->seg.lanes[0].head, n);
 	t0 = ap_mono_ns();
 	while (got < n) {

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fill_lane.h"
 #include "drain.h"
 #include "session.h"
 #include "analysis.h"
@@ -46,39 +47,6 @@ static int cmp(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return (x > y) - (x < y);
-}
-
-static uint64_t fill(struct ap_segment *seg, uint64_t n_events)
-{
-	struct ap_event *ring = ap_seg_ring(seg, 0);
-	uint64_t h = 0, id = 1, ts = 1000;
-
-	memset(&ring[h], 0, sizeof(ring[h]));
-	ring[h].kind = AP_EV_CLAIM;
-	ring[h].u.claim.pid = (uint64_t)getpid();
-	h++;
-	while (h + 16 < n_events) {
-		/* root { c1 { g }, c2 { g }, c3 { g } } */
-		uint64_t root = id += 2;
-
-		ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 0, .tid = 1, .ts = ts++,
-			.span_id = root, .u.begin = { .trace_lo = root, .name_id = 11 } };
-		for (int c = 0; c < 3; c++) {
-			uint64_t child = id += 2, g = id += 2;
-
-			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 1, .tid = 1, .ts = ts++,
-				.span_id = child, .u.begin = { .parent_id = root, .trace_lo = root, .name_id = 12 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_BEGIN, .category = 2, .tid = 1, .ts = ts++,
-				.span_id = g, .u.begin = { .parent_id = child, .trace_lo = root, .name_id = 13 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = g };
-			if (c == 0)
-				ring[h++] = (struct ap_event){ .kind = AP_EV_TOKENS, .tid = 1, .ts = ts,
-					.span_id = child, .u.tokens = { .model_id = 14, .input_tokens = 100 } };
-			ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = child };
-		}
-		ring[h++] = (struct ap_event){ .kind = AP_EV_END, .tid = 1, .ts = ts++, .span_id = root };
-	}
-	return h;
 }
 
 struct sink {
@@ -159,7 +127,7 @@ static double session_round_mem(uint64_t cap, uint64_t interval_ns, uint64_t mem
 	o.set.memory_interval_ns = mem_ns;
 	if (!s || ap_session_open(s, &o))
 		return -1;
-	n = fill(&s->seg, cap);
+	n = bench_fill_lane(&s->seg, cap);
 	if (mem_ns)	/* the lane's owner is this process: its RSS is sampled */
 		atomic_store(&s->seg.lanes[0].owner, AP_OWNER((uint32_t)getpid(), 1));
 	atomic_store(&s->seg.lanes[0].head, n);
@@ -226,7 +194,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ap_seg_unlink(name);
-	n = fill(&seg, cap);
+	n = bench_fill_lane(&seg, cap);
 	for (int stage = 0; stage < 2; stage++) {
 		if (argc > 2 && strcmp(argv[2], label[stage]) != 0)
 			continue;	/* one stage only: for callgrind */
