@@ -54,10 +54,11 @@ static void atfork_child(void)
 		t->my_no_reader = t->no_reader_unsent = 0;
 		t->lane = NULL;
 		t->ring = NULL;
+		ap_w_go(t);
 		t->inherited = t->depth;
 		t->pid = 0;	/* re-initialised (ids, tid, counters) on the next call */
 	}
-	ap_add_relaxed(&ap_p.gen, 1);
+	ap_add_relaxed(&ap_p.gen, AP_GEN_STEP);
 }
 
 void ap_w_once_init(void)
@@ -79,17 +80,17 @@ static int parse_sample(const char *v)
 	char *end;
 	double r;
 
-	ap_p.sample_all = 1;
-	ap_p.sample_below = UINT64_MAX;
+	ap_p.sample_max = UINT64_MAX;
 	if (!v || !*v)
 		return 0;
 	errno = 0;
 	r = strtod(v, &end);
 	if (errno || end == v || *end != '\0' || !(r >= 0 && r <= 1))
 		return -EINVAL;
-	if (r < 1) {
-		ap_p.sample_all = 0;
-		ap_p.sample_below = (uint64_t)(r * 18446744073709551616.0);
+	if (r < 1) {	/* kept when trace_lo < r x 2^64, trace_lo odd so never 0 */
+		uint64_t below = (uint64_t)(r * 18446744073709551616.0);
+
+		ap_p.sample_max = below ? below - 1 : 0;
 	}
 	return 0;
 }
@@ -135,7 +136,7 @@ static void detach_locked(void)
 	/* The mapping stays: other threads may be mid-write into their lanes.
 	 * They notice the new generation on their next call. */
 	set_off();
-	ap_add_relaxed(&ap_p.gen, 1);
+	ap_add_relaxed(&ap_p.gen, AP_GEN_STEP);
 }
 
 static int attach_locked(const char *segment)
@@ -181,7 +182,7 @@ static int attach_locked(const char *segment)
 						      &ap_p.remote_span, &ap_p.remote_flags) == 0;
 	ap_w_names_reintern_locked();
 	ap_add_relaxed(&seg.hdr->attaches, 1);
-	ap_add_relaxed(&ap_p.gen, 1);
+	ap_add_relaxed(&ap_p.gen, AP_GEN_STEP);
 	/* Release: the segment view above is complete before a thread that
 	 * sees ST_ON uses it. */
 	ap_store_release(&ap_p.state, ST_ON);
@@ -242,7 +243,7 @@ static int follow_reader_locked(struct ap_thread *t)
 		/* The first to see it: this thread's lane goes, the process waits
 		 * and looks for the name again at once (a new reader may be up). */
 		ap_w_lane_release(t);
-		ap_add_relaxed(&ap_p.gen, 1);
+		ap_add_relaxed(&ap_p.gen, AP_GEN_STEP);
 		set_wait(ap_p.seg.name, 0);
 		st = ap_load_relaxed(&ap_p.state);
 	}
@@ -305,6 +306,7 @@ static int thread_ready(struct ap_thread *t)
 			     (ap_mix64(ap_p.id_seed ^ ((uint64_t)t->tid << 20) ^ ap_w_random64()) &
 			      ((UINT64_C(1) << 51) - 1)) | 1;
 		t->trace_state = ap_w_random64();
+		t->trace_hi = ap_w_random64();
 		t->lane = NULL;
 		t->ring = NULL;
 		t->claim_wait = 0;
@@ -325,6 +327,7 @@ static int thread_ready(struct ap_thread *t)
 		else if (!ap_w_lane_claim(t))
 			t->claim_wait = AP_CLAIM_RETRY;
 	}
+	ap_w_go(t);
 	pthread_mutex_unlock(&ap_p.lock);
 	return 1;
 }

@@ -27,6 +27,7 @@ void ap_w_lane_release(struct ap_thread *t)
 	ap_cas_release(&t->lane->owner, &mine, 0);
 	t->lane = NULL;
 	t->ring = NULL;
+	ap_w_go(t);
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -144,6 +145,7 @@ int ap_w_lane_claim(struct ap_thread *t)
 		t->head = h + 1;
 		t->claim_head = h + 1;
 		ap_store_release(&lane->head, h + 1);	/* (B) */
+		ap_w_go(t);
 		return 1;
 	}
 	return 0;

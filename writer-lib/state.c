@@ -12,7 +12,7 @@
 
 #include "state.h"
 
-struct ap_proc ap_p = { .lock = PTHREAD_MUTEX_INITIALIZER };
+struct ap_proc ap_p = { .gen = 1, .lock = PTHREAD_MUTEX_INITIALIZER };	/* gen odd: ap_w_go */
 
 pthread_once_t ap_w_once = PTHREAD_ONCE_INIT;
 

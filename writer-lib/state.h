@@ -58,7 +58,8 @@ struct frame {
 /* Per-thread state. Hot fields first. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
-	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
+	uint32_t go;			/* == ap_p.gen: the fast path may run (see ap_w_go) */
+	int busy;			/* reentrancy guard */
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */
 	uint64_t tail_cache;		/* last lane->tail seen (F) */
@@ -67,10 +68,11 @@ struct ap_thread {
 	uint32_t tid;
 	uint32_t depth;			/* frames in stack */
 	uint32_t inherited;		/* frames [0, inherited) came from the parent at fork */
-	int busy;			/* reentrancy guard */
 	uint32_t claim_wait;		/* calls left before the next claim attempt */
 	uint64_t next_id;		/* odd, steps by 2: never 0 */
-	uint64_t trace_state;		/* trace id generator */
+	uint64_t trace_state;		/* a root's trace_lo: mix64 of this counter */
+	uint64_t trace_hi;		/* a root's trace_hi: random per thread and process */
+	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
 	uint32_t pid;			/* process this state belongs to; 0 = fresh */
 	uint32_t key_set;
 	/* Counters of this thread. recorded = recorded_base + head - claim_head. */
@@ -156,9 +158,10 @@ struct ap_idset {
 	_Atomic uint64_t ids[];
 };
 
-/* Process state. Read on the fast path: gen, state, clock_source. */
+/* Process state. Read on the fast path: gen, the segment's retired word,
+ * have_remote and sample_max. */
 struct ap_proc {
-	_Atomic uint32_t gen;		/* bumped by attach, detach and fork */
+	_Atomic uint32_t gen;		/* odd; steps by AP_GEN_STEP at attach, detach, fork */
 	_Atomic int state;		/* ST_* */
 	uint32_t clock_source;
 	pthread_mutex_t lock;		/* attach, detach, claim, new names: never the fast path */
@@ -166,8 +169,7 @@ struct ap_proc {
 	uint32_t pid;
 	uint64_t start_time;
 	uint64_t id_seed;
-	uint64_t sample_below;		/* a new trace is recorded when its trace_lo < this */
-	int sample_all;			/* $AGENTPROF_SAMPLE 1 or unset: no decision */
+	uint64_t sample_max;		/* a new trace is recorded when its trace_lo <= this */
 	int have_remote;		/* $TRACEPARENT parsed */
 	uint64_t remote_hi, remote_lo, remote_span;
 	uint8_t remote_flags;
@@ -297,10 +299,29 @@ static inline int ap_w_id_mine(uint64_t span)
 }
 
 /* The head-sampling decision reads the trace id's low half, already a mix64
- * output: one hash on the way to a decision, not two. */
+ * output: one hash on the way to a decision, not two, and one compare
+ * (sample_max is UINT64_MAX when every trace is kept). */
 static inline int sample_trace(uint64_t lo)
 {
-	return ap_p.sample_all || lo < ap_p.sample_below;
+	return lo <= ap_p.sample_max;
+}
+
+/*
+ * The fast path's one word. ap_begin and ap_end (writer.c) run their fast
+ * path only when t->go equals ap_p.gen, which folds three conditions into
+ * one compare: the thread owns a lane, of the current generation (no detach,
+ * re-attach or fork since its claim: each steps ap_p.gen), and the clock is
+ * the counter (a segment on CLOCK_MONOTONIC takes the general path, whose
+ * clock read may call the vDSO). ap_p.gen is odd, so 0, the value of a fresh
+ * block, of ap_w_noblock and of a thread with no lane, never matches.
+ * Written by the slow paths only, with the guard on, after any change to
+ * ring or gen: lane claim and release (lane.c), thread_ready (attach.c),
+ * fork.
+ */
+#define AP_GEN_STEP	2u
+static inline void ap_w_go(struct ap_thread *t)
+{
+	t->go = t->ring && ap_p.clock_source != AP_CLOCK_MONOTONIC ? t->gen : 0;
 }
 
 #endif /* AP_WRITER_STATE_H */

@@ -144,22 +144,29 @@ static inline int enter(struct ap_thread **tp, uint64_t events)
 	return GO;
 }
 
-/* A BEGIN written in place and published (a full lane drops it, counted
- * in reserve): the one event writer of ap_begin* and ap_begin_ctx. */
+/* A BEGIN written in place into the slot e and published. */
+static inline __attribute__((always_inline))
+void put_begin_at(struct ap_thread *t, struct ap_event *e, uint64_t ts, int category, uint16_t flags,
+		  uint64_t id, uint64_t parent, uint64_t hi, uint64_t lo, uint64_t name_id)
+{
+	put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, ts, id);
+	e->u.begin.parent_id = parent;
+	e->u.begin.trace_hi = hi;
+	e->u.begin.trace_lo = lo;
+	e->u.begin.name_id = name_id;
+	e->u.begin.reserved = 0;
+	publish(t);
+}
+
+/* A BEGIN written and published (a full lane drops it, counted in
+ * reserve): the general paths of ap_begin* and ap_begin_ctx. */
 static inline void put_begin(struct ap_thread *t, int category, uint16_t flags, uint64_t id, uint64_t parent,
 			     uint64_t hi, uint64_t lo, uint64_t name_id)
 {
 	struct ap_event *e = reserve(t);
 
-	if (likely(e != NULL)) {
-		put_head(e, AP_EV_BEGIN, (uint8_t)category, flags, t->tid, now_ticks(), id);
-		e->u.begin.parent_id = parent;
-		e->u.begin.trace_hi = hi;
-		e->u.begin.trace_lo = lo;
-		e->u.begin.name_id = name_id;
-		e->u.begin.reserved = 0;
-		publish(t);
-	}
+	if (likely(e != NULL))
+		put_begin_at(t, e, now_ticks(), category, flags, id, parent, hi, lo, name_id);
 }
 
 /* Id returned by a begin that was dropped for reentrancy: its end is dropped
@@ -167,17 +174,39 @@ static inline void put_begin(struct ap_thread *t, int category, uint16_t flags, 
 #define SPAN_REENTRANT	UINT64_MAX
 _Static_assert(SPAN_REENTRANT == AP_SPAN_REENTRANT, "agentprof.h names the reentrant span id");
 
-/* A new trace id; returns whether the trace is sampled. */
-static AP_COLD int new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *lo)
+static AP_COLD void count_sampled_out(struct ap_thread *t)
 {
-	t->trace_state += UINT64_C(0x9e3779b97f4a7c15);
-	*hi = ap_mix64(t->trace_state);
-	*lo = ap_mix64(t->trace_state ^ ap_p.id_seed) | 1;
-	if (likely(sample_trace(*lo)))
-		return 1;
 	/* Counted on the lane for the report; its only writer is this thread. */
 	if (t->lane)
 		ap_store_relaxed(&t->lane->sampled_out, ap_load_relaxed(&t->lane->sampled_out) + 1);
+}
+
+/*
+ * A new trace id; returns whether the trace is sampled. One multiply per
+ * root: trace_lo is the two halves of a 64x64->128-bit product of a
+ * per-thread Weyl counter (stepped by an odd constant) with itself xor a
+ * constant, folded by xor (the step of the wyrand generator, which passes
+ * the usual statistical batteries); trace_hi is a random word drawn per
+ * thread and process (thread_ready), so two threads' ids differ in it and a
+ * thread's own ids repeat only as random 64-bit words do. trace_lo is
+ * uniform, which is what head sampling (and W3C's randomness, for the low
+ * 7 bytes) wants. Without 128-bit integers, splitmix64's finaliser.
+ */
+static inline __attribute__((always_inline))
+int new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *lo)
+{
+	uint64_t s = t->trace_state += UINT64_C(0xa0761d6478bd642f);
+#ifdef __SIZEOF_INT128__
+	unsigned __int128 p = (unsigned __int128)s * (s ^ UINT64_C(0xe7037ed1a0b428db));
+
+	*lo = ((uint64_t)(p >> 64) ^ (uint64_t)p) | 1;
+#else
+	*lo = ap_mix64(s) | 1;
+#endif
+	*hi = t->trace_hi;
+	if (likely(sample_trace(*lo)))
+		return 1;
+	count_sampled_out(t);
 	return 0;
 }
 
@@ -200,6 +229,16 @@ static AP_COLD uint16_t parent_trace(struct ap_thread *t, uint64_t parent, uint6
 	*hi = 0;
 	*lo = parent;
 	return AP_EVF_TRACE_UNKNOWN;
+}
+
+static inline void push_frame(struct ap_thread *t, uint32_t d, uint64_t id, uint64_t hi, uint64_t lo)
+{
+	struct frame *f = &t->stack[d];
+
+	f->span = id;
+	f->trace_hi = hi;
+	f->trace_lo = lo;
+	t->depth = d + 1;
 }
 
 static inline __attribute__((always_inline))
@@ -244,22 +283,80 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 	}
 	if (unlikely(!sampled))
 		id = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
-	if (mode != M_ASYNC && likely(t->depth < AP_STACK_MAX)) {
-		struct frame *f = &t->stack[t->depth++];
-
-		f->span = id;
-		f->trace_hi = hi;
-		f->trace_lo = lo;
-	}
+	if (mode != M_ASYNC && likely(t->depth < AP_STACK_MAX))
+		push_frame(t, t->depth, id, hi, lo);
 	if (likely(sampled))
 		put_begin(t, category, flags, id, parent, hi, lo, name_id);
 	guard_off(t);
 	return id;
 }
 
-AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
+static AP_COLD uint64_t begin_slow(uint64_t name_id, int category)
 {
 	return begin_impl(0, name_id, category, M_IMPLICIT);
+}
+
+/*
+ * ap_begin's fast path: the common case, a thread with a lane of this
+ * generation on the counter clock (t->go, state.h), room in its stack and
+ * in its lane, the segment not retired. It calls nothing, so it saves no
+ * register and has no frame of its own; every other case, and a call that
+ * finds the guard set, goes whole to the general path (begin_impl) before
+ * any state is changed, as a tail call. The guard is set before the checks:
+ * a signal handler that runs between the busy test and the guard leaves
+ * the state as it found it (its spans are whole), and one that runs after
+ * sees the guard.
+ */
+AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
+{
+	struct ap_thread *t = ap_tp;
+	struct ap_event *e;
+	struct frame *top;
+	uint64_t id, h, parent;
+	uint32_t d;
+	int sampled;
+
+	if (unlikely(t->busy))
+		return begin_slow(name_id, category);
+	guard_on(t);
+	h = t->head;
+	d = t->depth;
+	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || ap_load_relaxed(&ap_p.seg.hdr->retired) ||
+		     h - t->tail_cache > t->mask || d >= AP_STACK_MAX || (d == 0 && ap_p.have_remote))) {
+		guard_off(t);
+		return begin_slow(name_id, category);
+	}
+	/* The new frame is the storage of the trace id, the event copies it:
+	 * fewer values live at once, so no register to save. */
+	top = &t->stack[d];
+	if (likely(d)) {
+		parent = top[-1].span;
+		top->trace_hi = top[-1].trace_hi;
+		top->trace_lo = top[-1].trace_lo;
+		sampled = parent & 1;
+	} else {
+		parent = 0;
+		sampled = new_root_trace(t, &top->trace_hi, &top->trace_lo);
+	}
+	id = t->next_id;
+	t->next_id = id + 2;
+	t->depth = d + 1;
+	if (unlikely(!sampled)) {
+		top->span = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
+		guard_off(t);
+		return top->span;
+	}
+	top->span = id;
+	e = &t->ring[h & t->mask];
+	put_head(e, AP_EV_BEGIN, (uint8_t)category, 0, t->tid, ap_counter_ticks(), id);
+	e->u.begin.parent_id = parent;
+	e->u.begin.trace_hi = top->trace_hi;
+	e->u.begin.trace_lo = top->trace_lo;
+	e->u.begin.name_id = name_id;
+	e->u.begin.reserved = 0;
+	publish(t);
+	guard_off(t);
+	return id;
 }
 
 uint64_t ap_begin_child(uint64_t parent_span, uint64_t name_id, int category)
@@ -292,7 +389,7 @@ static AP_COLD int end_unwind(struct ap_thread *t, uint64_t span)
 	return ap_w_id_mine(span);
 }
 
-AP_HOT void ap_end(uint64_t span)
+static AP_COLD void end_slow(uint64_t span)
 {
 	struct ap_thread *t = ap_tp;
 	struct ap_event *e;
@@ -326,6 +423,32 @@ AP_HOT void ap_end(uint64_t span)
 		publish(t);
 	}
 out:
+	guard_off(t);
+}
+
+/* ap_end's fast path, as ap_begin's: the innermost open span of a thread
+ * with a lane of this generation, sampled, begun in this process, room in
+ * the lane. Anything else (0, AP_SPAN_REENTRANT, even ids, spans under the
+ * top of the stack or inherited at fork) goes whole to end_slow. */
+AP_HOT void ap_end(uint64_t span)
+{
+	struct ap_thread *t = ap_tp;
+	uint64_t h;
+	uint32_t d;
+
+	if (unlikely(t->busy))
+		return end_slow(span);
+	guard_on(t);
+	h = t->head;
+	d = t->depth;
+	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || d <= t->inherited || t->stack[d - 1].span != span ||
+		     !(span & 1) || h - t->tail_cache > t->mask)) {
+		guard_off(t);
+		return end_slow(span);
+	}
+	t->depth = d - 1;
+	put_head(&t->ring[h & t->mask], AP_EV_END, 0, 0, t->tid, ap_counter_ticks(), span);
+	publish(t);
 	guard_off(t);
 }
 
