@@ -305,8 +305,7 @@ static int thread_ready(struct ap_thread *t)
 		t->next_id = ap_w_id_tag() |
 			     (ap_mix64(ap_p.id_seed ^ ((uint64_t)t->tid << 20) ^ ap_w_random64()) &
 			      ((UINT64_C(1) << 51) - 1)) | 1;
-		t->trace_state = ap_w_random64();
-		t->trace_hi = ap_w_random64();
+		t->trace_hi = ap_w_random64() | UINT64_C(1) << 63;	/* never 0: (0, parent) means unknown */
 		t->lane = NULL;
 		t->ring = NULL;
 		t->claim_wait = 0;

@@ -83,7 +83,7 @@ static uint64_t measure_cost16(struct ap_thread *t)
 
 		put_head(e, AP_EV_BEGIN, AP_CAT_TOOL, 0, t->tid, now_ticks(), t->next_id + h);
 		e->u.begin.parent_id = h;
-		e->u.begin.trace_hi = t->trace_state;
+		e->u.begin.trace_hi = t->trace_hi;
 		e->u.begin.trace_lo = k;
 		e->u.begin.name_id = t0;
 		e->u.begin.reserved = 0;

@@ -70,8 +70,7 @@ struct ap_thread {
 	uint32_t inherited;		/* frames [0, inherited) came from the parent at fork */
 	uint32_t claim_wait;		/* calls left before the next claim attempt */
 	uint64_t next_id;		/* odd, steps by 2: never 0 */
-	uint64_t trace_state;		/* a root's trace_lo: mix64 of this counter */
-	uint64_t trace_hi;		/* a root's trace_hi: random per thread and process */
+	uint64_t trace_hi;		/* a root's trace_hi: random per thread and process, never 0 */
 	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
 	uint32_t pid;			/* process this state belongs to; 0 = fresh */
 	uint32_t key_set;
@@ -298,12 +297,11 @@ static inline int ap_w_id_mine(uint64_t span)
 	return (span & AP_ID_TAG_MASK) == ap_w_id_tag();
 }
 
-/* The head-sampling decision reads the trace id's low half, already a mix64
- * output: one hash on the way to a decision, not two, and one compare
- * (sample_max is UINT64_MAX when every trace is kept). */
+/* The head-sampling decision, from a root's trace_lo: every trace kept
+ * (the default) costs one compare, a rate below 1 a mix of trace_lo. */
 static inline int sample_trace(uint64_t lo)
 {
-	return lo <= ap_p.sample_max;
+	return ap_p.sample_max == UINT64_MAX || ap_mix64(lo ^ ap_p.id_seed) <= ap_p.sample_max;
 }
 
 /*

@@ -182,29 +182,19 @@ static AP_COLD void count_sampled_out(struct ap_thread *t)
 }
 
 /*
- * A new trace id; returns whether the trace is sampled. One multiply per
- * root: trace_lo is the two halves of a 64x64->128-bit product of a
- * per-thread Weyl counter (stepped by an odd constant) with itself xor a
- * constant, folded by xor (the step of the wyrand generator, which passes
- * the usual statistical batteries); trace_hi is a random word drawn per
- * thread and process (thread_ready), so two threads' ids differ in it and a
- * thread's own ids repeat only as random 64-bit words do. trace_lo is
- * uniform, which is what head sampling (and W3C's randomness, for the low
- * 7 bytes) wants. Without 128-bit integers, splitmix64's finaliser.
+ * The trace a root span `id` starts; returns whether it is sampled. No hash
+ * on the way: trace_hi is a random word drawn per thread and process
+ * (thread_ready), trace_lo the root's own span id, unique within the thread
+ * (a counter under the process tag), so two roots never share a trace id,
+ * and trace_lo is never 0. Head sampling, when on, decides from a mix of
+ * trace_lo; every process the trace reaches follows the sampled flag.
  */
 static inline __attribute__((always_inline))
-int new_root_trace(struct ap_thread *t, uint64_t *hi, uint64_t *lo)
+int new_root_trace(struct ap_thread *t, uint64_t id, uint64_t *hi, uint64_t *lo)
 {
-	uint64_t s = t->trace_state += UINT64_C(0xa0761d6478bd642f);
-#ifdef __SIZEOF_INT128__
-	unsigned __int128 p = (unsigned __int128)s * (s ^ UINT64_C(0xe7037ed1a0b428db));
-
-	*lo = ((uint64_t)(p >> 64) ^ (uint64_t)p) | 1;
-#else
-	*lo = ap_mix64(s) | 1;
-#endif
 	*hi = t->trace_hi;
-	if (likely(sample_trace(*lo)))
+	*lo = id;
+	if (likely(sample_trace(id)))
 		return 1;
 	count_sampled_out(t);
 	return 0;
@@ -267,7 +257,7 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 		if (where == 2)
 			flags = AP_EVF_ROOT_REMOTE;
 		else if (where == 0)
-			sampled = new_root_trace(t, &hi, &lo);
+			sampled = new_root_trace(t, id, &hi, &lo);
 	} else if (parent) {
 		flags = AP_EVF_EXPLICIT_PARENT | parent_trace(t, parent, &hi, &lo);
 		sampled = (flags & AP_EVF_ROOT_REMOTE) ? ap_p.remote_flags & 1 : parent & 1;
@@ -279,7 +269,7 @@ uint64_t begin_impl(uint64_t parent, uint64_t name_id, int category, int mode)
 		flags = AP_EVF_ROOT_REMOTE;
 		sampled = ap_p.remote_flags & 1;
 	} else {
-		sampled = new_root_trace(t, &hi, &lo);
+		sampled = new_root_trace(t, id, &hi, &lo);
 	}
 	if (unlikely(!sampled))
 		id = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
@@ -329,6 +319,8 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 	/* The new frame is the storage of the trace id, the event copies it:
 	 * fewer values live at once, so no register to save. */
 	top = &t->stack[d];
+	id = t->next_id;
+	t->next_id = id + 2;
 	if (likely(d)) {
 		parent = top[-1].span;
 		top->trace_hi = top[-1].trace_hi;
@@ -336,10 +328,8 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 		sampled = parent & 1;
 	} else {
 		parent = 0;
-		sampled = new_root_trace(t, &top->trace_hi, &top->trace_lo);
+		sampled = new_root_trace(t, id, &top->trace_hi, &top->trace_lo);
 	}
-	id = t->next_id;
-	t->next_id = id + 2;
 	t->depth = d + 1;
 	if (unlikely(!sampled)) {
 		top->span = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
@@ -591,7 +581,7 @@ AP_HOT uint64_t ap_begin_ctx(const struct ap_ctx *parent, uint64_t name_id, int 
 	} else {
 		pspan = 0;
 		flags = 0;
-		sampled = new_root_trace(t, &hi, &lo);
+		sampled = new_root_trace(t, id, &hi, &lo);
 	}
 	if (unlikely(!sampled))
 		id = id != 1 ? id - 1 : 2;
