@@ -83,13 +83,18 @@ static inline struct ap_event *reserve(struct ap_thread *t)
 	return &t->ring[t->head & t->mask];
 }
 
+/* Publish the event at `h`, the head this call read before writing (the
+ * event's stores may alias t->head for the compiler: no reload). */
+static inline void publish_at(struct ap_thread *t, uint64_t h)
+{
+	MIDWRITE_HOOK();
+	t->head = h + 1;
+	ap_store_release(&t->lane->head, h + 1);	/* (B) */
+}
+
 static inline void publish(struct ap_thread *t)
 {
-	uint64_t h = t->head + 1;
-
-	MIDWRITE_HOOK();
-	t->head = h;
-	ap_store_release(&t->lane->head, h);	/* (B) */
+	publish_at(t, t->head);
 }
 
 /* Entry of every recording call: GO with the guard on; OFF (profiling off:
@@ -344,7 +349,7 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 	e->u.begin.trace_lo = top->trace_lo;
 	e->u.begin.name_id = name_id;
 	e->u.begin.reserved = 0;
-	publish(t);
+	publish_at(t, h);
 	guard_off(t);
 	return id;
 }
@@ -438,7 +443,7 @@ AP_HOT void ap_end(uint64_t span)
 	}
 	t->depth = d - 1;
 	put_head(&t->ring[h & t->mask], AP_EV_END, 0, 0, t->tid, ap_counter_ticks(), span);
-	publish(t);
+	publish_at(t, h);
 	guard_off(t);
 }
 
