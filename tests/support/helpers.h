@@ -96,6 +96,7 @@ void t_register_serve(void);
 void t_register_pb(void);
 void t_register_ctx(void);
 void t_register_timeout(void);
+void t_register_fastpath(void);
 void t_register_fleet(void);
 void t_register_top(void);
 
