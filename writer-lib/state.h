@@ -5,8 +5,10 @@
  *
  * The library is split by how often code runs. writer.c is the fast path:
  * every span goes through it, and it touches only this thread's struct
- * ap_thread and three words of the process state (gen, state, clock
- * source). Everything else is a slow path, out of line, in its own file:
+ * ap_thread and a few read-mostly words of the process state (gen, the
+ * segment's retired word, have_remote, sample_max; state and the clock
+ * source on its general path). Everything else is a slow path, out of line,
+ * in its own file:
  *
  *   state.c        the process state, ids, ap_stats
  *   lane.c         claiming and releasing a lane, prefault, cost measurement
