@@ -16,7 +16,10 @@ struct ap_proc ap_p = { .gen = 1, .lock = PTHREAD_MUTEX_INITIALIZER };	/* gen od
 
 pthread_once_t ap_w_once = PTHREAD_ONCE_INIT;
 
-struct ap_thread ap_w_noblock;
+/* Looks busy, so that the fast paths, which test the guard before anything
+ * else, never write it (it is every new thread's block until its first
+ * call maps one); the general path maps the thread's own block first. */
+struct ap_thread ap_w_noblock = { .busy = 1 };
 __thread struct ap_thread *ap_tp = &ap_w_noblock;
 
 #define BLOCK_BYTES	((sizeof(struct ap_thread) + 4095) & ~(size_t)4095)

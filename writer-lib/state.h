@@ -108,9 +108,10 @@ struct ap_thread {
  * threads reuses a bounded set.
  *
  * Until then ap_tp points to ap_w_noblock, a block with no lane that is
- * never written: the fast path's "no lane" test sends the thread's first
- * call to the slow path, which maps the block (only when profiling is not
- * off) so that the fast path needs no test of its own for it. A thread
+ * never written: it looks busy (its guard word is set), so the fast path's
+ * first test sends the thread's first call to the general path, which maps
+ * the block (only when profiling is not off) so that the fast path needs no
+ * test of its own for it. A thread
  * that cannot have a block records nothing, as when off.
  */
 extern __thread struct ap_thread *ap_tp

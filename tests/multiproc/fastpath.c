@@ -11,6 +11,11 @@
  *    word per thread with its top bit set; no two roots share a trace.
  *  - Calls that alternate between the paths: a child begun under an
  *    explicit parent, an end out of order, then the fast path again.
+ *  - Threads whose first calls race: a new thread's state is a shared
+ *    placeholder block until its first call maps its own, and no call may
+ *    write the placeholder: a write there is a data race between threads
+ *    that ThreadSanitizer reports (this suite is in .ci/run's TSan list),
+ *    and every first span must still be recorded exactly once.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -233,6 +238,62 @@ static void test_paths_alternate(void)
 	t_reader_close(&r);
 }
 
+#define FIRST_THREADS	8
+#define FIRST_ROUNDS	25
+
+static pthread_barrier_t first_bar;
+
+static void *first_thread(void *arg)
+{
+	uint64_t name = *(uint64_t *)arg;
+
+	pthread_barrier_wait(&first_bar);
+	for (int i = 0; i < 4; i++)
+		ap_end(ap_begin(name, AP_CAT_TOOL));
+	return NULL;
+}
+
+static int first_worker(void *arg)
+{
+	struct fp_arg *a = arg;
+	pthread_t p[FIRST_THREADS];
+	uint64_t name;
+
+	if (ap_attach(a->seg) != 0)
+		return 2;
+	name = ap_name("fast:first");
+	for (int round = 0; round < FIRST_ROUNDS; round++) {
+		if (pthread_barrier_init(&first_bar, NULL, FIRST_THREADS))
+			return 3;
+		for (int i = 0; i < FIRST_THREADS; i++)
+			if (pthread_create(&p[i], NULL, first_thread, &name) != 0)
+				return 4;
+		for (int i = 0; i < FIRST_THREADS; i++)
+			pthread_join(p[i], NULL);
+		pthread_barrier_destroy(&first_bar);
+	}
+	return 0;
+}
+
+static void test_first_calls_race(void)
+{
+	struct t_reader r;
+	struct fp_arg a;
+	int code;
+	pid_t pid;
+
+	CU_ASSERT_FATAL(t_reader_open(&r, FIRST_THREADS * FIRST_ROUNDS + 2, 64) == 0);	/* a fresh lane each */
+	a.seg = r.seg.name;
+	a.out_fd = -1;
+	pid = t_fork(first_worker, &a);
+	t_reader_run(&r, &pid, 1, &code);
+	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_EQUAL(r.tot.dropped_reentrant, 0);
+	CU_ASSERT_EQUAL(r.tot.dropped_full + r.tot.dropped_no_lane, 0);
+	CU_ASSERT_EQUAL(r.counts.complete, FIRST_THREADS * FIRST_ROUNDS * 4);
+	t_reader_close(&r);
+}
+
 void t_register_fastpath(void)
 {
 	CU_pSuite s = CU_add_suite("fastpath", NULL, NULL);
@@ -240,4 +301,5 @@ void t_register_fastpath(void)
 	T_ADD(s, test_deeper_than_the_stack);
 	T_ADD(s, test_root_trace_ids);
 	T_ADD(s, test_paths_alternate);
+	T_ADD(s, test_first_calls_race);
 }
