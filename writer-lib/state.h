@@ -60,15 +60,27 @@ struct frame {
 /* Per-thread state. Hot fields first. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
-	uint32_t go;			/* == ap_p.gen: the fast path may run (see ap_w_go) */
-	int busy;			/* reentrancy guard */
+	/* One word for the fast path's first load and last store: the guard
+	 * tested with the depth, cleared with the depth's new value. */
+	union {
+		struct {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+			int busy;		/* reentrancy guard */
+			uint32_t depth;		/* frames in stack */
+#else
+			uint32_t depth;		/* frames in stack */
+			int busy;		/* reentrancy guard */
+#endif
+		};
+		uint64_t depth_busy;		/* depth | (uint64_t)busy << 32 */
+	};
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */
 	uint64_t tail_cache;		/* last lane->tail seen (F) */
 	uint64_t mask;			/* lane capacity - 1 */
 	uint32_t gen;			/* ap_p.gen this state belongs to */
 	uint32_t tid;
-	uint32_t depth;			/* frames in stack */
+	uint32_t go;			/* == ap_p.gen: the fast path may run (see ap_w_go) */
 	uint32_t inherited;		/* frames [0, inherited) came from the parent at fork */
 	uint32_t claim_wait;		/* calls left before the next claim attempt */
 	uint64_t next_id;		/* odd, steps by 2: never 0 */
@@ -233,6 +245,13 @@ static inline void guard_off(struct ap_thread *t)
 {
 	ap_signal_fence();
 	t->busy = 0;
+}
+
+/* Guard off and the depth set, one store (the fast paths' last). */
+static inline void guard_off_depth(struct ap_thread *t, uint32_t depth)
+{
+	ap_signal_fence();
+	t->depth_busy = depth;	/* busy = 0: the guard's half is zero */
 }
 
 static inline uint64_t now_ticks(void)

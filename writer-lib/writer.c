@@ -318,14 +318,14 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 	struct ap_event *e;
 	struct frame *top;
 	uint64_t id, h, parent;
-	uint32_t d;
+	uint64_t db = t->depth_busy;
+	uint32_t d = (uint32_t)db;
 	int sampled;
 
-	if (unlikely(t->busy))
-		return begin_slow(name_id, category);
+	if (unlikely(db >> 32))
+		return begin_slow(name_id, category);	/* the guard is set */
 	guard_on(t);
 	h = t->head;
-	d = t->depth;
 	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || ap_load_relaxed(&ap_p.seg.hdr->retired) ||
 		     h - t->tail_cache > t->mask || d >= AP_STACK_MAX || (d == 0 && ap_p.have_remote))) {
 		guard_off(t);
@@ -345,10 +345,9 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 		parent = 0;
 		sampled = new_root_trace(t, id, &top->trace_hi, &top->trace_lo);
 	}
-	t->depth = d + 1;
 	if (unlikely(!sampled)) {
 		top->span = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
-		guard_off(t);
+		guard_off_depth(t, d + 1);
 		return top->span;
 	}
 	top->span = id;
@@ -360,7 +359,7 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 	e->u.begin.name_id = name_id;
 	e->u.begin.reserved = 0;
 	publish_at(t, h);
-	guard_off(t);
+	guard_off_depth(t, d + 1);
 	return id;
 }
 
@@ -438,23 +437,21 @@ out:
 AP_HOT void ap_end(uint64_t span)
 {
 	struct ap_thread *t = ap_tp;
-	uint64_t h;
-	uint32_t d;
+	uint64_t h, db = t->depth_busy;
+	uint32_t d = (uint32_t)db;
 
-	if (unlikely(t->busy))
-		return end_slow(span);
+	if (unlikely(db >> 32))
+		return end_slow(span);	/* the guard is set */
 	guard_on(t);
 	h = t->head;
-	d = t->depth;
 	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || d <= t->inherited || t->stack[d - 1].span != span ||
 		     !(span & 1) || h - t->tail_cache > t->mask)) {
 		guard_off(t);
 		return end_slow(span);
 	}
-	t->depth = d - 1;
 	put_head(&t->ring[h & t->mask], AP_EV_END, 0, 0, t->tid, ap_counter_ticks(), span);
 	publish_at(t, h);
-	guard_off(t);
+	guard_off_depth(t, d - 1);
 }
 
 /* An event about a recorded span (TOKENS, DEPENDS): its payload zeroed, to
