@@ -100,7 +100,7 @@ TP_CHILD   := $(BUILD)/tp_child
 DL_PLUGIN  := $(BUILD)/test-dl-plugin.so
 
 .PHONY: soak soak-short all deps demo test test-loop consumers consumers-selftest check-export check-otlp check check-exports check-link check-layers print-layers check-golden check-hostile check-fuzz-regress fuzz fuzz-bins golden \
-	bench bench-quick clean help
+	bench bench-build bench-quick clean help
 
 all: $(STATIC_LIB) $(BUILD)/libagentprof.so $(AGENTPROF) ## build the libraries and the agentprof program
 
@@ -157,13 +157,16 @@ $(SHARED_LIB): $(PIC_OBJ) writer-lib/libagentprof.map
 $(BUILD)/libagentprof.so: $(SHARED_LIB)
 	$(Q)ln -sf libagentprof.so.1 $@
 
+# What every program linking the reader's objects needs, in one place.
+READER_LIBS := -luring -ljansson -lz -lcurl -lm
+
 $(AGENTPROF): $(BUILD)/obj/lib/reader/cmd/main.o $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -luring -ljansson -lz -lcurl -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(READER_LIBS) -o $@
 
 $(TESTS): $(TEST_OBJ) $(READER_OBJ) $(HOOK_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -lcunit -luring -ljansson -lz -lcurl -lm -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ -lcunit $(READER_LIBS) -o $@
 
 $(TP_CHILD): tests/support/tp_child.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
@@ -228,7 +231,7 @@ check-hostile: $(AGENTPROF) $(STATIC_LIB) ## hostile logs, report.json files and
 FUZZ_HARNESSES := log segment diff models
 FUZZ_S ?= 60
 FUZZ_SUPPORT := tests/fuzz/sink.c
-FUZZ_LIBS := -luring -ljansson -lz -lcurl -lm
+FUZZ_LIBS := $(READER_LIBS)
 
 $(BUILD)/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c $(FUZZ_SUPPORT) $(READER_OBJ) $(STATIC_LIB)
 	@$(if $(Q),echo "  LD      $@")
@@ -303,7 +306,7 @@ check-export: $(AGENTPROF) $(STATIC_LIB) ## every export loads in the program th
 # OTLP/HTTP receiver (tests/consumers/otlp_*.mjs); skipped, and said so,
 # where node or the consumers are missing (make consumers).
 $(BUILD)/otlp-jsonl: tests/otlp/render_jsonl.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $(INC_tests) $(filter %.c %.o %.a,$^) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_tests) $(filter %.c %.o %.a,$^) $(LDFLAGS) $(READER_LIBS) -o $@
 
 $(BUILD)/otlp-hop: tests/otlp/hop.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) -Iwriter-lib/include $< $(STATIC_LIB) $(LDFLAGS) -o $@
@@ -316,13 +319,13 @@ $(BENCH_BIN): bench/bench_writer.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -lm -o $@
 
 $(BUILD)/bench-reader: bench/bench_reader.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) $(READER_LIBS) -o $@
 
 $(BUILD)/bench-otlp: bench/bench_otlp.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lcurl -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) $(READER_LIBS) -o $@
 
 $(BUILD)/bench-timeout: bench/bench_timeout.c $(READER_OBJ) $(STATIC_LIB)
-	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) -luring -ljansson -lz -lm -o $@
+	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(READER_OBJ) $(STATIC_LIB) $(LDFLAGS) $(READER_LIBS) -o $@
 
 $(BUILD)/bench-rate: bench/bench_rate.c $(STATIC_LIB)
 	$(Q)$(CC) $(CFLAGS) $(INC_bench) $< $(STATIC_LIB) $(LDFLAGS) -o $@
@@ -372,6 +375,9 @@ $(DL_PLUGIN): tests/dl/plugin.c $(SHARED_LIB) $(BUILD)/libagentprof.so
 
 bench: $(BENCH_ALL) python ## writer, reader, LTTng-UST, fleet, scale, memory: medians of 5+ runs (about 10 min)
 	$(Q)bench/run.sh $(BUILD)
+
+bench-build: $(BENCH_ALL) ## build (link) every bench program without running it
+	@echo "bench-build: ok ($(words $(BENCH_ALL)) programs)"
 
 bench-quick: $(BENCH_ALL) python ## a subset of the bench in under 60 s
 	$(Q)QUICK=1 bench/run.sh $(BUILD)
