@@ -28,23 +28,13 @@
 
 #define DEEP	(AP_STACK_MAX + 44)
 
-struct fp_arg {
-	const char *seg;
-	int out_fd;
-};
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	return write(fd, p, n) == (ssize_t)n ? 0 : 1;
-}
-
 static int deep_worker(void *arg)
 {
-	struct fp_arg *a = arg;
+	struct t_job *job = arg;
 	static uint64_t ids[DEEP];
 	uint64_t name;
 
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	name = ap_name("fast:deep");
 	for (int i = 0; i < DEEP; i++)
@@ -53,26 +43,17 @@ static int deep_worker(void *arg)
 		ap_end(ids[i]);
 	if (ap_current() != 0)
 		return 3;
-	return write_all(a->out_fd, ids, sizeof(ids));
+	return t_job_write(job, ids, sizeof(ids));
 }
 
 static void test_deeper_than_the_stack(void)
 {
 	static uint64_t ids[DEEP];
 	struct t_reader r;
-	struct fp_arg a;
-	int fds[2], code;
-	pid_t pid;
 	const struct ap_span *root;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 1024) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(deep_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], ids, sizeof(ids)) == (ssize_t)sizeof(ids));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, deep_worker, ids, sizeof(ids)), 0);
 	CU_ASSERT_EQUAL(r.counts.complete, DEEP);
 	CU_ASSERT_EQUAL(r.counts.open, 0);
 	CU_ASSERT_EQUAL(r.counts.unmatched_end, 0);
@@ -97,8 +78,6 @@ static void test_deeper_than_the_stack(void)
 	}
 	CU_ASSERT_EQUAL(r.analysis.traces, 1);
 	CU_ASSERT_EQUAL(r.analysis.orphans, 0);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
@@ -124,37 +103,29 @@ static void *roots_thread(void *arg)
 
 static int roots_worker(void *arg)
 {
-	struct fp_arg *a = arg;
+	struct t_job *job = arg;
 	static struct roots th[2];
 	pthread_t p[2];
 
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	for (int i = 0; i < 2; i++)
 		if (pthread_create(&p[i], NULL, roots_thread, &th[i]) != 0)
 			return 3;
 	for (int i = 0; i < 2; i++)
 		pthread_join(p[i], NULL);
-	return write_all(a->out_fd, th, sizeof(th));
+	return t_job_write(job, th, sizeof(th));
 }
 
 static void test_root_trace_ids(void)
 {
 	static struct roots th[2];
 	struct t_reader r;
-	struct fp_arg a;
 	uint64_t hi[2] = { 0, 0 };
-	int fds[2], code, bad = 0;
-	pid_t pid;
+	int bad = 0;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 1024) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(roots_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], th, sizeof(th)) == (ssize_t)sizeof(th));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, roots_worker, th, sizeof(th)), 0);
 	CU_ASSERT_EQUAL(r.counts.complete, 2 * ROOTS);
 	CU_ASSERT_EQUAL(r.analysis.traces, 2 * ROOTS);
 	for (int k = 0; k < 2; k++) {
@@ -175,8 +146,6 @@ static void test_root_trace_ids(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_NOT_EQUAL(hi[0], hi[1]);
 	CU_ASSERT_NOT_EQUAL(th[0].tid, th[1].tid);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
@@ -184,10 +153,10 @@ static void test_root_trace_ids(void)
  * c ended out of order: under a again). */
 static int mixed_worker(void *arg)
 {
-	struct fp_arg *a = arg;
+	struct t_job *job = arg;
 	uint64_t ids[4], name;
 
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	name = ap_name("fast:mixed");
 	ids[0] = ap_begin(name, AP_CAT_INTERNAL);
@@ -202,26 +171,17 @@ static int mixed_worker(void *arg)
 	ap_end(ids[0]);
 	ap_end(0);		/* off's id: nothing */
 	ap_end(ids[0]);		/* twice: the reader sees a duplicate end */
-	return write_all(a->out_fd, ids, sizeof(ids));
+	return t_job_write(job, ids, sizeof(ids));
 }
 
 static void test_paths_alternate(void)
 {
 	struct t_reader r;
-	struct fp_arg a;
 	uint64_t ids[4];
 	static const int parent_of[4] = { -1, 0, 1, 0 };
-	int fds[2], code;
-	pid_t pid;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(mixed_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], ids, sizeof(ids)) == (ssize_t)sizeof(ids));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, mixed_worker, ids, sizeof(ids)), 0);
 	CU_ASSERT_EQUAL(r.counts.complete, 4);
 	CU_ASSERT_EQUAL(r.counts.open, 0);
 	CU_ASSERT_EQUAL(r.as.duplicate_end, 1);
@@ -233,8 +193,6 @@ static void test_paths_alternate(void)
 		CU_ASSERT_EQUAL(s->trace_lo, ids[0]);
 		CU_ASSERT(s->have & AP_SPAN_HAVE_END);
 	}
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
@@ -255,11 +213,11 @@ static void *first_thread(void *arg)
 
 static int first_worker(void *arg)
 {
-	struct fp_arg *a = arg;
+	struct t_job *job = arg;
 	pthread_t p[FIRST_THREADS];
 	uint64_t name;
 
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	name = ap_name("fast:first");
 	for (int round = 0; round < FIRST_ROUNDS; round++) {
@@ -278,16 +236,9 @@ static int first_worker(void *arg)
 static void test_first_calls_race(void)
 {
 	struct t_reader r;
-	struct fp_arg a;
-	int code;
-	pid_t pid;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, FIRST_THREADS * FIRST_ROUNDS + 2, 64) == 0);	/* a fresh lane each */
-	a.seg = r.seg.name;
-	a.out_fd = -1;
-	pid = t_fork(first_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, first_worker, NULL, 0), 0);
 	CU_ASSERT_EQUAL(r.tot.dropped_reentrant, 0);
 	CU_ASSERT_EQUAL(r.tot.dropped_full + r.tot.dropped_no_lane, 0);
 	CU_ASSERT_EQUAL(r.counts.complete, FIRST_THREADS * FIRST_ROUNDS * 4);

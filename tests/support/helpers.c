@@ -129,6 +129,34 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 	return pid;
 }
 
+int t_run_job(struct t_reader *r, int (*fn)(void *job), void *out, size_t n)
+{
+	struct t_job job = { r->seg.name, -1 };
+	int fds[2], code;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	job.out_fd = fds[1];
+	pid = t_fork(fn, &job);
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	t_reader_run(r, &pid, 1, &code);
+	close(fds[1]);
+	if (code == 0 && n && read(fds[0], out, n) != (ssize_t)n)
+		code = -1;
+	close(fds[0]);
+	return code;
+}
+
+int t_job_write(struct t_job *job, const void *p, size_t n)
+{
+	return write(job->out_fd, p, n) == (ssize_t)n ? 0 : 1;
+}
+
 int t_wait(pid_t pid)
 {
 	int status;

@@ -57,6 +57,17 @@ void t_collect(void *ctx, const struct ap_trace_view *t);
 
 /* Fork a child that runs fn(arg) and exits with its return value. */
 pid_t t_fork(int (*fn)(void *), void *arg);
+/* One worker process over r's segment: what it needs, and a pipe for what it
+ * knows (at most a pipe's buffer, 64 KiB: it is read after the worker ends). */
+struct t_job {
+	const char *seg;
+	int out_fd;
+};
+/* Fork fn(job) (a struct t_job *), drain until it exits, then read the n bytes it wrote with
+ * t_job_write into out. Its exit code; -1 when it wrote short or could not
+ * be started. */
+int t_run_job(struct t_reader *r, int (*fn)(void *job), void *out, size_t n);
+int t_job_write(struct t_job *job, const void *p, size_t n);
 /* Wait for pid; returns its exit code, or 128 + signal. */
 int t_wait(pid_t pid);
 /* Run fn(dir) in a forked child where dir is a 64 KiB tmpfs of a private
