@@ -431,8 +431,9 @@ out:
 }
 
 /* ap_end's fast path, as ap_begin's: the innermost open span of a thread
- * with a lane of this generation, sampled, begun in this process, room in
- * the lane. Anything else (0, AP_SPAN_REENTRANT, even ids, spans under the
+ * with a lane of this generation, begun in this process; a span of a trace
+ * not sampled (even id) is popped and nothing written, a sampled one needs
+ * room in the lane. Anything else (0, AP_SPAN_REENTRANT, spans under the
  * top of the stack or inherited at fork) goes whole to end_slow. */
 AP_HOT void ap_end(uint64_t span)
 {
@@ -444,8 +445,15 @@ AP_HOT void ap_end(uint64_t span)
 		return end_slow(span);	/* the guard is set */
 	guard_on(t);
 	h = t->head;
-	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || d <= t->inherited || t->stack[d - 1].span != span ||
-		     !(span & 1) || h - t->tail_cache > t->mask)) {
+	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || d <= t->inherited || t->stack[d - 1].span != span)) {
+		guard_off(t);
+		return end_slow(span);
+	}
+	if (unlikely(!(span & 1))) {
+		guard_off_depth(t, d - 1);	/* a trace not sampled: nothing to write */
+		return;
+	}
+	if (unlikely(h - t->tail_cache > t->mask)) {
 		guard_off(t);
 		return end_slow(span);
 	}
