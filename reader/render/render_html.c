@@ -37,17 +37,18 @@
 #include <string.h>
 
 #include "export.h"
+#include "html.h"
 #include "labels.h"
 #include "render.h"
 #include "report.h"
 
 #define HTML_SPANS	2000u	/* spans drawn per picture */
 #define HTML_MORE	4u	/* timelines of kept traces after the slowest */
-#define CHART_W		1200.0	/* px of the time axis */
-#define LABEL_W		300.0	/* px of the timeline's name column */
+#define CHART_W		AP_HTML_CHART_W
+#define LABEL_W		AP_HTML_LABEL_W
 #define ROW_H		18.0
 #define CHAR_W		7.0	/* px per character of the 12 px labels, about */
-#define AXIS_H		16.0	/* px of the time axis above a trace's picture */
+#define AXIS_H		AP_HTML_AXIS_H
 #define DUR_W		64.0	/* px of the timeline's duration column */
 
 /* The inline style sheet and script: constants, hashed in the CSP below
@@ -183,11 +184,12 @@ static void box(FILE *f, double left, double x, double w, double y, int cls, int
 	}
 }
 
-/* A time in ns as a short label: 0, 250 us, 12.5 ms, 1.2 s. */
-static void time_label(char *b, size_t cap, double ns)
+void ap_html_time_label(char *b, size_t cap, double ns)
 {
 	if (ns <= 0)
 		snprintf(b, cap, "0");
+	else if (ns >= 1e12)
+		snprintf(b, cap, "%.0f s", ns / 1e9);	/* a long run's axis: not 1e+03 s */
 	else if (ns >= 1e9)
 		snprintf(b, cap, "%.3g s", ns / 1e9);
 	else if (ns >= 1e6)
@@ -198,9 +200,7 @@ static void time_label(char *b, size_t cap, double ns)
 		snprintf(b, cap, "%.0f ns", ns);
 }
 
-/* Grid lines and labels every 1, 2 or 5 x 10^k ns, about 6 over total ns;
- * hidden by the script while the picture is zoomed. */
-static void axis(FILE *f, double left, double total, double h)
+void ap_html_axis(FILE *f, double left, double total, double h)
 {
 	double step = 1, raw = total / 6;
 	char b[32];
@@ -212,7 +212,7 @@ static void axis(FILE *f, double left, double total, double h)
 	for (int k = 0; k < 50 && k * step <= total; k++) {
 		double x = left + k * step / total * CHART_W;
 
-		time_label(b, sizeof(b), k * step);
+		ap_html_time_label(b, sizeof(b), k * step);
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.1f\" y=\"11\"%s>%s</text>",
 			x, AXIS_H - 3, x, h, x + 2, x + 60 > left + CHART_W ? " text-anchor=\"end\"" : "", b);
 	}
@@ -275,7 +275,7 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 			maxd = depth[q];
 	h = AXIS_H + (waterfall ? m : maxd + 1) * ROW_H + 2;
 	svg_open(f, id, cls, left, h);
-	axis(f, left, total, h);
+	ap_html_axis(f, left, total, h);
 	for (uint32_t q = 0; q < m; q++) {
 		uint32_t i = order[q];
 		const struct ap_span *s = &k->v[i];
@@ -297,7 +297,7 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 
 			fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">", 4 + indent, y + ROW_H - 5);
 			label(f, nm, LABEL_W - DUR_W - 8 - indent);
-			time_label(d, sizeof(d), (double)k->dur[i]);
+			ap_html_time_label(d, sizeof(d), (double)k->dur[i]);
 			fprintf(f, "</text><text class=\"d\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
 				LABEL_W - 6, y + ROW_H - 5, d);
 		}
