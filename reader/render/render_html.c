@@ -20,6 +20,10 @@
  *   .timeline    the next few kept traces as waterfalls
  * The waterfalls draw the declared dependencies (ap_depends) as arrows from
  * the end of the span waited on to the start of the one that waited.
+ * With memory sampled, html_memory.c draws the RSS of the slowest trace's
+ * processes under its timeline, on its x axis, and a Memory panel of one
+ * RSS chart per process over the run before the tables (a line says when
+ * memory was not sampled); a span's hover gives its RSS change.
  * At most HTML_SPANS spans of a trace are drawn (the rest are counted under
  * the picture). Colours are by category. Without the script the page is
  * complete (labels are cut to fit in C); the script adds click-to-zoom on x
@@ -70,6 +74,12 @@ static const char css[] =
 	"svg line{stroke:#ddd;stroke-width:1}svg text.ax{font-size:10px;fill:#666}svg text.d{fill:#555}"
 	"svg path.dep{fill:none;stroke:#b03a2e;stroke-width:1.2}svg path.ah{fill:#b03a2e}"
 	".note{color:#666}"
+	"svg.mem g,svg.memstrip g{cursor:default}svg line.mg{stroke:#eee}"
+	"svg path.ma{fill:#4e79a7;fill-opacity:.22}svg path.ml{fill:none;stroke:#2f5f8f;stroke-width:1.5}"
+	"svg rect.mh{fill:#000;fill-opacity:0;stroke:none}svg rect.mh:hover{fill-opacity:.12}"
+	"svg rect.mb{fill:#f28e2b;stroke:none}svg circle.mp{fill:#b03a2e}"
+	"svg text.sc{paint-order:stroke;stroke:#fff;stroke-width:3px}svg text.mt{font-weight:bold}svg text.warn{fill:#b03a2e}.warn{color:#b03a2e}"
+	".memf{color:#b03a2e;margin:0 0 .8em}"
 	"@media print{body{margin:0}svg{max-width:100%;page-break-inside:avoid}tr{page-break-inside:avoid}"
 	"pre{white-space:pre-wrap}}";
 
@@ -97,7 +107,7 @@ static const char js[] =
 
 /* sha256 of css and js, base64. tests/export/check.sh recomputes them from
  * the page, and the page's script does not run if the hash is stale. */
-#define CSS_SHA256 "C5BO8KVg2O7fbfRmYtNa+vu+iQbPhpCKhlq4+v4vX+0="
+#define CSS_SHA256 "+KyuG8IN6P3lVZvgmTHYZ/mnH73CF/hiktWnTYQYRb0="
 #define JS_SHA256 "4NGgJ8N49Zy/esRMZlpFYjzJNpnsjR9UYX7O3LoFlss="
 
 static void esc(FILE *f, const char *s)
@@ -157,6 +167,8 @@ static void span_title(FILE *f, const struct ap_analysis *a, const struct ap_kep
 	}
 	if (k->truncated[i])
 		fputs("\nerror: truncated (the span never ended)", f);
+	if (k->rss && k->rss[i] != AP_RSS_NONE)
+		fprintf(f, "\nRSS change: %+" PRId64 " KiB (its process, inclusive)", k->rss[i]);
 	fputs("</title>", f);
 }
 
@@ -525,6 +537,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 	fputs("<p class=\"legend\">Categories:<span class=\"l0\"></span>internal<span class=\"l1\"></span>llm"
 	      "<span class=\"l2\"></span>tool<span class=\"l3\"></span>memory &#8212; hover a box for its figures, "
 	      "click to zoom, double-click to reset.</p>\n", f);
+	ap_html_memory_summary(f, r);
 	if (a->nkept) {
 		const struct ap_kept *k = ap_analysis_kept(a, 0);
 
@@ -534,6 +547,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 		trace_svg(f, a, k, "flame", NULL, 0, order, depth);
 		fputs("<h2 id=\"waterfall\">Timeline: the slowest trace, one row per span</h2>\n", f);
 		trace_svg(f, a, k, "timeline", "timeline", 1, order, depth);
+		ap_html_memory_strips(f, r, k);
 	} else {
 		fputs("<p>No trace was kept whole: no flame graph or timeline of a trace.</p>\n", f);
 	}
@@ -549,6 +563,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 		fprintf(f, ", %.1f ms (kept: %s)</h2>\n", ap_ms(k->dur[k->root]), ap_keep_rule_name(k->rule));
 		trace_svg(f, a, k, id, "timeline", 1, order, depth);
 	}
+	ap_html_memory_panel(f, r);
 	tables(f, a);
 	text_report(f, r);
 	fprintf(f, "<script>%s</script>\n</body>\n</html>\n", js);
