@@ -72,7 +72,11 @@ async function checkMemory(page, rep, st) {
     })),
     strips: [...document.querySelectorAll('svg#timeline ~ svg.memstrip')].map((s) => Number(s.getAttribute('data-pid'))),
   }));
+  // A figure printed with d decimals of MiB equals kib within half of its
+  // last decimal (C rounds an exact tie to even, JavaScript's toFixed up).
   const mib = (kib, d) => (kib / 1024).toFixed(d);
+  const same = (printed, kib, d) => Math.abs(Number(printed) * 1024 - kib) <= 0.5 * 1024 / 10 ** d + 1e-9;
+  const num = (re, text) => { const m = text && re.exec(text); return m ? m[1] : null; };
   if (!pg.heading) problems.push('--memory: no h2#memory');
   const want = Math.min(16, mem.processes.length);
   if (pg.charts.length !== want) problems.push(`--memory: ${pg.charts.length} charts, expected ${want}`);
@@ -88,14 +92,15 @@ async function checkMemory(page, rep, st) {
     const r = rows.get(c.pid);
     if (!r) { problems.push(`--memory: chart of pid ${c.pid}, not in report.json`); continue; }
     const cap = c.texts.join(' | ');
-    if (!cap.includes(`peak ${mib(r.peak_kib, 1)} MiB`)) problems.push(`--memory: pid ${c.pid}: peak_kib ${r.peak_kib} not printed: ${cap}`);
-    if (!cap.includes(`start ${mib(r.start_kib, 1)}, end ${mib(r.end_kib, 1)} MiB`))
+    const pk = num(/(?:^| \| )peak ([0-9]+\.[0-9]) MiB at /, cap), se = /start ([0-9]+\.[0-9]), end ([0-9]+\.[0-9]) MiB/.exec(cap);
+    if (!same(pk, r.peak_kib, 1)) problems.push(`--memory: pid ${c.pid}: peak_kib ${r.peak_kib} not printed: ${cap}`);
+    if (!se || !same(se[1], r.start_kib, 1) || !same(se[2], r.end_kib, 1))
       problems.push(`--memory: pid ${c.pid}: start/end ${r.start_kib}/${r.end_kib} KiB not printed: ${cap}`);
     const rss = c.cols.map((t) => { const m = /^pid (\d+) at [0-9.]+ s: RSS ([0-9.]+) MiB, anon [0-9.]+ MiB$/.exec(t); return m && Number(m[1]) === c.pid ? m[2] : null; });
     if (!rss.length || rss.includes(null)) problems.push(`--memory: pid ${c.pid}: a hover column does not say "pid ${c.pid} at T s: RSS X MiB": ${c.cols.find((t, i) => rss[i] === null)}`);
     const top = Math.max(...rss.map(Number));
-    if (top.toFixed(3) !== mib(r.peak_kib, 3)) problems.push(`--memory: pid ${c.pid}: the hover columns' largest RSS is ${top} MiB, peak_kib ${r.peak_kib}`);
-    if (!c.dot || !c.dot.includes(`peak ${mib(r.peak_kib, 3)} MiB`)) problems.push(`--memory: pid ${c.pid}: peak dot says ${c.dot}`);
+    if (!same(top, r.peak_kib, 3)) problems.push(`--memory: pid ${c.pid}: the hover columns' largest RSS is ${top} MiB, peak_kib ${r.peak_kib}`);
+    if (!same(num(/: peak ([0-9.]+) MiB at /, c.dot), r.peak_kib, 3)) problems.push(`--memory: pid ${c.pid}: peak dot says ${c.dot}`);
     if (c.warn) steady++;
     if (flagged.has(c.pid) && !(c.warn && c.warn.startsWith('steady growth') && c.finding && c.finding.includes(`process ${c.pid} grew`)))
       problems.push(`--memory: pid ${c.pid} has a memory_growth finding; its chart says ${c.warn}, under it ${c.finding}`);
@@ -104,14 +109,38 @@ async function checkMemory(page, rep, st) {
   const slow = rep.traces && rep.traces[0];
   if (slow && rows.has(slow.pid) && pg.strips[0] !== slow.pid)
     problems.push(`--memory: no RSS strip of pid ${slow.pid} under #timeline (strips: ${pg.strips})`);
-  // A column shades under the pointer (CSS :hover, no script).
-  const col = await page.$('svg.mem rect.mh');
-  if (col) {
-    await col.hover({ force: true });
-    const op = await col.evaluate((e) => getComputedStyle(e).fillOpacity);
-    if (!(Number(op) > 0)) problems.push(`--memory: a hover column does not shade under the pointer (fill-opacity ${op})`);
-    await page.mouse.move(0, 0);	/* no shaded column in a screenshot */
+  // A column shades under the pointer (CSS :hover, no script): the widest
+  // of the first chart, pointed at near its foot (the peak dot, on top of
+  // the columns with a hover of its own, sits on the line). Chromium may
+  // apply :hover a frame after the pointer moved (after a scroll it does so
+  // on a timer), so the shade is waited for, up to 2 s.
+  const first = await page.$('svg.mem');
+  const cols = first ? await first.$$('rect.mh') : [];
+  let col = null, widest = -1;
+  for (const c of cols) {
+    const w = Number(await c.getAttribute('width'));
+    if (w > widest) { widest = w; col = c; }
   }
+  if (col) {
+    const before = await col.evaluate((e) => getComputedStyle(e).fillOpacity);
+    if (Number(before) !== 0) problems.push(`--memory: a hover column is visible before the pointer comes (fill-opacity ${before})`);
+    const box = await col.boundingBox();
+    await col.hover({ force: true, position: { x: box.width / 2, y: Math.max(0, box.height - 2) } });
+    const op = await col.evaluate((e) => new Promise((done) => {
+      const t0 = performance.now();
+      const look = () => {
+        const v = getComputedStyle(e).fillOpacity;
+        if (Number(v) > 0 || performance.now() - t0 > 2000) done(v); else requestAnimationFrame(look);
+      };
+      look();
+    }));
+    if (!(Number(op) > 0)) {
+      const at = await col.evaluate((e) => { const r = e.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+        const h = document.elementFromPoint(x, y); return `${x},${y} ${h ? h.outerHTML.slice(0, 80) : null} scrollY ${scrollY}`; });
+      problems.push(`--memory: a hover column does not shade under the pointer (fill-opacity ${op}; at ${at})`);
+    }
+    await page.mouse.move(0, 0);	/* no shaded column in a screenshot */
+  } else if (pg.charts.length) problems.push('--memory: the first chart has no hover column');
   st.memory = { charts: pg.charts.length, strips: pg.strips.length, steady, more: pg.more };
 }
 const problems = [];
