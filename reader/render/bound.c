@@ -7,6 +7,7 @@
  * nothing the input says can make a report larger.
  */
 #include "ap_shm.h"
+#include "html.h"
 #include "memory.h"
 #include "render.h"
 #include "report.h"
@@ -48,8 +49,11 @@ uint64_t ap_report_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
  * events and frame, and report.html's boxes (the name three times escaped
  * as XML, at most six bytes a byte, in up to three pictures); per flame
  * path, a folded line of up to 128 frames, a pprof sample of up to
- * AP_PATHS_MAX locations, and its box; plus report.html's tables and the
- * whole text report.
+ * AP_PATHS_MAX locations, and its box; plus report.html's tables, its RSS
+ * charts (per sample drawn a hover column of about 190 bytes at worst and
+ * two points of a path; per chart its captions, an axis of at most 50
+ * labels and a growth finding escaped; the pids it lists as not drawn) and
+ * the whole text report.
  */
 uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_t nlanes)
 {
@@ -59,6 +63,9 @@ uint64_t ap_export_bound(const struct ap_settings *set, uint64_t nprocs, uint64_
 	b += (uint64_t)AP_MEM_PROCS * (AP_MEM_SAMPLES + AP_MEM_RECENT) * 160;	/* trace.json RSS tracks */
 	b += spans * (4 * NAME_ESC + 1600) + (uint64_t)AP_MEM_PROCS * 1024;	/* traces.otlp.jsonl */
 	b += 3 * (uint64_t)2000 * 6 * (3 * NAME_ESC + 600);			/* report.html pictures */
+	b += (uint64_t)(AP_HTML_MEM_CHARTS + AP_HTML_MEM_STRIPS) *
+	     ((AP_MEM_SAMPLES + AP_MEM_RECENT + 5) * 320 + 16384 + 6 * 512);	/* report.html RSS charts */
+	b += 3 * (uint64_t)AP_HTML_MEM_LISTED * 24 + 4096;			/* and what they left out */
 	b += paths * (128 * (3 * AP_NAME_MAX + 1) + 32);			/* stacks.folded */
 	b += paths * (paths * 10 + 200 + NAME_ESC);				/* profile.pb.gz, uncompressed */
 	b += (uint64_t)AP_OPS_MAX * (NAME_ESC + 400) + (uint64_t)AP_FINDINGS_MAX * 4 * 6 * 256;

@@ -20,6 +20,10 @@
  *   .timeline    the next few kept traces as waterfalls
  * The waterfalls draw the declared dependencies (ap_depends) as arrows from
  * the end of the span waited on to the start of the one that waited.
+ * With memory sampled, html_memory.c draws the RSS of the slowest trace's
+ * processes under its timeline, on its x axis, and a Memory panel of one
+ * RSS chart per process over the run before the tables (a line says when
+ * memory was not sampled); a span's hover gives its RSS change.
  * At most HTML_SPANS spans of a trace are drawn (the rest are counted under
  * the picture). Colours are by category. Without the script the page is
  * complete (labels are cut to fit in C); the script adds click-to-zoom on x
@@ -37,17 +41,18 @@
 #include <string.h>
 
 #include "export.h"
+#include "html.h"
 #include "labels.h"
 #include "render.h"
 #include "report.h"
 
 #define HTML_SPANS	2000u	/* spans drawn per picture */
 #define HTML_MORE	4u	/* timelines of kept traces after the slowest */
-#define CHART_W		1200.0	/* px of the time axis */
-#define LABEL_W		300.0	/* px of the timeline's name column */
+#define CHART_W		AP_HTML_CHART_W
+#define LABEL_W		AP_HTML_LABEL_W
 #define ROW_H		18.0
 #define CHAR_W		7.0	/* px per character of the 12 px labels, about */
-#define AXIS_H		16.0	/* px of the time axis above a trace's picture */
+#define AXIS_H		AP_HTML_AXIS_H
 #define DUR_W		64.0	/* px of the timeline's duration column */
 
 /* The inline style sheet and script: constants, hashed in the CSP below
@@ -69,6 +74,12 @@ static const char css[] =
 	"svg line{stroke:#ddd;stroke-width:1}svg text.ax{font-size:10px;fill:#666}svg text.d{fill:#555}"
 	"svg path.dep{fill:none;stroke:#b03a2e;stroke-width:1.2}svg path.ah{fill:#b03a2e}"
 	".note{color:#666}"
+	"svg.mem g,svg.memstrip g{cursor:default}svg line.mg{stroke:#eee}"
+	"svg path.ma{fill:#4e79a7;fill-opacity:.22}svg path.ml{fill:none;stroke:#2f5f8f;stroke-width:1.5}"
+	"svg rect.mh{fill:#000;fill-opacity:0;stroke:none}svg rect.mh:hover{fill-opacity:.12}"
+	"svg rect.mb{fill:#f28e2b;stroke:none}svg circle.mp{fill:#b03a2e}"
+	"svg text.sc{paint-order:stroke;stroke:#fff;stroke-width:3px}svg text.mt{font-weight:bold}svg text.warn{fill:#b03a2e}.warn{color:#b03a2e}"
+	".memf{color:#b03a2e;margin:0 0 .8em}"
 	"@media print{body{margin:0}svg{max-width:100%;page-break-inside:avoid}tr{page-break-inside:avoid}"
 	"pre{white-space:pre-wrap}}";
 
@@ -96,7 +107,7 @@ static const char js[] =
 
 /* sha256 of css and js, base64. tests/export/check.sh recomputes them from
  * the page, and the page's script does not run if the hash is stale. */
-#define CSS_SHA256 "C5BO8KVg2O7fbfRmYtNa+vu+iQbPhpCKhlq4+v4vX+0="
+#define CSS_SHA256 "+KyuG8IN6P3lVZvgmTHYZ/mnH73CF/hiktWnTYQYRb0="
 #define JS_SHA256 "4NGgJ8N49Zy/esRMZlpFYjzJNpnsjR9UYX7O3LoFlss="
 
 static void esc(FILE *f, const char *s)
@@ -156,6 +167,8 @@ static void span_title(FILE *f, const struct ap_analysis *a, const struct ap_kep
 	}
 	if (k->truncated[i])
 		fputs("\nerror: truncated (the span never ended)", f);
+	if (k->rss && k->rss[i] != AP_RSS_NONE)
+		fprintf(f, "\nRSS change: %+" PRId64 " KiB (its process, inclusive)", k->rss[i]);
 	fputs("</title>", f);
 }
 
@@ -183,11 +196,12 @@ static void box(FILE *f, double left, double x, double w, double y, int cls, int
 	}
 }
 
-/* A time in ns as a short label: 0, 250 us, 12.5 ms, 1.2 s. */
-static void time_label(char *b, size_t cap, double ns)
+void ap_html_time_label(char *b, size_t cap, double ns)
 {
 	if (ns <= 0)
 		snprintf(b, cap, "0");
+	else if (ns >= 1e12)
+		snprintf(b, cap, "%.0f s", ns / 1e9);	/* a long run's axis: not 1e+03 s */
 	else if (ns >= 1e9)
 		snprintf(b, cap, "%.3g s", ns / 1e9);
 	else if (ns >= 1e6)
@@ -198,9 +212,7 @@ static void time_label(char *b, size_t cap, double ns)
 		snprintf(b, cap, "%.0f ns", ns);
 }
 
-/* Grid lines and labels every 1, 2 or 5 x 10^k ns, about 6 over total ns;
- * hidden by the script while the picture is zoomed. */
-static void axis(FILE *f, double left, double total, double h)
+void ap_html_axis(FILE *f, double left, double total, double h)
 {
 	double step = 1, raw = total / 6;
 	char b[32];
@@ -212,7 +224,7 @@ static void axis(FILE *f, double left, double total, double h)
 	for (int k = 0; k < 50 && k * step <= total; k++) {
 		double x = left + k * step / total * CHART_W;
 
-		time_label(b, sizeof(b), k * step);
+		ap_html_time_label(b, sizeof(b), k * step);
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/><text class=\"ax\" x=\"%.1f\" y=\"11\"%s>%s</text>",
 			x, AXIS_H - 3, x, h, x + 2, x + 60 > left + CHART_W ? " text-anchor=\"end\"" : "", b);
 	}
@@ -275,7 +287,7 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 			maxd = depth[q];
 	h = AXIS_H + (waterfall ? m : maxd + 1) * ROW_H + 2;
 	svg_open(f, id, cls, left, h);
-	axis(f, left, total, h);
+	ap_html_axis(f, left, total, h);
 	for (uint32_t q = 0; q < m; q++) {
 		uint32_t i = order[q];
 		const struct ap_span *s = &k->v[i];
@@ -297,7 +309,7 @@ static void trace_svg(FILE *f, const struct ap_analysis *a, const struct ap_kept
 
 			fprintf(f, "<text x=\"%.0f\" y=\"%.1f\">", 4 + indent, y + ROW_H - 5);
 			label(f, nm, LABEL_W - DUR_W - 8 - indent);
-			time_label(d, sizeof(d), (double)k->dur[i]);
+			ap_html_time_label(d, sizeof(d), (double)k->dur[i]);
 			fprintf(f, "</text><text class=\"d\" x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
 				LABEL_W - 6, y + ROW_H - 5, d);
 		}
@@ -525,6 +537,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 	fputs("<p class=\"legend\">Categories:<span class=\"l0\"></span>internal<span class=\"l1\"></span>llm"
 	      "<span class=\"l2\"></span>tool<span class=\"l3\"></span>memory &#8212; hover a box for its figures, "
 	      "click to zoom, double-click to reset.</p>\n", f);
+	ap_html_memory_summary(f, r);
 	if (a->nkept) {
 		const struct ap_kept *k = ap_analysis_kept(a, 0);
 
@@ -534,6 +547,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 		trace_svg(f, a, k, "flame", NULL, 0, order, depth);
 		fputs("<h2 id=\"waterfall\">Timeline: the slowest trace, one row per span</h2>\n", f);
 		trace_svg(f, a, k, "timeline", "timeline", 1, order, depth);
+		ap_html_memory_strips(f, r, k);
 	} else {
 		fputs("<p>No trace was kept whole: no flame graph or timeline of a trace.</p>\n", f);
 	}
@@ -549,6 +563,7 @@ int ap_render_html(const struct ap_run *r, FILE *f)
 		fprintf(f, ", %.1f ms (kept: %s)</h2>\n", ap_ms(k->dur[k->root]), ap_keep_rule_name(k->rule));
 		trace_svg(f, a, k, id, "timeline", 1, order, depth);
 	}
+	ap_html_memory_panel(f, r);
 	tables(f, a);
 	text_report(f, r);
 	fprintf(f, "<script>%s</script>\n</body>\n</html>\n", js);

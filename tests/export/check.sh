@@ -13,10 +13,17 @@
 #                            and no request; its script runs under its CSP
 #                            (data-ready); #flame and #timeline have one rect
 #                            per span of the slowest trace; every inline SVG is
-#                            well-formed XML (xmllint)
+#                            well-formed XML (xmllint); the Memory panel's
+#                            charts print report.json's memory rows (peak,
+#                            start, end; the hover columns reach the peak),
+#                            a steady growth is flagged on its chart, and
+#                            with memory not sampled there is no chart and
+#                            one line saying so
 # on the demo's reports, on a worker whose span names need escaping in every
-# format (names.c), on `agentprof report LOG` and on interval dumps. The
-# screenshot of the demo's report.html is written to BUILD/export/.
+# format (names.c), on a workload that leaks and one that spikes (grow.c),
+# on `agentprof report LOG` and on interval dumps. The screenshots of the
+# demo's report.html (its first screen, and its Memory panel) are written
+# to BUILD/export/.
 #
 # Without the consumers (`make consumers` installs them) every check is
 # reported as skipped, with the count, and the script exits 0.
@@ -65,7 +72,7 @@ PY
 NBASIC=8
 [ $fail = 0 ] && pass=$NBASIC
 
-NCHECKS=27
+NCHECKS=32
 missing=""
 [ -d "$cons/node_modules/@paulirish/trace_engine" ] && [ -d "$cons/node_modules/playwright-core" ] || missing="$missing npm-packages"
 command -v chromium >/dev/null || missing="$missing chromium"
@@ -126,6 +133,12 @@ check "demo profile.pb.gz: pprof totals = report.json" -- node "$here/pprof_tota
 n=$(first_trace_spans "$d/report.json")
 check "demo report.html: Chromium, CSP, data-ready, $n rects per picture, 5 dependencies" -- node_ check_html.mjs \
 	"$d/report.html" --expect-rects "$n" --expect-deps 5 --screenshot "$build/export/report-demo.png"
+check "demo report.html: the Memory panel prints report.json's memory rows, no steady growth" -- node_ check_html.mjs \
+	"$d/report.html" --memory "$d/report.json" --expect-steady 0 --screenshot "$build/export/report-memory.png" \
+	--screenshot-of '#memory'
+"$ap" demo -q --traces 1 --memory-interval 0 -o "$tmp/nomem"
+check "demo --memory-interval 0: report.html says memory was not sampled, no chart" -- node_ check_html.mjs \
+	"$tmp/nomem/report.html" --no-memory
 check "demo report.html: CSP hashes = its style and script" -- csp_hashes "$d/report.html"
 check "demo report.html: inline SVGs are well-formed XML" -- node_ check_svg.mjs "$d/report.html"
 
@@ -149,11 +162,27 @@ else
 	echo "export: FAIL: names.c: $(head -3 "$tmp/cc.err")" >&2
 fi
 
+# A process that leaks steadily and a child whose peak is neither its start
+# nor its end: both charted, the leak flagged on its chart.
+if ${CC:-cc} -std=c11 -D_DEFAULT_SOURCE ${SAN_FLAGS:-} -I"$here/../../writer-lib/include" "$here/grow.c" \
+	"$build/libagentprof.a" -pthread -o "$tmp/grow" 2>"$tmp/cc.err" && "$ap" record -q -o "$tmp/g" -- "$tmp/grow"; then
+	check "grow report.html: both processes charted as report.json says, the leak flagged" -- node_ check_html.mjs \
+		"$tmp/g/report.html" --memory "$tmp/g/report.json" --expect-steady 1
+	check "grow report.html: SVGs well-formed" -- node_ check_svg.mjs "$tmp/g/report.html"
+else
+	fail=$((fail + 1))
+	echo "export: FAIL: grow.c: $(head -3 "$tmp/cc.err")" >&2
+fi
+
 # agentprof report LOG writes every format too; interval dumps write theirs.
 "$ap" report -q -o "$tmp/r" "$tmp/demo.log"
 check "report LOG: trace.json parses, trees = its report.json" -- sh -c "cd '$cons' && node check_chrome.mjs '$tmp/r/trace.json' \
 	--quiet --out '$tmp/rtree.json' && node '$here/compare_trees.mjs' '$tmp/rtree.json' '$tmp/r/report.json'"
-check "report LOG: report.html loads" -- node_ check_html.mjs "$tmp/r/report.html" --expect-rects "$(first_trace_spans "$tmp/r/report.json")"
+check "report LOG: report.html loads, its Memory panel is the log's" -- node_ check_html.mjs "$tmp/r/report.html" \
+	--expect-rects "$(first_trace_spans "$tmp/r/report.json")" --memory "$tmp/r/report.json"
+"$ap" report -q --formats html -o "$tmp/v2" "$here/../golden/killed-v2.log"
+check "report of a log without memory records: report.html says memory was not sampled" -- node_ check_html.mjs \
+	"$tmp/v2/report.html" --no-memory
 "$ap" demo -q --interval 0.3 -o "$tmp/iv"
 check "interval dumps: interval.trace.json parses" -- node_ check_chrome.mjs "$tmp/iv/interval.trace.json" --quiet
 check "interval dumps: every interval file" -- sh -c "cd '$tmp/iv' && ls interval.html interval.profile.speedscope.json \
@@ -175,7 +204,8 @@ check "export --format html: loads" -- node_ check_html.mjs "$tmp/x.html" --expe
 
 [ $((pass + fail)) = $((NCHECKS + NBASIC)) ] || { echo "export: ran $((pass + fail)) checks, expected $NCHECKS" >&2; fail=$((fail + 1)); }
 if [ $fail = 0 ]; then
-	echo "export: ok ($NBASIC checks, and $((pass - NBASIC)) by the real consumers; screenshot $build/export/report-demo.png)"
+	echo "export: ok ($NBASIC checks, and $((pass - NBASIC)) by the real consumers; screenshots $build/export/report-demo.png," \
+		"$build/export/report-memory.png)"
 else
 	echo "export: $fail of $((NCHECKS + NBASIC)) checks failed" >&2
 	exit 1

@@ -103,6 +103,7 @@ void t_register_evlog(void);
 void t_register_diff(void);
 void t_register_memory(void);
 void t_register_memattr(void);
+void t_register_html_memory(void);
 void t_register_serve(void);
 void t_register_pb(void);
 void t_register_ctx(void);

@@ -31,7 +31,7 @@ static void (*const registrars[])(void) = {
 	t_register_multiproc, t_register_drops, t_register_reentrant, t_register_killed,
 	t_register_corrupt, t_register_traceparent, t_register_lane_reuse, t_register_inproc,
 	t_register_record, t_register_trees, t_register_sampling, t_register_retain, t_register_evlog, t_register_diff,
-	t_register_serve, t_register_memory, t_register_memattr, t_register_timeout, t_register_fleet, t_register_top,
+	t_register_serve, t_register_memory, t_register_memattr, t_register_html_memory, t_register_timeout, t_register_fleet, t_register_top,
 	t_register_fastpath,
 };
 
