@@ -314,6 +314,7 @@ struct ap_analysis {
 	uint32_t *mkids, *mpos, *minner, ninner, mcap;
 	uint8_t *mflags;
 	struct ap_mem_sample *msamp;
+	uint64_t mem_iv_ns, mem_iv_ticks;	/* the interval, and in ticks (memattr.c) */
 	uint64_t mem_rows_nomem;	/* spans whose operation found no memory for its RSS row */
 };
 
