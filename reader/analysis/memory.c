@@ -296,10 +296,12 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	uint64_t end = 0;
 
 	if (t->n == 0 || t->n > AP_MEM_HOLD_SPANS) {
+		ap_mem_finish(h, fn, ctx);
 		fn(ctx, t);
 		return;
 	}
-	if (h->nv + t->n > AP_MEM_HOLD_SPANS) {
+	if (h->nwait + t->n > AP_MEM_HOLD_SPANS) {
+		ap_mem_finish(h, fn, ctx);
 		h->released_early += h->nt;
 		ap_mem_release(h, UINT64_MAX, fn, ctx);
 	}
@@ -307,6 +309,7 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	    grow((void **)&h->v, &h->vcap, h->nv + t->n, sizeof(*h->v)) ||
 	    grow((void **)&h->deps, &h->dcap, h->nd + t->ndeps, sizeof(*h->deps)) ||
 	    grow((void **)&h->t, &h->tcap, h->nt + 1, sizeof(*h->t))) {
+		ap_mem_finish(h, fn, ctx);
 		fn(ctx, t);
 		return;
 	}
@@ -324,13 +327,15 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	x->n = t->n;
 	x->d_off = h->nd;
 	x->nd = t->ndeps;
-	x->complete = t->complete;
+	x->complete = (uint8_t)(t->complete != 0);
+	x->state = AP_MEM_WAIT;
 	memcpy(h->v + h->nv, t->v, (size_t)t->n * sizeof(*t->v));
 	memcpy(h->parent + h->nv, t->parent, (size_t)t->n * sizeof(*t->parent));
 	if (t->ndeps)
 		memcpy(h->deps + h->nd, t->deps, (size_t)t->ndeps * sizeof(*t->deps));
 	h->nv += t->n;
 	h->nd += t->ndeps;
+	h->nwait += t->n;
 }
 
 void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
@@ -342,24 +347,22 @@ void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct
 		fn(ctx, t);
 }
 
-void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+/* None is ready: take back the room of those handed on, moving the ones
+ * still waiting to the front, in order. */
+static void compact(struct ap_mem_hold *h)
 {
 	uint32_t keep = 0, nv = 0, nd = 0;
 
 	for (uint32_t i = 0; i < h->nt; i++) {
 		struct ap_mem_held x = h->t[i];
-		struct ap_trace_view t;
 
-		if (x.end <= ticks) {
-			view_of(h, &x, &t);
-			fn(ctx, &t);
+		if (x.state != AP_MEM_WAIT)
 			continue;
+		if (x.v_off != nv) {
+			memmove(h->v + nv, h->v + x.v_off, (size_t)x.n * sizeof(*h->v));
+			memmove(h->parent + nv, h->parent + x.v_off, (size_t)x.n * sizeof(*h->parent));
 		}
-		/* Still waiting (a span that ends in the future of the clock):
-		 * moved to the front, in order. */
-		memmove(h->v + nv, h->v + x.v_off, (size_t)x.n * sizeof(*h->v));
-		memmove(h->parent + nv, h->parent + x.v_off, (size_t)x.n * sizeof(*h->parent));
-		if (x.nd)
+		if (x.nd && x.d_off != nd)
 			memmove(h->deps + nd, h->deps + x.d_off, (size_t)x.nd * sizeof(*h->deps));
 		x.v_off = nv;
 		x.d_off = nd;
@@ -370,6 +373,56 @@ void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, v
 	h->nt = keep;
 	h->nv = nv;
 	h->nd = nd;
+	h->next = 0;
+}
+
+uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, void *ctx)
+{
+	uint32_t gone = 0;
+
+	if (!h->nready)
+		return 0;
+	while (h->nready && gone < spans && h->next < h->nt) {
+		struct ap_mem_held *x = &h->t[h->next++];
+		struct ap_trace_view t;
+
+		if (x->state != AP_MEM_READY)
+			continue;
+		x->state = AP_MEM_DONE;
+		h->nready--;
+		gone += x->n;
+		view_of(h, x, &t);
+		fn(ctx, &t);
+	}
+	if (h->next >= h->nt)
+		h->nready = 0;	/* cannot happen: every ready trace is at or after next */
+	if (!h->nready)
+		compact(h);
+	return h->nready;
+}
+
+void ap_mem_ready(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+{
+	ap_mem_finish(h, fn, ctx);
+	for (uint32_t i = 0; i < h->nt; i++) {
+		struct ap_mem_held *x = &h->t[i];
+
+		if (x->end <= ticks) {
+			x->state = AP_MEM_READY;
+			h->nready++;
+			h->nwait -= x->n;
+		}
+	}
+	h->next = 0;
+}
+
+void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+{
+	ap_mem_ready(h, ticks, fn, ctx);
+	if (h->nready)
+		ap_mem_step(h, UINT32_MAX, fn, ctx);
+	else
+		compact(h);
 }
 
 /* ------------------------------------------------------------------------ */
