@@ -279,20 +279,96 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 
 static void view_of(const struct ap_mem_hold *h, const struct ap_mem_held *x, struct ap_trace_view *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->v = h->v + x->v_off;
-	t->parent = h->parent + x->v_off;
-	t->n = x->n;
-	t->deps = x->nd ? h->deps + x->d_off : NULL;	/* no deps held: no pool */
-	t->ndeps = x->nd;
-	t->complete = x->complete;
-	t->t_last = x->t_last;
+	*t = (struct ap_trace_view){
+		.v = h->v + x->v_off,
+		.parent = h->parent + x->v_off,
+		.n = x->n,
+		.deps = x->nd ? h->deps + x->d_off : NULL,	/* no deps held: no pool */
+		.ndeps = x->nd,
+		.complete = x->complete,
+		.t_last = x->t_last,
+	};
+}
+
+/* Move n spans and m dependencies from (v, d) down to (nv, nd). */
+static void move_run(struct ap_mem_hold *h, uint32_t v, uint32_t d, uint32_t nv, uint32_t nd, uint32_t n,
+		     uint32_t m)
+{
+	if (n && v != nv) {
+		memmove(h->v + nv, h->v + v, (size_t)n * sizeof(*h->v));
+		memmove(h->parent + nv, h->parent + v, (size_t)n * sizeof(*h->parent));
+	}
+	if (m && d != nd)
+		memmove(h->deps + nd, h->deps + d, (size_t)m * sizeof(*h->deps));
+}
+
+/* Take back the room of the traces handed on: the others (waiting or
+ * ready) move to the front, in order, mostly as one run end to end (one
+ * memmove per array for each run). */
+static void compact(struct ap_mem_hold *h)
+{
+	uint32_t keep = 0, nv = 0, nd = 0, next = UINT32_MAX;
+	uint32_t src_v = 0, src_d = 0, dst_v = 0, dst_d = 0, run_n = 0, run_m = 0;	/* the run */
+
+	for (uint32_t i = h->first; i < h->nt; i++) {
+		struct ap_mem_held x = h->t[i];
+
+		if (x.state == AP_MEM_DONE)
+			continue;
+		if (x.v_off != src_v + run_n || x.d_off != src_d + run_m) {
+			move_run(h, src_v, src_d, dst_v, dst_d, run_n, run_m);
+			src_v = x.v_off;
+			src_d = x.d_off;
+			dst_v = nv;
+			dst_d = nd;
+			run_n = run_m = 0;
+		}
+		if (x.state == AP_MEM_READY && next == UINT32_MAX)
+			next = keep;
+		run_n += x.n;
+		run_m += x.nd;
+		x.v_off = nv;
+		x.d_off = nd;
+		nv += x.n;
+		nd += x.nd;
+		h->t[keep++] = x;	/* keep <= i: records not read yet are intact */
+	}
+	move_run(h, src_v, src_d, dst_v, dst_d, run_n, run_m);
+	h->nt = keep;
+	h->nv = nv;
+	h->nd = nd;
+	h->first = 0;
+	h->next = next == UINT32_MAX ? 0 : next;
+}
+
+/*
+ * Room for a trace of n spans and nd dependencies: first the room of the
+ * traces handed on, then, if what is left fills more than half the arrays,
+ * twice that. So a span is moved again only after at least as many have
+ * come, and most compactions move only the traces that came since the last
+ * round (the ones handed on before them are a prefix). The spans held stay
+ * within 2 x AP_MEM_HOLD_SPANS (a round's ready ones and the waiting ones),
+ * and so does the span arrays' capacity (a power of two).
+ */
+static int make_room(struct ap_mem_hold *h, uint32_t n, uint32_t nd)
+{
+	uint32_t pcap = h->vcap;	/* parent has (at least) v's capacity */
+	uint32_t need;
+
+	if (h->first < h->nt || h->nv)
+		compact(h);
+	need = 2 * (h->nv + n);
+	if (need > 2 * AP_MEM_HOLD_SPANS)
+		need = h->nv + n > 2 * AP_MEM_HOLD_SPANS ? h->nv + n : 2 * AP_MEM_HOLD_SPANS;
+	return grow((void **)&h->parent, &pcap, need, sizeof(*h->parent)) ||
+	       grow((void **)&h->v, &h->vcap, need, sizeof(*h->v)) ||
+	       grow((void **)&h->deps, &h->dcap, 2 * (h->nd + nd), sizeof(*h->deps)) ||
+	       grow((void **)&h->t, &h->tcap, 2 * (h->nt + 1), sizeof(*h->t));
 }
 
 void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_trace_fn fn, void *ctx)
 {
 	struct ap_mem_held *x;
-	uint32_t pcap = h->vcap;	/* parent has (at least) v's capacity */
 	uint64_t end = 0;
 
 	if (t->n == 0 || t->n > AP_MEM_HOLD_SPANS) {
@@ -302,13 +378,11 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	}
 	if (h->nwait + t->n > AP_MEM_HOLD_SPANS) {
 		ap_mem_finish(h, fn, ctx);
-		h->released_early += h->nt;
+		h->released_early += h->nwaiting;
 		ap_mem_release(h, UINT64_MAX, fn, ctx);
 	}
-	if (grow((void **)&h->parent, &pcap, h->nv + t->n, sizeof(*h->parent)) ||
-	    grow((void **)&h->v, &h->vcap, h->nv + t->n, sizeof(*h->v)) ||
-	    grow((void **)&h->deps, &h->dcap, h->nd + t->ndeps, sizeof(*h->deps)) ||
-	    grow((void **)&h->t, &h->tcap, h->nt + 1, sizeof(*h->t))) {
+	if ((h->nv + t->n > h->vcap || h->nd + t->ndeps > h->dcap || h->nt + 1 > h->tcap) &&
+	    make_room(h, t->n, t->ndeps)) {
 		ap_mem_finish(h, fn, ctx);
 		fn(ctx, t);
 		return;
@@ -336,6 +410,7 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 	h->nv += t->n;
 	h->nd += t->ndeps;
 	h->nwait += t->n;
+	h->nwaiting++;
 }
 
 void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
@@ -345,35 +420,6 @@ void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct
 		ap_mem_hold(h, t, fn, ctx);
 	else
 		fn(ctx, t);
-}
-
-/* None is ready: take back the room of those handed on, moving the ones
- * still waiting to the front, in order. */
-static void compact(struct ap_mem_hold *h)
-{
-	uint32_t keep = 0, nv = 0, nd = 0;
-
-	for (uint32_t i = 0; i < h->nt; i++) {
-		struct ap_mem_held x = h->t[i];
-
-		if (x.state != AP_MEM_WAIT)
-			continue;
-		if (x.v_off != nv) {
-			memmove(h->v + nv, h->v + x.v_off, (size_t)x.n * sizeof(*h->v));
-			memmove(h->parent + nv, h->parent + x.v_off, (size_t)x.n * sizeof(*h->parent));
-		}
-		if (x.nd && x.d_off != nd)
-			memmove(h->deps + nd, h->deps + x.d_off, (size_t)x.nd * sizeof(*h->deps));
-		x.v_off = nv;
-		x.d_off = nd;
-		nv += x.n;
-		nd += x.nd;
-		h->t[keep++] = x;
-	}
-	h->nt = keep;
-	h->nv = nv;
-	h->nd = nd;
-	h->next = 0;
 }
 
 uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, void *ctx)
@@ -396,33 +442,39 @@ uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, 
 	}
 	if (h->next >= h->nt)
 		h->nready = 0;	/* cannot happen: every ready trace is at or after next */
-	if (!h->nready)
-		compact(h);
+	/* The ones handed on from the front are dead; when all are, the
+	 * arrays are empty again, nothing moved. */
+	while (h->first < h->nt && h->t[h->first].state == AP_MEM_DONE)
+		h->first++;
+	if (h->first == h->nt)
+		h->nt = h->nv = h->nd = h->first = h->next = 0;
 	return h->nready;
 }
 
 void ap_mem_ready(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
 {
+	uint32_t next = UINT32_MAX;
+
 	ap_mem_finish(h, fn, ctx);
-	for (uint32_t i = 0; i < h->nt; i++) {
+	for (uint32_t i = h->first; i < h->nt; i++) {
 		struct ap_mem_held *x = &h->t[i];
 
-		if (x->end <= ticks) {
+		if (x->state == AP_MEM_WAIT && x->end <= ticks) {
 			x->state = AP_MEM_READY;
 			h->nready++;
 			h->nwait -= x->n;
+			h->nwaiting--;
+			if (next == UINT32_MAX)
+				next = i;
 		}
 	}
-	h->next = 0;
+	h->next = next == UINT32_MAX ? h->first : next;
 }
 
 void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
 {
 	ap_mem_ready(h, ticks, fn, ctx);
-	if (h->nready)
-		ap_mem_step(h, UINT32_MAX, fn, ctx);
-	else
-		compact(h);
+	ap_mem_finish(h, fn, ctx);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -153,7 +153,7 @@ typedef void (*ap_mem_trace_fn)(void *ctx, const struct ap_trace_view *t);
  */
 #define AP_MEM_WAIT	0u	/* waiting for a round to sample past its end */
 #define AP_MEM_READY	1u	/* sampled past: handed on by the next step */
-#define AP_MEM_DONE	2u	/* handed on: its room is taken back when none is ready */
+#define AP_MEM_DONE	2u	/* handed on: its room is taken back when room is needed */
 
 struct ap_mem_held {
 	uint64_t end;			/* latest end (or begin) of its spans, ticks */
@@ -175,7 +175,9 @@ struct ap_mem_hold {
 	struct ap_mem_held *t;
 	uint32_t nt, tcap;
 	uint32_t nwait;			/* spans waiting, <= AP_MEM_HOLD_SPANS */
+	uint32_t nwaiting;		/* traces waiting */
 	uint32_t nready;		/* traces ready, not handed on yet */
+	uint32_t first;			/* t[] before it: handed on, room not taken back yet */
 	uint32_t next;			/* t[] before it holds no ready trace */
 	uint64_t released_early;	/* traces analysed before a round passed their end (hold full) */
 };

@@ -181,18 +181,40 @@ static void test_hold_until_sampled_past(void)
 	CU_ASSERT_EQUAL(ngot, 2);
 	CU_ASSERT_EQUAL(got[0], 1);
 	CU_ASSERT_EQUAL(got[1], 5);
-	CU_ASSERT_EQUAL(h.nt, 1);
-	CU_ASSERT_EQUAL(h.nv, 1);
+	CU_ASSERT_EQUAL(h.nwaiting, 1);	/* still held: the one that ends at 45 */
+	CU_ASSERT_EQUAL(h.nwait, 1);
 	ap_mem_release(&h, 50 * MS, collect, NULL);
 	CU_ASSERT_EQUAL(ngot, 3);
 	CU_ASSERT_EQUAL(got[2], 3);
 	CU_ASSERT_EQUAL(h.nt, 0);
-	/* A full hold: the next trace releases the held ones first. */
-	h.nv = h.nwait = AP_MEM_HOLD_SPANS;	/* as if full of traces waiting */
-	t.v = &sp[0];
-	ap_mem_hold(&h, &t, collect, NULL);
-	CU_ASSERT_EQUAL(h.nt, 1);
-	CU_ASSERT_EQUAL(h.nv, 1);
+	/* A full hold: the next trace releases the held ones first, counted. */
+	{
+		struct ap_span *big = calloc(AP_MEM_HOLD_SPANS, sizeof(*big));
+		uint32_t *bp = malloc(AP_MEM_HOLD_SPANS * sizeof(*bp));
+
+		CU_ASSERT_FATAL(big && bp);
+		for (uint32_t i = 0; i < AP_MEM_HOLD_SPANS; i++) {
+			big[i] = span(7, "x", 1, 1, 60, 70);
+			bp[i] = AP_NONE;
+		}
+		t.v = big;
+		t.parent = bp;
+		t.n = AP_MEM_HOLD_SPANS;
+		ap_mem_hold(&h, &t, collect, NULL);
+		CU_ASSERT_EQUAL(h.nwait, AP_MEM_HOLD_SPANS);
+		t.v = &sp[0];
+		t.parent = parent;
+		t.n = 1;
+		ap_mem_hold(&h, &t, collect, NULL);
+		CU_ASSERT_EQUAL(ngot, 4);
+		CU_ASSERT_EQUAL(got[3], 7);
+		CU_ASSERT_EQUAL(h.released_early, 1);
+		CU_ASSERT_EQUAL(h.nt, 1);
+		CU_ASSERT_EQUAL(h.nv, 1);
+		CU_ASSERT_EQUAL(h.nwait, 1);
+		free(big);
+		free(bp);
+	}
 	ap_mem_hold_free(&h);
 }
 
@@ -206,12 +228,17 @@ static void test_hold_until_sampled_past(void)
 struct seq {
 	uint64_t *id;
 	uint32_t n, cap;
+	uint32_t bad;		/* traces whose spans, parents or dependencies were not their own */
 };
 
 static void record(void *ctx, const struct ap_trace_view *tv)
 {
 	struct seq *q = ctx;
 
+	for (uint32_t i = 0; i < tv->n; i++)
+		q->bad += tv->v[i].id != tv->v[0].id || tv->parent[i] != (i ? 0 : AP_NONE);
+	for (uint32_t j = 0; j < tv->ndeps; j++)
+		q->bad += tv->deps[j].span != tv->v[0].id || tv->deps[j].on_span != j;
 	if (q->n < q->cap)
 		q->id[q->n++] = tv->v[0].id;
 }
@@ -225,9 +252,10 @@ static uint64_t mix_next(uint64_t *x)
 static void test_hold_in_steps_as_at_once(void)
 {
 	enum { BIG = AP_MEM_HOLD_SPANS + 1, TRACES = 6000 };
+	struct ap_dep deps[3];
 	struct ap_span *sp = calloc(BIG, sizeof(*sp));
 	uint32_t *parent = malloc(BIG * sizeof(*parent));
-	struct seq a = { calloc(TRACES, 8), 0, TRACES }, b = { calloc(TRACES, 8), 0, TRACES };
+	struct seq a = { calloc(TRACES, 8), 0, TRACES, 0 }, b = { calloc(TRACES, 8), 0, TRACES, 0 };
 	struct ap_mem_hold ha, hb;
 	uint64_t x = 7, clock = 1000, id = 1;
 	uint32_t steps_left_ready = 0, early_rounds = 0;
@@ -257,6 +285,10 @@ static void test_hold_in_steps_as_at_once(void)
 		t.parent = parent;
 		t.n = n;
 		t.complete = 1;
+		t.ndeps = (uint32_t)(mix_next(&x) % 4);
+		for (uint32_t j = 0; j < t.ndeps; j++)
+			deps[j] = (struct ap_dep){ sp[0].id, j };
+		t.deps = t.ndeps ? deps : NULL;
 		ap_mem_hold(&ha, &t, record, &a);
 		ap_mem_hold(&hb, &t, record, &b);
 		clock += 3;
@@ -274,11 +306,12 @@ static void test_hold_in_steps_as_at_once(void)
 	CU_ASSERT(steps_left_ready > 100);	/* the steps did leave work for later */
 	CU_ASSERT(early_rounds > 10);		/* and rounds came with some still ready */
 	CU_ASSERT(hb.released_early > 0);	/* the hold did fill */
+	CU_ASSERT_EQUAL(a.bad + b.bad, 0);
 	CU_ASSERT_EQUAL(a.n, TRACES);
 	CU_ASSERT_EQUAL(b.n, TRACES);
 	CU_ASSERT_EQUAL(ha.released_early, hb.released_early);
 	CU_ASSERT(memcmp(a.id, b.id, TRACES * sizeof(uint64_t)) == 0);
-	CU_ASSERT_EQUAL(ha.nt + ha.nv + ha.nready + ha.nwait, 0);
+	CU_ASSERT_EQUAL(ha.nt + ha.nv + ha.nready + ha.nwait + ha.nwaiting, 0);
 	ap_mem_hold_free(&ha);
 	ap_mem_hold_free(&hb);
 	free(a.id);
