@@ -232,6 +232,15 @@ struct ap_analysis {
 	struct ap_map local;		/* span id -> index, for dependencies */
 	uint32_t *dep_from, *dep_to;
 	uint32_t dcap;
+	/* The rows the last lookups of each table found, index + 1 (0: none):
+	 * consecutive spans and traces often share them (one process's
+	 * traces of one root name, one thread's spans). Rows never move or go. */
+	struct {
+		uint64_t op_name, path_name, root_name;
+		uint32_t op, thread, path, root;
+		uint32_t pid, tid, path_parent;
+		uint8_t op_cat, path_cat;
+	} memo;
 
 	/* Structure counts. traces: trees (roots); traces_complete: trees with
 	 * no truncated span. */

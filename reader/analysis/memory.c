@@ -54,10 +54,20 @@ const struct ap_mem_series *ap_mem_find(const struct ap_memory *m, uint32_t pid)
 
 void ap_mem_count_trace(struct ap_memory *m, uint32_t pid)
 {
-	uint64_t *idx = ap_map_get(&m->index, pid);
+	uint64_t *idx;
 
-	if (idx)
+	/* One process's traces come in runs (a lane at a time): the last
+	 * series found first. A series, once made, stays at its index. */
+	if (m->memo && m->memo_pid == pid) {
+		m->series[m->memo - 1].traces++;
+		return;
+	}
+	idx = ap_map_get(&m->index, pid);
+	if (idx) {
+		m->memo_pid = pid;
+		m->memo = (uint32_t)*idx + 1;
 		m->series[*idx].traces++;
+	}
 }
 
 void ap_mem_count_roots(struct ap_memory *m, const struct ap_trace_view *t)

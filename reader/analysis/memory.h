@@ -101,6 +101,7 @@ struct ap_memory {
 	uint64_t bytes;			/* heap held by the series and the index */
 	uint64_t traces_early;		/* traces analysed before a round sampled past them (the
 					 * hold was full): copied from ap_mem_hold by its owner */
+	uint32_t memo_pid, memo;	/* the series ap_mem_count_trace found last, index + 1 */
 };
 
 /* 0, -EINVAL (interval over AP_MEM_INTERVAL_MAX_MS), -ENOMEM. */
