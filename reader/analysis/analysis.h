@@ -232,6 +232,7 @@ struct ap_analysis {
 	struct ap_map local;		/* span id -> index, for dependencies */
 	uint32_t *dep_from, *dep_to;
 	uint32_t dcap;
+	uint32_t deps_zero;		/* dep_off[] and declared[] are 0 below it */
 	/* The rows the last lookups of each table found, index + 1 (0: none):
 	 * consecutive spans and traces often share them (one process's
 	 * traces of one root name, one thread's spans). Rows never move or go. */
