@@ -263,10 +263,12 @@ uint32_t ap_mem_window(const struct ap_mem_series *s, uint64_t from, uint64_t to
 
 void ap_mem_hold_free(struct ap_mem_hold *h)
 {
-	free(h->v);
-	free(h->parent);
-	free(h->deps);
-	free(h->t);
+	for (int k = 0; k < 2; k++) {
+		free(h->bank[k].v);
+		free(h->bank[k].parent);
+		free(h->bank[k].deps);
+		free(h->bank[k].t);
+	}
 	memset(h, 0, sizeof(*h));
 }
 
@@ -287,98 +289,51 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 	return 0;
 }
 
-static void view_of(const struct ap_mem_hold *h, const struct ap_mem_held *x, struct ap_trace_view *t)
+static void view_of(const struct ap_mem_bank *b, const struct ap_mem_held *x, struct ap_trace_view *t)
 {
 	*t = (struct ap_trace_view){
-		.v = h->v + x->v_off,
-		.parent = h->parent + x->v_off,
+		.v = b->v + x->v_off,
+		.parent = b->parent + x->v_off,
 		.n = x->n,
-		.deps = x->nd ? h->deps + x->d_off : NULL,	/* no deps held: no pool */
+		.deps = x->nd ? b->deps + x->d_off : NULL,	/* no deps held: no pool */
 		.ndeps = x->nd,
 		.complete = x->complete,
 		.t_last = x->t_last,
 	};
 }
 
-/* Move n spans and m dependencies from (v, d) down to (nv, nd). */
-static void move_run(struct ap_mem_hold *h, uint32_t v, uint32_t d, uint32_t nv, uint32_t nd, uint32_t n,
-		     uint32_t m)
+/* Append a copy of t, ending at `end`, to bank b: 0 or -ENOMEM. */
+static int bank_add(struct ap_mem_bank *b, const struct ap_trace_view *t, uint64_t end)
 {
-	if (n && v != nv) {
-		memmove(h->v + nv, h->v + v, (size_t)n * sizeof(*h->v));
-		memmove(h->parent + nv, h->parent + v, (size_t)n * sizeof(*h->parent));
-	}
-	if (m && d != nd)
-		memmove(h->deps + nd, h->deps + d, (size_t)m * sizeof(*h->deps));
-}
+	struct ap_mem_held *x;
+	uint32_t pcap = b->vcap;	/* parent has (at least) v's capacity */
 
-/* Take back the room of the traces handed on: the others (waiting or
- * ready) move to the front, in order, mostly as one run end to end (one
- * memmove per array for each run). */
-static void compact(struct ap_mem_hold *h)
-{
-	uint32_t keep = 0, nv = 0, nd = 0, next = UINT32_MAX;
-	uint32_t src_v = 0, src_d = 0, dst_v = 0, dst_d = 0, run_n = 0, run_m = 0;	/* the run */
-
-	for (uint32_t i = h->first; i < h->nt; i++) {
-		struct ap_mem_held x = h->t[i];
-
-		if (x.state == AP_MEM_DONE)
-			continue;
-		if (x.v_off != src_v + run_n || x.d_off != src_d + run_m) {
-			move_run(h, src_v, src_d, dst_v, dst_d, run_n, run_m);
-			src_v = x.v_off;
-			src_d = x.d_off;
-			dst_v = nv;
-			dst_d = nd;
-			run_n = run_m = 0;
-		}
-		if (x.state == AP_MEM_READY && next == UINT32_MAX)
-			next = keep;
-		run_n += x.n;
-		run_m += x.nd;
-		x.v_off = nv;
-		x.d_off = nd;
-		nv += x.n;
-		nd += x.nd;
-		h->t[keep++] = x;	/* keep <= i: records not read yet are intact */
-	}
-	move_run(h, src_v, src_d, dst_v, dst_d, run_n, run_m);
-	h->nt = keep;
-	h->nv = nv;
-	h->nd = nd;
-	h->first = 0;
-	h->next = next == UINT32_MAX ? 0 : next;
-}
-
-/*
- * Room for a trace of n spans and nd dependencies: first the room of the
- * traces handed on, then, if what is left fills more than half the arrays,
- * twice that. So a span is moved again only after at least as many have
- * come, and most compactions move only the traces that came since the last
- * round (the ones handed on before them are a prefix). The spans held stay
- * within 2 x AP_MEM_HOLD_SPANS (a round's ready ones and the waiting ones),
- * and so does the span arrays' capacity (a power of two).
- */
-static int make_room(struct ap_mem_hold *h, uint32_t n, uint32_t nd)
-{
-	uint32_t pcap = h->vcap;	/* parent has (at least) v's capacity */
-	uint32_t need;
-
-	if (h->first < h->nt || h->nv)
-		compact(h);
-	need = 2 * (h->nv + n);
-	if (need > 2 * AP_MEM_HOLD_SPANS)
-		need = h->nv + n > 2 * AP_MEM_HOLD_SPANS ? h->nv + n : 2 * AP_MEM_HOLD_SPANS;
-	return grow((void **)&h->parent, &pcap, need, sizeof(*h->parent)) ||
-	       grow((void **)&h->v, &h->vcap, need, sizeof(*h->v)) ||
-	       grow((void **)&h->deps, &h->dcap, 2 * (h->nd + nd), sizeof(*h->deps)) ||
-	       grow((void **)&h->t, &h->tcap, 2 * (h->nt + 1), sizeof(*h->t));
+	if ((b->nv + t->n > b->vcap || b->nd + t->ndeps > b->dcap || b->nt + 1 > b->tcap) &&
+	    (grow((void **)&b->parent, &pcap, b->nv + t->n, sizeof(*b->parent)) ||
+	     grow((void **)&b->v, &b->vcap, b->nv + t->n, sizeof(*b->v)) ||
+	     grow((void **)&b->deps, &b->dcap, b->nd + t->ndeps, sizeof(*b->deps)) ||
+	     grow((void **)&b->t, &b->tcap, b->nt + 1, sizeof(*b->t))))
+		return -ENOMEM;
+	x = &b->t[b->nt++];
+	x->end = end;
+	x->t_last = t->t_last;
+	x->v_off = b->nv;
+	x->n = t->n;
+	x->d_off = b->nd;
+	x->nd = t->ndeps;
+	x->complete = (uint8_t)(t->complete != 0);
+	x->state = AP_MEM_WAIT;
+	memcpy(b->v + b->nv, t->v, (size_t)t->n * sizeof(*t->v));
+	memcpy(b->parent + b->nv, t->parent, (size_t)t->n * sizeof(*t->parent));
+	if (t->ndeps)
+		memcpy(b->deps + b->nd, t->deps, (size_t)t->ndeps * sizeof(*t->deps));
+	b->nv += t->n;
+	b->nd += t->ndeps;
+	return 0;
 }
 
 void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_trace_fn fn, void *ctx)
 {
-	struct ap_mem_held *x;
 	uint64_t end = 0;
 
 	if (t->n == 0 || t->n > AP_MEM_HOLD_SPANS) {
@@ -391,12 +346,6 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 		h->released_early += h->nwaiting;
 		ap_mem_release(h, UINT64_MAX, fn, ctx);
 	}
-	if ((h->nv + t->n > h->vcap || h->nd + t->ndeps > h->dcap || h->nt + 1 > h->tcap) &&
-	    make_room(h, t->n, t->ndeps)) {
-		ap_mem_finish(h, fn, ctx);
-		fn(ctx, t);
-		return;
-	}
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct ap_span *sp = &t->v[i];
 		uint64_t e = (sp->have & AP_SPAN_HAVE_END) ? sp->t_end : sp->t_end > sp->t_begin ? sp->t_end : sp->t_begin;
@@ -404,21 +353,11 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 		if (e > end)
 			end = e;
 	}
-	x = &h->t[h->nt++];
-	x->end = end;
-	x->t_last = t->t_last;
-	x->v_off = h->nv;
-	x->n = t->n;
-	x->d_off = h->nd;
-	x->nd = t->ndeps;
-	x->complete = (uint8_t)(t->complete != 0);
-	x->state = AP_MEM_WAIT;
-	memcpy(h->v + h->nv, t->v, (size_t)t->n * sizeof(*t->v));
-	memcpy(h->parent + h->nv, t->parent, (size_t)t->n * sizeof(*t->parent));
-	if (t->ndeps)
-		memcpy(h->deps + h->nd, t->deps, (size_t)t->ndeps * sizeof(*t->deps));
-	h->nv += t->n;
-	h->nd += t->ndeps;
+	if (bank_add(&h->bank[h->cur], t, end)) {
+		ap_mem_finish(h, fn, ctx);
+		fn(ctx, t);
+		return;
+	}
 	h->nwait += t->n;
 	h->nwaiting++;
 }
@@ -434,12 +373,13 @@ void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct
 
 uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, void *ctx)
 {
+	struct ap_mem_bank *b = &h->bank[!h->cur];
 	uint32_t gone = 0;
 
 	if (!h->nready)
 		return 0;
-	while (h->nready && gone < spans && h->next < h->nt) {
-		struct ap_mem_held *x = &h->t[h->next++];
+	while (h->nready && gone < spans && h->next < b->nt) {
+		struct ap_mem_held *x = &b->t[h->next++];
 		struct ap_trace_view t;
 
 		if (x->state != AP_MEM_READY)
@@ -447,38 +387,56 @@ uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, 
 		x->state = AP_MEM_DONE;
 		h->nready--;
 		gone += x->n;
-		view_of(h, x, &t);
+		view_of(b, x, &t);
 		fn(ctx, &t);
 	}
-	if (h->next >= h->nt)
+	if (h->next >= b->nt)
 		h->nready = 0;	/* cannot happen: every ready trace is at or after next */
-	/* The ones handed on from the front are dead; when all are, the
-	 * arrays are empty again, nothing moved. */
-	while (h->first < h->nt && h->t[h->first].state == AP_MEM_DONE)
-		h->first++;
-	if (h->first == h->nt)
-		h->nt = h->nv = h->nd = h->first = h->next = 0;
+	if (!h->nready)
+		b->nt = b->nv = b->nd = h->next = 0;	/* the bank is empty again */
 	return h->nready;
 }
 
+/*
+ * The bank that collected the traces since the last round becomes the one
+ * handed on, and the other (empty) collects from now. A trace of it that
+ * has not ended by `ticks` (its clock ahead of the reader's) still waits: it
+ * is copied to the front of the collecting bank, before any trace that
+ * comes later, so every later round still finds the traces in the order
+ * they came.
+ */
 void ap_mem_ready(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
 {
-	uint32_t next = UINT32_MAX;
+	struct ap_mem_bank *b;
 
 	ap_mem_finish(h, fn, ctx);
-	for (uint32_t i = h->first; i < h->nt; i++) {
-		struct ap_mem_held *x = &h->t[i];
+	h->cur = !h->cur;
+	b = &h->bank[!h->cur];
+	h->next = 0;
+	for (uint32_t i = 0; i < b->nt; i++) {
+		struct ap_mem_held *x = &b->t[i];
+		struct ap_trace_view t;
 
-		if (x->state == AP_MEM_WAIT && x->end <= ticks) {
+		if (x->end <= ticks) {
 			x->state = AP_MEM_READY;
 			h->nready++;
 			h->nwait -= x->n;
 			h->nwaiting--;
-			if (next == UINT32_MAX)
-				next = i;
+			continue;
 		}
+		view_of(b, x, &t);
+		if (bank_add(&h->bank[h->cur], &t, x->end) == 0) {
+			x->state = AP_MEM_DONE;
+			continue;
+		}
+		/* No memory to keep it waiting: handed on now, in its place. */
+		x->state = AP_MEM_READY;
+		h->nready++;
+		h->nwait -= x->n;
+		h->nwaiting--;
 	}
-	h->next = next == UINT32_MAX ? h->first : next;
+	if (!h->nready)
+		b->nt = b->nv = b->nd = 0;
 }
 
 void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)

@@ -151,10 +151,15 @@ typedef void (*ap_mem_trace_fn)(void *ctx, const struct ap_trace_view *t);
  * the ready ones first, and what a trace's figures read, the series,
  * changes only at the next round, which the session lets in only after
  * ap_mem_finish (memsample.c).
+ *
+ * Two banks: one collects the traces that come, the other holds the last
+ * round's, handed on from its front; a round swaps them. Nothing is ever
+ * moved but a trace whose end is past the round (a writer's clock ahead
+ * of the reader's), copied into the collecting bank.
  */
 #define AP_MEM_WAIT	0u	/* waiting for a round to sample past its end */
 #define AP_MEM_READY	1u	/* sampled past: handed on by the next step */
-#define AP_MEM_DONE	2u	/* handed on: its room is taken back when room is needed */
+#define AP_MEM_DONE	2u	/* handed on (or moved to the other bank) */
 
 struct ap_mem_held {
 	uint64_t end;			/* latest end (or begin) of its spans, ticks */
@@ -164,22 +169,25 @@ struct ap_mem_held {
 	uint8_t pad[6];
 };
 
-/* Spans waiting at most (about 6 MiB); the hold can also have as many
- * ready ones, the last round's, still being handed on: 12.5 MiB at most. */
+/* Spans waiting at most (about 6 MiB); the bank being handed on holds at
+ * most as many again: 12.5 MiB in all at most. */
 #define AP_MEM_HOLD_SPANS	65536u
 
-struct ap_mem_hold {
+struct ap_mem_bank {
 	struct ap_span *v;
 	uint32_t *parent;
 	struct ap_dep *deps;
-	uint32_t nv, vcap, nd, dcap;
 	struct ap_mem_held *t;
-	uint32_t nt, tcap;
+	uint32_t nv, vcap, nd, dcap, nt, tcap;
+};
+
+struct ap_mem_hold {
+	struct ap_mem_bank bank[2];	/* bank[cur] collects, the other is handed on */
+	uint32_t cur;
 	uint32_t nwait;			/* spans waiting, <= AP_MEM_HOLD_SPANS */
 	uint32_t nwaiting;		/* traces waiting */
 	uint32_t nready;		/* traces ready, not handed on yet */
-	uint32_t first;			/* t[] before it: handed on, room not taken back yet */
-	uint32_t next;			/* t[] before it holds no ready trace */
+	uint32_t next;			/* the handed-on bank's t[] before it: no ready trace */
 	uint64_t released_early;	/* traces analysed before a round passed their end (hold full) */
 };
 
