@@ -391,7 +391,7 @@ uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, 
 		fn(ctx, &t);
 	}
 	if (h->next >= b->nt)
-		h->nready = 0;	/* cannot happen: every ready trace is at or after next */
+		h->nready = 0;	/* already: every ready trace is at or after next */
 	if (!h->nready)
 		b->nt = b->nv = b->nd = h->next = 0;	/* the bank is empty again */
 	return h->nready;

@@ -169,8 +169,8 @@ struct ap_mem_held {
 	uint8_t pad[6];
 };
 
-/* Spans waiting at most (about 6 MiB); the bank being handed on holds at
- * most as many again: 12.5 MiB in all at most. */
+/* Spans waiting at most (about 6 MiB of spans); the bank being handed on
+ * holds at most as many again: 12.5 MiB of spans in all at most. */
 #define AP_MEM_HOLD_SPANS	65536u
 
 struct ap_mem_bank {
