@@ -20,9 +20,10 @@
  * memory sampled (the default) it comes in bursts: traces wait in the
  * hold for the next round (memory.h), and a round makes every trace of
  * the last 20 ms ready at once, 45,000 single-span traces at 4.5 M
- * events/s, 8 ms of analysis. Done in one go, that kept the reader off
- * the lanes for four fills, and bench-rate lost 22% of its events at
- * 4.5 M/s where it lost 1.5% with sampling off. So after each pass the
+ * events/s, 6 to 10 ms of analysis (about 140 to 240 ns a trace). Done in
+ * one go, that kept the reader off the lanes for several fills, and
+ * bench-rate lost 22% of its events at 4.5 M/s where it lost 1.5% with
+ * sampling off. So after each pass the
  * loop analyses ready traces only for as long as the fullest lane, at
  * the rate it filled since the last pass, takes to fill half a batch
  * (50 us to 1 ms; 50 us when a lane held more than a batch: it is behind),
@@ -37,10 +38,12 @@
  * does (memory.h). Measured, bench-rate 2 s, --lanes 4, runs of the two
  * readers interleaved on this 2-vCPU host: at 4.5 M events/s 22-28% of
  * the events dropped before, 0.05-0.13% after; at 2 M/s 5-6% before, none
- * after. What drops remain come from the scheduler, not the loop: timed
- * phase by phase, each was preceded by the reader or a writer kept off
- * the CPU for 2 ms or more (a writer then catches up faster than any
- * reader drains). Without memory sampling, traces are analysed as a pass
+ * after. What drops remain come from the scheduler, not the loop: with
+ * the loop timed phase by phase, the ones we looked at followed a phase or
+ * a sleep stretched to 2 ms or more by preemption, or writers idle for a
+ * while and then catching up (bench-rate keeps its average rate, so a
+ * writer kept off the CPU writes its backlog faster than any reader
+ * drains). Without memory sampling, traces are analysed as a pass
  * flushes them, at most a batch of events per lane: no burst to bound.
  * Following the fill rate with a decaying average instead of the last
  * pass's (for this share and for the sleep) made no difference that the
