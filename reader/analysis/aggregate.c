@@ -28,11 +28,20 @@ static uint64_t op_key(uint64_t name, uint8_t cat)
 
 static inline struct ap_op *op_upsert(struct ap_analysis *a, uint64_t name, uint8_t cat)
 {
-	uint64_t key = op_key(name, cat), *idx = ap_map_get(&a->op_index, key);
+	uint64_t key, *idx;
 	struct ap_op *op;
 
-	if (idx)
+	if (a->memo.op && a->memo.op_name == name && a->memo.op_cat == cat)
+		return &a->ops[a->memo.op - 1];
+	key = op_key(name, cat);
+	idx = ap_map_get(&a->op_index, key);
+	a->memo.op_name = name;
+	a->memo.op_cat = cat;
+	if (idx) {
+		a->memo.op = (uint32_t)*idx + 1;
 		return &a->ops[*idx];
+	}
+	a->memo.op = 0;
 	if (a->nops == a->ops_cap) {
 		uint32_t cap = a->ops_cap ? a->ops_cap * 2 : 16;
 		struct ap_op *p;
@@ -48,6 +57,7 @@ static inline struct ap_op *op_upsert(struct ap_analysis *a, uint64_t name, uint
 	memset(op, 0, sizeof(*op));
 	op->name = name;
 	op->category = cat;
+	a->memo.op = a->nops;
 	return op;
 }
 
@@ -119,18 +129,27 @@ struct ap_model_use *ap_an_model(struct ap_analysis *a, uint64_t model)
 
 static inline struct ap_thread_row *thread_upsert(struct ap_analysis *a, uint32_t pid, uint32_t tid)
 {
-	uint64_t key = ((uint64_t)pid << 32 | tid) ^ (UINT64_C(1) << 63);
-	uint64_t *idx = ap_map_get(&a->thread_index, key);
+	uint64_t key, *idx;
 	struct ap_thread_row *t;
 
-	if (idx)
+	if (a->memo.thread && a->memo.pid == pid && a->memo.tid == tid)
+		return &a->threads[a->memo.thread - 1];
+	key = ((uint64_t)pid << 32 | tid) ^ (UINT64_C(1) << 63);
+	idx = ap_map_get(&a->thread_index, key);
+	a->memo.pid = pid;
+	a->memo.tid = tid;
+	a->memo.thread = 0;
+	if (idx) {
+		a->memo.thread = (uint32_t)*idx + 1;
 		return &a->threads[*idx];
+	}
 	if (a->nthreads == THREADS_MAX || ap_map_put(&a->thread_index, key, a->nthreads))
 		return NULL;
 	t = &a->threads[a->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
 	t->tid = tid;
+	a->memo.thread = a->nthreads;
 	return t;
 }
 
@@ -138,15 +157,25 @@ static inline struct ap_thread_row *thread_upsert(struct ap_analysis *a, uint32_
  * parents first, so a parent's index is below its children's. */
 static inline uint32_t path_upsert(struct ap_analysis *a, uint32_t pp, uint64_t name, uint8_t cat)
 {
-	uint64_t key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ name) ^ cat, *idx;
+	uint64_t key, *idx;
 
+	if (a->memo.path && a->memo.path_parent == pp && a->memo.path_name == name && a->memo.path_cat == cat)
+		return a->memo.path - 1;
+	key = ap_mix64(ap_mix64((uint64_t)pp + 2) ^ name) ^ cat;
 	key = key ? key : 1;
 	idx = ap_map_get(&a->path_index, key);
-	if (idx)
+	a->memo.path_parent = pp;
+	a->memo.path_name = name;
+	a->memo.path_cat = cat;
+	a->memo.path = 0;
+	if (idx) {
+		a->memo.path = (uint32_t)*idx + 1;
 		return (uint32_t)*idx;
+	}
 	if (a->npaths == PATHS_MAX || ap_map_put(&a->path_index, key, a->npaths))
 		return AP_NONE;
 	a->paths[a->npaths] = (struct ap_path){ .parent = pp, .name = name, .category = cat };
+	a->memo.path = a->npaths + 1;
 	return a->npaths++;
 }
 

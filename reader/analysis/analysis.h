@@ -232,6 +232,16 @@ struct ap_analysis {
 	struct ap_map local;		/* span id -> index, for dependencies */
 	uint32_t *dep_from, *dep_to;
 	uint32_t dcap;
+	uint32_t deps_zero;		/* dep_off[] and declared[] are 0 below it */
+	/* The rows the last lookups of each table found, index + 1 (0: none):
+	 * consecutive spans and traces often share them (one process's
+	 * traces of one root name, one thread's spans). Rows never move or go. */
+	struct {
+		uint64_t op_name, path_name, root_name;
+		uint32_t op, thread, path, root;
+		uint32_t pid, tid, path_parent;
+		uint8_t op_cat, path_cat;
+	} memo;
 
 	/* Structure counts. traces: trees (roots); traces_complete: trees with
 	 * no truncated span. */
@@ -314,6 +324,7 @@ struct ap_analysis {
 	uint32_t *mkids, *mpos, *minner, ninner, mcap;
 	uint8_t *mflags;
 	struct ap_mem_sample *msamp;
+	uint64_t mem_iv_ns, mem_iv_ticks;	/* the interval, and in ticks (memattr.c) */
 	uint64_t mem_rows_nomem;	/* spans whose operation found no memory for its RSS row */
 };
 

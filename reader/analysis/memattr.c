@@ -162,12 +162,12 @@ static int measurable(const struct ap_analysis *a, uint32_t i, const struct ap_m
 	return gap <= dur;
 }
 
-static void one_process(struct ap_analysis *a, const struct mkey *g, uint32_t ng, uint8_t *ok)
+static void one_process(struct ap_analysis *a, const struct mkey *g, uint32_t ng, uint8_t *ok, uint64_t iv)
 {
 	const struct ap_mem_series *ser = ap_mem_find(a->mem, g[0].pid);
 	struct ap_mem_sample *s = a->msamp;
 	struct mkey *ge = a->mends;
-	uint64_t lo = UINT64_MAX, hi = 0, iv = ap_ns_to_ticks(&a->clock, a->mem->interval_ns);
+	uint64_t lo = UINT64_MAX, hi = 0;
 	uint32_t ns, bp = 0, ep = 0;
 
 	if (!ser)
@@ -205,14 +205,41 @@ static void one_process(struct ap_analysis *a, const struct mkey *g, uint32_t ng
 		ok[g[k].idx] = (uint8_t)measurable(a, g[k].idx, s, ns, iv);
 }
 
+/* The sampling interval in ticks, the shortest span measurable(): a 128-bit
+ * division, worked out once per interval rather than once per trace. */
+static uint64_t interval_ticks(struct ap_analysis *a)
+{
+	if (a->mem_iv_ns != a->mem->interval_ns) {
+		a->mem_iv_ns = a->mem->interval_ns;
+		a->mem_iv_ticks = ap_ns_to_ticks(&a->clock, a->mem_iv_ns);
+	}
+	return a->mem_iv_ticks;
+}
+
 void ap_an_memory(struct ap_analysis *a, uint32_t len)
 {
 	struct mkey *keys;
 	uint8_t *ok;
 	uint32_t n = a->n;
+	uint64_t iv, lo = UINT64_MAX, hi = 0;
 
 	a->trace_rss = 0;
 	if (!a->mem || !a->mem->interval_ns || !n)
+		return;
+	/* A trace that lasts less than one interval has no figure: each of its
+	 * spans is shorter than the interval, and measurable() gives such a span
+	 * none (AP_RSS_NONE, whatever share it got). trace_rss 0 says the same
+	 * to its two readers (ap_an_memory_op counts every span not measurable,
+	 * a kept copy has no rss[]), so the usual trace of a busy fleet, a few
+	 * spans over microseconds, skips the sort, the lookup and the window. */
+	iv = interval_ticks(a);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t e = ap_an_end_ticks(a, i);
+
+		lo = a->v[i].t_begin < lo ? a->v[i].t_begin : lo;
+		hi = e > hi ? e : hi;
+	}
+	if (hi - lo < iv)
 		return;
 	/* No series for any of its processes (the usual case of one): no
 	 * figures, nothing to sort. */
@@ -238,7 +265,7 @@ void ap_an_memory(struct ap_analysis *a, uint32_t len)
 		for (g1 = g0 + 1; g1 < n && keys[g1].pid == keys[g0].pid; g1++)
 			;
 		if (keys[g0].pid)
-			one_process(a, keys + g0, g1 - g0, ok);
+			one_process(a, keys + g0, g1 - g0, ok, iv);
 	}
 	/* Inclusive: children into parents of the same process. */
 	for (uint32_t o = len; o-- > 0;) {

@@ -54,10 +54,20 @@ const struct ap_mem_series *ap_mem_find(const struct ap_memory *m, uint32_t pid)
 
 void ap_mem_count_trace(struct ap_memory *m, uint32_t pid)
 {
-	uint64_t *idx = ap_map_get(&m->index, pid);
+	uint64_t *idx;
 
-	if (idx)
+	/* One process's traces come in runs (a lane at a time): the last
+	 * series found first. A series, once made, stays at its index. */
+	if (m->memo && m->memo_pid == pid) {
+		m->series[m->memo - 1].traces++;
+		return;
+	}
+	idx = ap_map_get(&m->index, pid);
+	if (idx) {
+		m->memo_pid = pid;
+		m->memo = (uint32_t)*idx + 1;
 		m->series[*idx].traces++;
+	}
 }
 
 void ap_mem_count_roots(struct ap_memory *m, const struct ap_trace_view *t)
@@ -253,10 +263,12 @@ uint32_t ap_mem_window(const struct ap_mem_series *s, uint64_t from, uint64_t to
 
 void ap_mem_hold_free(struct ap_mem_hold *h)
 {
-	free(h->v);
-	free(h->parent);
-	free(h->deps);
-	free(h->t);
+	for (int k = 0; k < 2; k++) {
+		free(h->bank[k].v);
+		free(h->bank[k].parent);
+		free(h->bank[k].deps);
+		free(h->bank[k].t);
+	}
 	memset(h, 0, sizeof(*h));
 }
 
@@ -277,38 +289,62 @@ static int grow(void **p, uint32_t *cap, uint32_t need, size_t size)
 	return 0;
 }
 
-static void view_of(const struct ap_mem_hold *h, const struct ap_mem_held *x, struct ap_trace_view *t)
+static void view_of(const struct ap_mem_bank *b, const struct ap_mem_held *x, struct ap_trace_view *t)
 {
-	memset(t, 0, sizeof(*t));
-	t->v = h->v + x->v_off;
-	t->parent = h->parent + x->v_off;
-	t->n = x->n;
-	t->deps = x->nd ? h->deps + x->d_off : NULL;	/* no deps held: no pool */
-	t->ndeps = x->nd;
-	t->complete = x->complete;
-	t->t_last = x->t_last;
+	*t = (struct ap_trace_view){
+		.v = b->v + x->v_off,
+		.parent = b->parent + x->v_off,
+		.n = x->n,
+		.deps = x->nd ? b->deps + x->d_off : NULL,	/* no deps held: no pool */
+		.ndeps = x->nd,
+		.complete = x->complete,
+		.t_last = x->t_last,
+	};
+}
+
+/* Append a copy of t, ending at `end`, to bank b: 0 or -ENOMEM. */
+static int bank_add(struct ap_mem_bank *b, const struct ap_trace_view *t, uint64_t end)
+{
+	struct ap_mem_held *x;
+	uint32_t pcap = b->vcap;	/* parent has (at least) v's capacity */
+
+	if ((b->nv + t->n > b->vcap || b->nd + t->ndeps > b->dcap || b->nt + 1 > b->tcap) &&
+	    (grow((void **)&b->parent, &pcap, b->nv + t->n, sizeof(*b->parent)) ||
+	     grow((void **)&b->v, &b->vcap, b->nv + t->n, sizeof(*b->v)) ||
+	     grow((void **)&b->deps, &b->dcap, b->nd + t->ndeps, sizeof(*b->deps)) ||
+	     grow((void **)&b->t, &b->tcap, b->nt + 1, sizeof(*b->t))))
+		return -ENOMEM;
+	x = &b->t[b->nt++];
+	x->end = end;
+	x->t_last = t->t_last;
+	x->v_off = b->nv;
+	x->n = t->n;
+	x->d_off = b->nd;
+	x->nd = t->ndeps;
+	x->complete = (uint8_t)(t->complete != 0);
+	x->state = AP_MEM_WAIT;
+	memcpy(b->v + b->nv, t->v, (size_t)t->n * sizeof(*t->v));
+	memcpy(b->parent + b->nv, t->parent, (size_t)t->n * sizeof(*t->parent));
+	if (t->ndeps)
+		memcpy(b->deps + b->nd, t->deps, (size_t)t->ndeps * sizeof(*t->deps));
+	b->nv += t->n;
+	b->nd += t->ndeps;
+	return 0;
 }
 
 void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_trace_fn fn, void *ctx)
 {
-	struct ap_mem_held *x;
-	uint32_t pcap = h->vcap;	/* parent has (at least) v's capacity */
 	uint64_t end = 0;
 
 	if (t->n == 0 || t->n > AP_MEM_HOLD_SPANS) {
+		ap_mem_finish(h, fn, ctx);
 		fn(ctx, t);
 		return;
 	}
-	if (h->nv + t->n > AP_MEM_HOLD_SPANS) {
-		h->released_early += h->nt;
+	if (h->nwait + t->n > AP_MEM_HOLD_SPANS) {
+		ap_mem_finish(h, fn, ctx);
+		h->released_early += h->nwaiting;
 		ap_mem_release(h, UINT64_MAX, fn, ctx);
-	}
-	if (grow((void **)&h->parent, &pcap, h->nv + t->n, sizeof(*h->parent)) ||
-	    grow((void **)&h->v, &h->vcap, h->nv + t->n, sizeof(*h->v)) ||
-	    grow((void **)&h->deps, &h->dcap, h->nd + t->ndeps, sizeof(*h->deps)) ||
-	    grow((void **)&h->t, &h->tcap, h->nt + 1, sizeof(*h->t))) {
-		fn(ctx, t);
-		return;
 	}
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct ap_span *sp = &t->v[i];
@@ -317,20 +353,13 @@ void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_tr
 		if (e > end)
 			end = e;
 	}
-	x = &h->t[h->nt++];
-	x->end = end;
-	x->t_last = t->t_last;
-	x->v_off = h->nv;
-	x->n = t->n;
-	x->d_off = h->nd;
-	x->nd = t->ndeps;
-	x->complete = t->complete;
-	memcpy(h->v + h->nv, t->v, (size_t)t->n * sizeof(*t->v));
-	memcpy(h->parent + h->nv, t->parent, (size_t)t->n * sizeof(*t->parent));
-	if (t->ndeps)
-		memcpy(h->deps + h->nd, t->deps, (size_t)t->ndeps * sizeof(*t->deps));
-	h->nv += t->n;
-	h->nd += t->ndeps;
+	if (bank_add(&h->bank[h->cur], t, end)) {
+		ap_mem_finish(h, fn, ctx);
+		fn(ctx, t);
+		return;
+	}
+	h->nwait += t->n;
+	h->nwaiting++;
 }
 
 void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
@@ -342,34 +371,78 @@ void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct
 		fn(ctx, t);
 }
 
-void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, void *ctx)
 {
-	uint32_t keep = 0, nv = 0, nd = 0;
+	struct ap_mem_bank *b = &h->bank[!h->cur];
+	uint32_t gone = 0;
 
-	for (uint32_t i = 0; i < h->nt; i++) {
-		struct ap_mem_held x = h->t[i];
+	if (!h->nready)
+		return 0;
+	while (h->nready && gone < spans && h->next < b->nt) {
+		struct ap_mem_held *x = &b->t[h->next++];
 		struct ap_trace_view t;
 
-		if (x.end <= ticks) {
-			view_of(h, &x, &t);
-			fn(ctx, &t);
+		if (x->state != AP_MEM_READY)
+			continue;
+		x->state = AP_MEM_DONE;
+		h->nready--;
+		gone += x->n;
+		view_of(b, x, &t);
+		fn(ctx, &t);
+	}
+	if (h->next >= b->nt)
+		h->nready = 0;	/* already: every ready trace is at or after next */
+	if (!h->nready)
+		b->nt = b->nv = b->nd = h->next = 0;	/* the bank is empty again */
+	return h->nready;
+}
+
+/*
+ * The bank that collected the traces since the last round becomes the one
+ * handed on, and the other (empty) collects from now. A trace of it that
+ * has not ended by `ticks` (its clock ahead of the reader's) still waits: it
+ * is copied to the front of the collecting bank, before any trace that
+ * comes later, so every later round still finds the traces in the order
+ * they came.
+ */
+void ap_mem_ready(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+{
+	struct ap_mem_bank *b;
+
+	ap_mem_finish(h, fn, ctx);
+	h->cur = !h->cur;
+	b = &h->bank[!h->cur];
+	h->next = 0;
+	for (uint32_t i = 0; i < b->nt; i++) {
+		struct ap_mem_held *x = &b->t[i];
+		struct ap_trace_view t;
+
+		if (x->end <= ticks) {
+			x->state = AP_MEM_READY;
+			h->nready++;
+			h->nwait -= x->n;
+			h->nwaiting--;
 			continue;
 		}
-		/* Still waiting (a span that ends in the future of the clock):
-		 * moved to the front, in order. */
-		memmove(h->v + nv, h->v + x.v_off, (size_t)x.n * sizeof(*h->v));
-		memmove(h->parent + nv, h->parent + x.v_off, (size_t)x.n * sizeof(*h->parent));
-		if (x.nd)
-			memmove(h->deps + nd, h->deps + x.d_off, (size_t)x.nd * sizeof(*h->deps));
-		x.v_off = nv;
-		x.d_off = nd;
-		nv += x.n;
-		nd += x.nd;
-		h->t[keep++] = x;
+		view_of(b, x, &t);
+		if (bank_add(&h->bank[h->cur], &t, x->end) == 0) {
+			x->state = AP_MEM_DONE;
+			continue;
+		}
+		/* No memory to keep it waiting: handed on now, in its place. */
+		x->state = AP_MEM_READY;
+		h->nready++;
+		h->nwait -= x->n;
+		h->nwaiting--;
 	}
-	h->nt = keep;
-	h->nv = nv;
-	h->nd = nd;
+	if (!h->nready)
+		b->nt = b->nv = b->nd = 0;
+}
+
+void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx)
+{
+	ap_mem_ready(h, ticks, fn, ctx);
+	ap_mem_finish(h, fn, ctx);
 }
 
 /* ------------------------------------------------------------------------ */

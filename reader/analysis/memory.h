@@ -101,6 +101,7 @@ struct ap_memory {
 	uint64_t bytes;			/* heap held by the series and the index */
 	uint64_t traces_early;		/* traces analysed before a round sampled past them (the
 					 * hold was full): copied from ap_mem_hold by its owner */
+	uint32_t memo_pid, memo;	/* the series ap_mem_count_trace found last, index + 1 */
 };
 
 /* 0, -EINVAL (interval over AP_MEM_INTERVAL_MAX_MS), -ENOMEM. */
@@ -139,22 +140,54 @@ uint32_t ap_mem_window(const struct ap_mem_series *s, uint64_t from, uint64_t to
 struct ap_trace_view;
 typedef void (*ap_mem_trace_fn)(void *ctx, const struct ap_trace_view *t);
 
+/*
+ * A round's traces need not be analysed the moment it is taken. The live
+ * reader marks them ready (ap_mem_ready) and works through them a bounded
+ * share at a time between drain passes (ap_mem_step), so that the traces
+ * of 20 ms of a busy fleet do not keep it from the lanes in one go. The
+ * figures do not move: fn sees the same traces in the same order as an
+ * unbounded release (a replay's), because every other way a trace reaches
+ * fn (the next round, a full hold, a trace too large to hold) hands on
+ * the ready ones first, and what a trace's figures read, the series,
+ * changes only at the next round, which the session lets in only after
+ * ap_mem_finish (memsample.c).
+ *
+ * Two banks: one collects the traces that come, the other holds the last
+ * round's, handed on from its front; a round swaps them. Nothing is ever
+ * moved but a trace whose end is past the round (a writer's clock ahead
+ * of the reader's), copied into the collecting bank.
+ */
+#define AP_MEM_WAIT	0u	/* waiting for a round to sample past its end */
+#define AP_MEM_READY	1u	/* sampled past: handed on by the next step */
+#define AP_MEM_DONE	2u	/* handed on (or moved to the other bank) */
+
 struct ap_mem_held {
 	uint64_t end;			/* latest end (or begin) of its spans, ticks */
 	uint64_t t_last;
 	uint32_t v_off, n, d_off, nd;
-	int complete;
+	uint8_t complete, state;	/* state: AP_MEM_WAIT, READY, DONE */
+	uint8_t pad[6];
 };
 
-#define AP_MEM_HOLD_SPANS	65536u	/* spans held at most (about 6 MiB) */
+/* Spans waiting at most (about 6 MiB of spans); the bank being handed on
+ * holds at most as many again: 12.5 MiB of spans in all at most. */
+#define AP_MEM_HOLD_SPANS	65536u
 
-struct ap_mem_hold {
+struct ap_mem_bank {
 	struct ap_span *v;
 	uint32_t *parent;
 	struct ap_dep *deps;
-	uint32_t nv, vcap, nd, dcap;
 	struct ap_mem_held *t;
-	uint32_t nt, tcap;
+	uint32_t nv, vcap, nd, dcap, nt, tcap;
+};
+
+struct ap_mem_hold {
+	struct ap_mem_bank bank[2];	/* bank[cur] collects, the other is handed on */
+	uint32_t cur;
+	uint32_t nwait;			/* spans waiting, <= AP_MEM_HOLD_SPANS */
+	uint32_t nwaiting;		/* traces waiting */
+	uint32_t nready;		/* traces ready, not handed on yet */
+	uint32_t next;			/* the handed-on bank's t[] before it: no ready trace */
 	uint64_t released_early;	/* traces analysed before a round passed their end (hold full) */
 };
 
@@ -162,12 +195,25 @@ void ap_mem_hold_free(struct ap_mem_hold *h);
 /* A complete trace: held when m samples memory, else handed to fn now. */
 void ap_mem_offer(const struct ap_memory *m, struct ap_mem_hold *h, const struct ap_trace_view *t,
 		  ap_mem_trace_fn fn, void *ctx);
-/* Hold a copy of t. When the hold is full (AP_MEM_HOLD_SPANS) the traces
- * held are released first, through fn, and counted; a trace that cannot be
- * held (larger than the hold, no memory) is handed to fn at once. */
+/* Hold a copy of t. When the spans waiting would pass AP_MEM_HOLD_SPANS,
+ * the traces held are released first, through fn (the ready ones, then
+ * those waiting, counted); a trace that cannot be held (larger than the
+ * hold, no memory) is handed to fn at once, after the ready ones. */
 void ap_mem_hold(struct ap_mem_hold *h, const struct ap_trace_view *t, ap_mem_trace_fn fn, void *ctx);
+/* A round was taken at `ticks`: hand on what is still ready (the previous
+ * round's), then mark ready every held trace that ended at or before it. */
+void ap_mem_ready(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx);
+/* Hand ready traces to fn, in the order they came, until at least `spans`
+ * spans have gone (UINT32_MAX: all of them). Returns the traces still ready. */
+uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, void *ctx);
+static inline void ap_mem_finish(struct ap_mem_hold *h, ap_mem_trace_fn fn, void *ctx)
+{
+	if (h->nready)
+		ap_mem_step(h, UINT32_MAX, fn, ctx);
+}
 /* Hand every held trace that ended at or before `ticks` to fn, in the order
- * they came; ticks UINT64_MAX: all of them (the end of a run). */
+ * they came (ap_mem_ready, then ap_mem_finish); ticks UINT64_MAX: all of
+ * them (the end of a run). */
 void ap_mem_release(struct ap_mem_hold *h, uint64_t ticks, ap_mem_trace_fn fn, void *ctx);
 
 /* ------------------------------------------------------------------------ */

@@ -61,13 +61,21 @@ static uint64_t rng_below(struct ap_analysis *a, uint64_t n)
 
 static struct ap_root_stat *root_stat(struct ap_analysis *a, uint64_t name)
 {
-	uint64_t *v = ap_map_get(&a->root_index, name);
+	uint64_t *v;
 	struct ap_root_stat *r;
 
-	if (v)
+	if (a->memo.root && a->memo.root_name == name)
+		return &a->root_stats[a->memo.root - 1];
+	v = ap_map_get(&a->root_index, name);
+	a->memo.root_name = name;
+	a->memo.root = 0;
+	if (v) {
+		a->memo.root = (uint32_t)*v;
 		return &a->root_stats[*v - 1];
+	}
 	if (a->nroot_stats == ROOTS_MAX || ap_map_put_new(&a->root_index, name, a->nroot_stats + 1))
 		return NULL;
+	a->memo.root = a->nroot_stats + 1;
 	r = &a->root_stats[a->nroot_stats++];
 	r->name = name;
 	r->kept = r->slowest = r->res_kept = 0;

@@ -35,8 +35,8 @@
 
 int ap_an_grow(struct ap_analysis *a, uint32_t n, uint32_t nd)
 {
-	if (n + 1 > a->scap) {
-		uint32_t cap = n + 1 > 2 * a->scap ? n + 1 : 2 * a->scap;
+	if (n + 2 > a->scap) {		/* child_off: n + 2 while children are placed */
+		uint32_t cap = n + 2 > 2 * a->scap ? n + 2 : 2 * a->scap;
 
 		GROW(a->child_off, cap);
 		GROW(a->child_idx, cap);
@@ -78,26 +78,29 @@ static int by_begin(const void *x, const void *y, void *arg)
 	return (a->id > b->id) - (a->id < b->id);
 }
 
+/* Counting sort by parent, in index order within a parent: the children of
+ * p are counted in child_off[p + 2], summed so that child_off[p + 1] is
+ * where they start, and placed with child_off[p + 1]++, which leaves it
+ * where they end, the start of p + 1's. */
 uint32_t ap_an_children(struct ap_analysis *a)
 {
-	uint32_t n = a->n, nroots = 0, *fill = a->level;	/* level is free until parallelism */
+	uint32_t n = a->n, nroots = 0, *off = a->child_off;
 	void *spans = (void *)a->v;
 
-	memset(a->child_off, 0, ((size_t)n + 1) * sizeof(uint32_t));
+	memset(off, 0, ((size_t)n + 2) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < n; i++) {
 		if (a->parent[i] != AP_NONE)
-			a->child_off[a->parent[i] + 1]++;
+			off[a->parent[i] + 2]++;
 		else
 			a->roots[nroots++] = i;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		a->child_off[i + 1] += a->child_off[i];
-	memset(fill, 0, (size_t)n * sizeof(uint32_t));
+	for (uint32_t i = 2; i < n + 2; i++)
+		off[i] += off[i - 1];
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t p = a->parent[i];
 
 		if (p != AP_NONE)
-			a->child_idx[a->child_off[p] + fill[p]++] = i;
+			a->child_idx[off[p + 1]++] = i;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t first = a->child_off[i], k = a->child_off[i + 1] - first, sorted = 1;
@@ -164,10 +167,17 @@ int ap_an_deps(struct ap_analysis *a, const struct ap_trace_view *t)
 	uint32_t n = a->n, m = 0, *fill = a->order + 0;
 	int ret = 0;
 
-	memset(a->dep_off, 0, ((size_t)n + 1) * sizeof(uint32_t));
-	memset(a->declared, 0, (size_t)n * sizeof(uint32_t));
+	/* Most traces declare none: dep_off and declared are then zero, and
+	 * stay so for the next such trace; only what a larger trace needs
+	 * beyond that is zeroed. */
+	if (n + 1 > a->deps_zero) {
+		memset(a->dep_off + a->deps_zero, 0, ((size_t)n + 1 - a->deps_zero) * sizeof(uint32_t));
+		memset(a->declared + a->deps_zero, 0, ((size_t)n + 1 - a->deps_zero) * sizeof(uint32_t));
+		a->deps_zero = n + 1;
+	}
 	if (!t->ndeps)
 		return 0;
+	a->deps_zero = 0;	/* written below */
 	if (ap_map_init(&a->local, n * 2 + 16, 0))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)

@@ -12,7 +12,10 @@
  * reads as all zeros: that is the end of its memory, not a fall of its RSS); one that exits mid-run keeps the series it
  * has. The round is logged as it is taken (the replay adds the same
  * samples at the same place among the events), and the traces held since
- * the last round are then analysed.
+ * the last round are then made ready: the loop analyses them a share at a
+ * time between drain passes (ap_session_mem_work; session.c says why), and
+ * the next round analyses whatever is left before it takes its samples, so
+ * the figures are those of analysing them at once (memory.h).
  *
  * Cost: two procfs files opened, read and closed, about 8 us per process
  * (see README, Measured), timed over the run
@@ -96,12 +99,6 @@ static int cmp_u32(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* The traces a round has sampled past, to the analysis. */
-static void release(struct ap_session *s, uint64_t ticks)
-{
-	ap_mem_release(&s->hold, ticks, ap_session_analyse_trace, s);
-}
-
 int ap_session_mem_start(struct ap_session *s)
 {
 	s->mem_pids = malloc(s->seg.lane_count * sizeof(*s->mem_pids));
@@ -131,10 +128,14 @@ uint64_t ap_session_mem_round(struct ap_session *s)
 {
 	const struct ap_clock_cal *c = &s->seg.clock;
 	uint32_t npids = 0, nsamples = 0;
-	uint64_t t0 = ap_mono_ns(), round;
+	uint64_t t0, round;
 
 	if (!s->mem_on)
 		return 0;
+	/* The last round's traces not analysed yet go first, against the
+	 * series they were made ready with (memory.h). */
+	ap_mem_finish(&s->hold, ap_session_analyse_trace, s);
+	t0 = ap_mono_ns();
 	for (uint32_t i = 0; i < s->seg.lane_count; i++) {
 		const struct ap_lane_view *v = &s->drain.lanes[i];
 
@@ -163,12 +164,25 @@ uint64_t ap_session_mem_round(struct ap_session *s)
 	s->mem.sample_ns += t0;
 	if (s->logging)
 		ap_log_mem(&s->log, round, s->mem_samples, nsamples);
-	release(s, round);
+	ap_mem_ready(&s->hold, round, ap_session_analyse_trace, s);
 	return t0;
+}
+
+/* Checking the clock every 256 spans: a few microseconds of analysis. */
+#define WORK_SPANS	256u
+
+uint32_t ap_session_mem_work(struct ap_session *s, uint64_t now, uint64_t budget_ns)
+{
+	uint64_t end = now + budget_ns;
+
+	while (ap_mem_step(&s->hold, WORK_SPANS, ap_session_analyse_trace, s))
+		if (ap_mono_ns() >= end)
+			break;
+	return s->hold.nready;
 }
 
 void ap_session_mem_end(struct ap_session *s)
 {
 	if (s->mem_on)
-		release(s, UINT64_MAX);
+		ap_mem_release(&s->hold, UINT64_MAX, ap_session_analyse_trace, s);
 }

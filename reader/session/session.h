@@ -196,7 +196,7 @@ void ap_session_dump(struct ap_session *s, int final);
 void ap_session_publish_reported(struct ap_session *s);
 
 /* memsample.c. --memory-interval: set up (after the analyses), free; one
- * sampling round (logged, then the held traces it passed are analysed);
+ * sampling round (logged, then the held traces it passed are made ready);
  * the end of the run (every held trace analysed). The loop starts the next
  * round an interval later, or 20 times the last round's cost when that is
  * longer: sampling takes at most 5% of the reader's time. */
@@ -204,6 +204,10 @@ int ap_session_mem_start(struct ap_session *s);
 void ap_session_mem_free(struct ap_session *s);
 uint64_t ap_session_mem_round(struct ap_session *s);	/* returns its cost, ns */
 void ap_session_mem_end(struct ap_session *s);
+/* The traces a round made ready, analysed for about budget_ns from now
+ * (the loop's share between two drain passes). Returns the traces still
+ * ready: the next round analyses them first, before its samples. */
+uint32_t ap_session_mem_work(struct ap_session *s, uint64_t now, uint64_t budget_ns);
 /* session.c. A complete trace into the current analysis (an ap_mem_trace_fn). */
 void ap_session_analyse_trace(void *ctx, const struct ap_trace_view *t);
 

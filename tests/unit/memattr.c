@@ -18,6 +18,7 @@
  * Samples of pid 1 from 0 to 320 ms; RSS 1000, then 1600 from 120, 2000
  * from 260. Samples of pid 2 from 0 to 100: 500, then 400 from 60.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "analysis.h"
@@ -180,19 +181,144 @@ static void test_hold_until_sampled_past(void)
 	CU_ASSERT_EQUAL(ngot, 2);
 	CU_ASSERT_EQUAL(got[0], 1);
 	CU_ASSERT_EQUAL(got[1], 5);
-	CU_ASSERT_EQUAL(h.nt, 1);
-	CU_ASSERT_EQUAL(h.nv, 1);
+	CU_ASSERT_EQUAL(h.nwaiting, 1);	/* still held: the one that ends at 45 */
+	CU_ASSERT_EQUAL(h.nwait, 1);
 	ap_mem_release(&h, 50 * MS, collect, NULL);
 	CU_ASSERT_EQUAL(ngot, 3);
 	CU_ASSERT_EQUAL(got[2], 3);
-	CU_ASSERT_EQUAL(h.nt, 0);
-	/* A full hold: the next trace releases the held ones first. */
-	h.nv = AP_MEM_HOLD_SPANS;	/* as if full of traces already handed on */
-	t.v = &sp[0];
-	ap_mem_hold(&h, &t, collect, NULL);
-	CU_ASSERT_EQUAL(h.nt, 1);
-	CU_ASSERT_EQUAL(h.nv, 1);
+	CU_ASSERT_EQUAL(h.nwaiting, 0);
+	CU_ASSERT_EQUAL(h.bank[0].nt + h.bank[1].nt, 0);	/* both banks empty */
+	/* A full hold: the next trace releases the held ones first, counted. */
+	{
+		struct ap_span *big = calloc(AP_MEM_HOLD_SPANS, sizeof(*big));
+		uint32_t *bp = malloc(AP_MEM_HOLD_SPANS * sizeof(*bp));
+
+		CU_ASSERT_FATAL(big && bp);
+		for (uint32_t i = 0; i < AP_MEM_HOLD_SPANS; i++) {
+			big[i] = span(7, "x", 1, 1, 60, 70);
+			bp[i] = AP_NONE;
+		}
+		t.v = big;
+		t.parent = bp;
+		t.n = AP_MEM_HOLD_SPANS;
+		ap_mem_hold(&h, &t, collect, NULL);
+		CU_ASSERT_EQUAL(h.nwait, AP_MEM_HOLD_SPANS);
+		t.v = &sp[0];
+		t.parent = parent;
+		t.n = 1;
+		ap_mem_hold(&h, &t, collect, NULL);
+		CU_ASSERT_EQUAL(ngot, 4);
+		CU_ASSERT_EQUAL(got[3], 7);
+		CU_ASSERT_EQUAL(h.released_early, 1);
+		CU_ASSERT_EQUAL(h.nwaiting, 1);
+		CU_ASSERT_EQUAL(h.bank[0].nv + h.bank[1].nv, 1);
+		CU_ASSERT_EQUAL(h.nwait, 1);
+		free(big);
+		free(bp);
+	}
 	ap_mem_hold_free(&h);
+}
+
+/*
+ * The live reader hands a round's traces on a share at a time (ap_mem_ready,
+ * then ap_mem_step between drain passes); a replay hands them on at once
+ * (ap_mem_release). Against that model, over a seeded mix of traces held,
+ * rounds, steps of any size, full holds and traces too large to hold: the
+ * same traces in the same order, and the same count released early.
+ */
+struct seq {
+	uint64_t *id;
+	uint32_t n, cap;
+	uint32_t bad;		/* traces whose spans, parents or dependencies were not their own */
+};
+
+static void record(void *ctx, const struct ap_trace_view *tv)
+{
+	struct seq *q = ctx;
+
+	for (uint32_t i = 0; i < tv->n; i++)
+		q->bad += tv->v[i].id != tv->v[0].id || tv->parent[i] != (i ? 0 : AP_NONE);
+	for (uint32_t j = 0; j < tv->ndeps; j++)
+		q->bad += tv->deps[j].span != tv->v[0].id || tv->deps[j].on_span != j;
+	if (q->n < q->cap)
+		q->id[q->n++] = tv->v[0].id;
+}
+
+static uint64_t mix_next(uint64_t *x)
+{
+	*x += UINT64_C(0x9e3779b97f4a7c15);
+	return ap_mix64(*x);
+}
+
+static void test_hold_in_steps_as_at_once(void)
+{
+	enum { BIG = AP_MEM_HOLD_SPANS + 1, TRACES = 6000 };
+	struct ap_dep deps[3];
+	struct ap_span *sp = calloc(BIG, sizeof(*sp));
+	uint32_t *parent = malloc(BIG * sizeof(*parent));
+	struct seq a = { calloc(TRACES, 8), 0, TRACES, 0 }, b = { calloc(TRACES, 8), 0, TRACES, 0 };
+	struct ap_mem_hold ha, hb;
+	uint64_t x = 7, clock = 1000, id = 1;
+	uint32_t steps_left_ready = 0, early_rounds = 0;
+
+	CU_ASSERT_FATAL(sp && parent && a.id && b.id);
+	memset(&ha, 0, sizeof(ha));
+	memset(&hb, 0, sizeof(hb));
+	for (uint32_t i = 0; i < BIG; i++)
+		parent[i] = i ? 0 : AP_NONE;
+	for (uint32_t k = 0; k < TRACES; k++) {
+		uint64_t r = mix_next(&x) % 100;
+		struct ap_trace_view t;
+		uint32_t n = 1 + (uint32_t)(mix_next(&x) % 3);
+
+		if (r < 3)
+			n = 20000;		/* four of these fill the hold */
+		else if (r == 2 && mix_next(&x) % 8 == 0)
+			n = BIG;		/* too large to hold: handed on at once */
+		for (uint32_t i = 0; i < n; i++) {
+			sp[i] = span(id, "x", 1, 1, 0, 0);
+			sp[i].t_begin = clock;
+			sp[i].t_end = clock + mix_next(&x) % 40;	/* some end after the next round */
+		}
+		id += 2;
+		memset(&t, 0, sizeof(t));
+		t.v = sp;
+		t.parent = parent;
+		t.n = n;
+		t.complete = 1;
+		t.ndeps = (uint32_t)(mix_next(&x) % 4);
+		for (uint32_t j = 0; j < t.ndeps; j++)
+			deps[j] = (struct ap_dep){ sp[0].id, j };
+		t.deps = t.ndeps ? deps : NULL;
+		ap_mem_hold(&ha, &t, record, &a);
+		ap_mem_hold(&hb, &t, record, &b);
+		clock += 3;
+		if (mix_next(&x) % 64 == 0) {	/* a round */
+			early_rounds += ha.nready != 0;
+			ap_mem_ready(&ha, clock, record, &a);
+			ap_mem_release(&hb, clock, record, &b);
+		}
+		if (mix_next(&x) % 3 == 0)	/* a share between two drain passes */
+			steps_left_ready += ap_mem_step(&ha, (uint32_t)(mix_next(&x) % 6), record, &a) != 0;
+		CU_ASSERT_FATAL(ha.nwait <= AP_MEM_HOLD_SPANS);
+	}
+	ap_mem_release(&ha, UINT64_MAX, record, &a);
+	ap_mem_release(&hb, UINT64_MAX, record, &b);
+	CU_ASSERT(steps_left_ready > 100);	/* the steps did leave work for later */
+	CU_ASSERT(early_rounds > 10);		/* and rounds came with some still ready */
+	CU_ASSERT(hb.released_early > 0);	/* the hold did fill */
+	CU_ASSERT_EQUAL(a.bad + b.bad, 0);
+	CU_ASSERT_EQUAL(a.n, TRACES);
+	CU_ASSERT_EQUAL(b.n, TRACES);
+	CU_ASSERT_EQUAL(ha.released_early, hb.released_early);
+	CU_ASSERT(memcmp(a.id, b.id, TRACES * sizeof(uint64_t)) == 0);
+	CU_ASSERT_EQUAL(ha.bank[0].nt + ha.bank[1].nt + ha.nready + ha.nwait + ha.nwaiting, 0);
+	ap_mem_hold_free(&ha);
+	ap_mem_hold_free(&hb);
+	free(a.id);
+	free(b.id);
+	free(sp);
+	free(parent);
 }
 
 void t_register_memattr(void)
@@ -201,4 +327,5 @@ void t_register_memattr(void)
 
 	T_ADD(s, test_attribution_against_the_rule);
 	T_ADD(s, test_hold_until_sampled_past);
+	T_ADD(s, test_hold_in_steps_as_at_once);
 }

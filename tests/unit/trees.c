@@ -578,6 +578,67 @@ static void test_models_table(void)
 	fx_free(&fx);
 }
 
+/*
+ * The per-trace scratch carries nothing from one trace to the next: a run
+ * of traces of varying sizes, with and without sibling dependencies, fed
+ * to one analysis leaves after each the same children, dependency lists,
+ * durations and bounds as that trace fed alone to a fresh analysis.
+ */
+static void test_scratch_carries_nothing_between_traces(void)
+{
+	enum { MAXN = 40, TRACES = 60 };
+	struct fixture all, one;
+	struct ap_span v[MAXN];
+	uint32_t parent[MAXN];
+	struct ap_dep deps[8];
+	uint64_t x = 3, nm;
+	uint32_t bad = 0;
+
+	fx_init(&all, 1024);
+	nm = name(&all, "s");
+	for (uint32_t k = 0; k < TRACES; k++) {
+		struct ap_trace_view t = { 0 };
+		uint32_t n = 1 + (uint32_t)((x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33) % MAXN;
+		uint32_t nd = k % 3 == 0 ? (uint32_t)(x >> 20) % 8 : 0;
+
+		if (k % 7 == 6)
+			n = 1;
+		for (uint32_t i = 0; i < n; i++) {
+			memset(&v[i], 0, sizeof(v[i]));
+			v[i].id = 1000 * (k + 1) + i;
+			v[i].have = AP_SPAN_HAVE_BEGIN | AP_SPAN_HAVE_END;
+			v[i].name = nm;
+			v[i].pid = 100;
+			parent[i] = i ? (uint32_t)(x >> (i % 30)) % (i < 4 ? i : 4) : AP_NONE;
+			v[i].t_begin = 1000 + i * 10;
+			v[i].t_end = v[i].t_begin + 5 + (x >> (i % 17)) % 50;
+		}
+		for (uint32_t d = 0; d < nd; d++)
+			deps[d] = (struct ap_dep){ v[(d * 7 + 1) % n].id, v[(d * 3) % n].id };
+		t.v = v;
+		t.parent = parent;
+		t.n = n;
+		t.deps = nd ? deps : NULL;
+		t.ndeps = nd;
+		t.complete = 1;
+		ap_analysis_add(&all.a, &t);
+		fx_init(&one, 1024);
+		ap_analysis_add(&one.a, &t);
+		bad += memcmp(all.a.child_off, one.a.child_off, (n + 1) * sizeof(uint32_t)) != 0;
+		bad += memcmp(all.a.child_idx, one.a.child_idx, one.a.child_off[n] * sizeof(uint32_t)) != 0;
+		bad += memcmp(all.a.dep_off, one.a.dep_off, (n + 1) * sizeof(uint32_t)) != 0;
+		bad += memcmp(all.a.dep_idx, one.a.dep_idx, one.a.dep_off[n] * sizeof(uint32_t)) != 0;
+		bad += memcmp(all.a.declared, one.a.declared, n * sizeof(uint32_t)) != 0;
+		bad += memcmp(all.a.dur, one.a.dur, n * sizeof(uint64_t)) != 0;
+		bad += memcmp(all.a.self, one.a.self, n * sizeof(uint64_t)) != 0;
+		bad += memcmp(all.a.best, one.a.best, n * sizeof(uint64_t)) != 0;
+		fx_free(&one);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(all.a.groups_over_cap + all.a.ngroups > 0);	/* the dependencies made groups */
+	fx_free(&all);
+}
+
 void t_register_trees(void)
 {
 	CU_pSuite s = CU_add_suite("trees", NULL, NULL);
@@ -591,4 +652,5 @@ void t_register_trees(void)
 	T_ADD(s, test_percentiles_and_truncation);
 	T_ADD(s, test_reference_workflow);
 	T_ADD(s, test_models_table);
+	T_ADD(s, test_scratch_carries_nothing_between_traces);
 }
