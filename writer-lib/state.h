@@ -25,6 +25,7 @@
 #define AP_WRITER_STATE_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef AP_BUILDING_LIBRARY
@@ -57,7 +58,9 @@ struct frame {
 	uint64_t trace_lo;
 };
 
-/* Per-thread state. Hot fields first. */
+/* Per-thread state. The block is page-aligned: what the fast path reads of
+ * it is line 0 (the fields up to inherited, 64 bytes), trace_hi and the
+ * first frames (line 1 onward); the rest is the slow paths'. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
 	/* One word for the fast path's first load and last store: the guard
@@ -77,14 +80,17 @@ struct ap_thread {
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */
 	uint64_t tail_cache;		/* last lane->tail seen (F) */
-	uint64_t mask;			/* lane capacity - 1 */
-	uint32_t gen;			/* ap_p.gen this state belongs to */
+	uint64_t next_id;		/* odd, steps by 2: never 0 */
+	uint32_t mask;			/* lane capacity - 1 */
 	uint32_t tid;
 	uint32_t go;			/* == ap_p.gen: the fast path may run (see ap_w_go) */
 	uint32_t inherited;		/* frames [0, inherited) came from the parent at fork */
-	uint32_t claim_wait;		/* calls left before the next claim attempt */
-	uint64_t next_id;		/* odd, steps by 2: never 0 */
+	/* Line 1: a root's trace and the first frames. */
 	uint64_t trace_hi;		/* a root's trace_hi: random per thread and process, never 0 */
+	struct frame stack[AP_STACK_MAX];
+	/* Slow paths only, from here on. */
+	uint32_t gen;			/* ap_p.gen this state belongs to */
+	uint32_t claim_wait;		/* calls left before the next claim attempt */
 	uint64_t ready_cpu0;		/* thread CPU time when thread_ready() began (ns) */
 	uint32_t pid;			/* process this state belongs to; 0 = fresh */
 	uint32_t key_set;
@@ -95,12 +101,13 @@ struct ap_thread {
 	uint64_t my_dropped_full;
 	uint64_t my_dropped_no_lane;
 	_Atomic uint64_t my_dropped_reentrant;	/* atomic adds: handlers nest */
-	struct frame stack[AP_STACK_MAX];
 	struct ap_thread *next_free;	/* on the free list of blocks */
 	/* Slow-path counters, last: spans begun while no reader was there. */
 	uint64_t my_no_reader;		/* ever, in this process */
 	uint64_t no_reader_unsent;	/* not yet sent in a CLAIM */
 };
+_Static_assert(offsetof(struct ap_thread, inherited) == 60, "the fast path's fields fill line 0");
+_Static_assert(offsetof(struct ap_thread, trace_hi) == 64, "trace_hi starts line 1");
 
 /*
  * The calling thread's state: a block of about 6 KiB, mapped on the thread's
