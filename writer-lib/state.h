@@ -63,8 +63,8 @@ struct frame {
  * first frames (line 1 onward); the rest is the slow paths'. */
 struct ap_thread {
 	struct ap_event *ring;		/* NULL: no lane */
-	/* One word for the fast path's first load and last store: the guard
-	 * tested with the depth, cleared with the depth's new value. */
+	/* One word: the fast path tests the guard's half first and, in its
+	 * last store, clears the guard with the depth's new value. */
 	union {
 		struct {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -75,7 +75,7 @@ struct ap_thread {
 			int busy;		/* reentrancy guard */
 #endif
 		};
-		uint64_t depth_busy;		/* depth | (uint64_t)busy << 32 */
+		uint64_t depth_busy;		/* busy in the high half: tested in one load */
 	};
 	struct ap_lane *lane;
 	uint64_t head;			/* private copy of lane->head */

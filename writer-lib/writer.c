@@ -304,10 +304,10 @@ static AP_COLD uint64_t begin_slow(uint64_t name_id, int category)
 /*
  * ap_begin's fast path: the common case, a thread with a lane of this
  * generation on the counter clock (t->go, state.h), room in its stack and
- * in its lane, the segment not retired. It calls nothing, so it saves no
- * register and has no frame of its own; every other case, and a call that
- * finds the guard set, goes whole to the general path (begin_impl) before
- * any state is changed, as a tail call. The guard is set before the checks:
+ * in its lane, the segment not retired. It calls nothing (but to count a
+ * trace sampled out), so it saves almost no register; every other case,
+ * and a call that finds the guard set, goes whole to the general path
+ * (begin_impl) before any state is changed, as a tail call. The guard is set before the checks:
  * a signal handler that runs between the busy test and the guard leaves
  * the state as it found it (its spans are whole), and one that runs after
  * sees the guard.
@@ -318,14 +318,14 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 	struct ap_event *e;
 	struct frame *top;
 	uint64_t id, h, parent;
-	uint64_t db = t->depth_busy;
-	uint32_t d = (uint32_t)db;
+	uint32_t d;
 	int sampled;
 
-	if (unlikely(db >> 32))
+	if (unlikely(t->depth_busy >> 32))
 		return begin_slow(name_id, category);	/* the guard is set */
 	guard_on(t);
 	h = t->head;
+	d = t->depth;	/* read under the guard, as everything it protects */
 	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || ap_load_relaxed(&ap_p.seg.hdr->retired) ||
 		     h - t->tail_cache > t->mask || d >= AP_STACK_MAX || (d == 0 && ap_p.have_remote))) {
 		guard_off(t);
@@ -438,13 +438,14 @@ out:
 AP_HOT void ap_end(uint64_t span)
 {
 	struct ap_thread *t = ap_tp;
-	uint64_t h, db = t->depth_busy;
-	uint32_t d = (uint32_t)db;
+	uint64_t h;
+	uint32_t d;
 
-	if (unlikely(db >> 32))
+	if (unlikely(t->depth_busy >> 32))
 		return end_slow(span);	/* the guard is set */
 	guard_on(t);
 	h = t->head;
+	d = t->depth;	/* read under the guard, as everything it protects */
 	if (unlikely(t->go != ap_load_relaxed(&ap_p.gen) || d <= t->inherited || t->stack[d - 1].span != span)) {
 		guard_off(t);
 		return end_slow(span);
