@@ -87,7 +87,7 @@ static int parse_sample(const char *v)
 	r = strtod(v, &end);
 	if (errno || end == v || *end != '\0' || !(r >= 0 && r <= 1))
 		return -EINVAL;
-	if (r < 1) {	/* kept when trace_lo < r x 2^64, trace_lo odd so never 0 */
+	if (r < 1) {	/* kept when mix64(trace_lo ^ seed) < r x 2^64 (0: one in 2^64) */
 		uint64_t below = (uint64_t)(r * 18446744073709551616.0);
 
 		ap_p.sample_max = below ? below - 1 : 0;

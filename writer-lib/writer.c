@@ -346,9 +346,10 @@ AP_HOT uint64_t ap_begin(uint64_t name_id, int category)
 		sampled = new_root_trace(t, id, &top->trace_hi, &top->trace_lo);
 	}
 	if (unlikely(!sampled)) {
-		top->span = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
+		id = id != 1 ? id - 1 : 2;	/* even: not recorded, nor anything under it */
+		top->span = id;
 		guard_off_depth(t, d + 1);
-		return top->span;
+		return id;
 	}
 	top->span = id;
 	e = &t->ring[h & t->mask];
@@ -434,7 +435,10 @@ out:
  * with a lane of this generation, begun in this process; a span of a trace
  * not sampled (even id) is popped and nothing written, a sampled one needs
  * room in the lane. Anything else (0, AP_SPAN_REENTRANT, spans under the
- * top of the stack or inherited at fork) goes whole to end_slow. */
+ * top of the stack or inherited at fork) goes whole to end_slow. Unlike
+ * end_slow it does not look at `retired`: an end after the reader retired
+ * lands in the retired lane (the mapping stays), as lost as the end it
+ * would skip; the thread's next begin follows the reader. */
 AP_HOT void ap_end(uint64_t span)
 {
 	struct ap_thread *t = ap_tp;

@@ -390,8 +390,11 @@ uint32_t ap_mem_step(struct ap_mem_hold *h, uint32_t spans, ap_mem_trace_fn fn, 
 		view_of(b, x, &t);
 		fn(ctx, &t);
 	}
+	/* Every ready trace sits at or after next, so at the bank's end none is
+	 * left; the reset only keeps ap_mem_finish's loop finite should that
+	 * ever not hold (tests/unit/memattr.c counts every trace handed on). */
 	if (h->next >= b->nt)
-		h->nready = 0;	/* already: every ready trace is at or after next */
+		h->nready = 0;
 	if (!h->nready)
 		b->nt = b->nv = b->nd = h->next = 0;	/* the bank is empty again */
 	return h->nready;

@@ -120,6 +120,10 @@ void ap_session_dump(struct ap_session *s, int final)
 	struct ap_run r;
 
 	ap_formats(&nformats);
+	/* A round's traces still waiting for their share (memory.h) belong to
+	 * this interval, as they did when a round analysed them at once. */
+	if (!final && s->mem_on)
+		ap_mem_finish(&s->hold, ap_session_analyse_trace, s);
 	if (!final)
 		ap_session_take_stock(s);
 	if (s->iv_on && ap_analysis_merge(&s->analysis, &s->iv))

@@ -259,7 +259,7 @@ static void test_hold_in_steps_as_at_once(void)
 	struct seq a = { calloc(TRACES, 8), 0, TRACES, 0 }, b = { calloc(TRACES, 8), 0, TRACES, 0 };
 	struct ap_mem_hold ha, hb;
 	uint64_t x = 7, clock = 1000, id = 1;
-	uint32_t steps_left_ready = 0, early_rounds = 0;
+	uint32_t steps_left_ready = 0, early_rounds = 0, bigs = 0;
 
 	CU_ASSERT_FATAL(sp && parent && a.id && b.id);
 	memset(&ha, 0, sizeof(ha));
@@ -273,8 +273,10 @@ static void test_hold_in_steps_as_at_once(void)
 
 		if (r < 3)
 			n = 20000;		/* four of these fill the hold */
-		else if (r == 2 && mix_next(&x) % 8 == 0)
+		else if (r == 3 && mix_next(&x) % 4 == 0) {
 			n = BIG;		/* too large to hold: handed on at once */
+			bigs++;
+		}
 		for (uint32_t i = 0; i < n; i++) {
 			sp[i] = span(id, "x", 1, 1, 0, 0);
 			sp[i].t_begin = clock;
@@ -307,6 +309,7 @@ static void test_hold_in_steps_as_at_once(void)
 	CU_ASSERT(steps_left_ready > 100);	/* the steps did leave work for later */
 	CU_ASSERT(early_rounds > 10);		/* and rounds came with some still ready */
 	CU_ASSERT(hb.released_early > 0);	/* the hold did fill */
+	CU_ASSERT(bigs > 0);			/* and a trace too large to hold came */
 	CU_ASSERT_EQUAL(a.bad + b.bad, 0);
 	CU_ASSERT_EQUAL(a.n, TRACES);
 	CU_ASSERT_EQUAL(b.n, TRACES);
