@@ -147,7 +147,7 @@ typedef void (*ap_mem_trace_fn)(void *ctx, const struct ap_trace_view *t);
  * of 20 ms of a busy fleet do not keep it from the lanes in one go. The
  * figures do not move: fn sees the same traces in the same order as an
  * unbounded release (a replay's), because every other way a trace reaches
- * fn (the next round, a full hold, a trace too large to hold) hands on
+ * fn (the next round, a dump, a full hold, a trace too large to hold) hands on
  * the ready ones first, and what a trace's figures read, the series,
  * changes only at the next round, which the session lets in only after
  * ap_mem_finish (memsample.c).

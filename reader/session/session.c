@@ -32,7 +32,8 @@
  * ready spans plus at most AP_MEM_HOLD_SPANS waiting; past that cap the
  * hold is analysed at once and counted (traces_analysed_early), as
  * before; nothing is dropped. No figure moves either: the next round
- * analyses whatever is left before it takes its samples, so each trace
+ * (and a periodic dump, for its interval: interval.c) analyses whatever
+ * is left before it takes its samples, so each trace
  * is analysed against the series it was made ready with and in the
  * order of an unbounded release, which is what a replay of the event log
  * does (memory.h). Measured, bench-rate 2 s, --lanes 4, runs of the two
