@@ -30,11 +30,6 @@
 #include "agentprof.h"
 #include "helpers.h"
 
-struct ctx_arg {
-	const char *seg;
-	int out_fd;
-};
-
 static void test_parse_roundtrip(void)
 {
 	static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -60,20 +55,21 @@ static void test_parse_roundtrip(void)
 
 /* What the interleaving worker tells the test. */
 struct inter_rep {
-	uint64_t root, task[3], llm[3], pushed_c, after_pop, current_during;
+	uint64_t root, task[3], llm[3], pushed_c, after_pop, current_during, self;
 	char root_tp[56];
 	struct ap_ctx rootc;
 };
 
 static int interleave_worker(void *arg)
 {
-	struct ctx_arg *a = arg;
+	struct t_job *job = arg;
 	struct inter_rep rep;
 	struct ap_ctx root, task[3], llm[3];
 	uint64_t n_task = ap_name("task"), n_llm = ap_name("llm:call"), n_c = ap_name("c:inner");
 
 	memset(&rep, 0, sizeof(rep));
-	if (ap_attach(a->seg) != 0)
+	rep.self = (uint64_t)getpid();
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	rep.root = ap_begin_ctx(NULL, ap_name("workflow"), AP_CAT_INTERNAL, &root);
 	rep.rootc = root;
@@ -103,32 +99,23 @@ static int interleave_worker(void *arg)
 	ap_end_ctx(&task[0]);
 	ap_end_ctx(&root);
 	ap_end_ctx(&root);	/* the caller's bug: recorded, the reader counts a duplicate */
-	return write(a->out_fd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 5;
+	return t_job_write(job, &rep, sizeof(rep)) ? 5 : 0;
 }
 
 static void test_interleaved_contexts(void)
 {
 	struct t_reader r;
-	struct ctx_arg a;
 	struct inter_rep rep;
-	int fds[2], code;
-	pid_t pid;
 	const struct ap_span *s;
 	char tp[64];
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(interleave_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], &rep, sizeof(rep)) == (ssize_t)sizeof(rep));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, interleave_worker, &rep, sizeof(rep)), 0);
 	CU_ASSERT_EQUAL(rep.current_during, 0);	/* contexts never touch the thread's stack */
 	CU_ASSERT_EQUAL(rep.after_pop, 0);
 	CU_ASSERT_EQUAL(rep.rootc.span, rep.root);
 	CU_ASSERT_EQUAL(rep.rootc.flags, AP_CTX_SAMPLED);
-	CU_ASSERT_EQUAL(rep.rootc.pid, (uint32_t)pid);
+	CU_ASSERT_EQUAL(rep.rootc.pid, (uint32_t)rep.self);
 	snprintf(tp, sizeof(tp), "00-%016llx%016llx-%016llx-01", (unsigned long long)rep.rootc.trace_hi,
 		 (unsigned long long)rep.rootc.trace_lo, (unsigned long long)rep.root);
 	CU_ASSERT_STRING_EQUAL(rep.root_tp, tp);
@@ -191,25 +178,23 @@ static void test_interleaved_contexts(void)
 		CU_ASSERT_EQUAL(k->v[idx].error, ap_name("TimeoutError"));
 	}
 	CU_ASSERT_EQUAL(r.as.duplicate_end, 1);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
 /* Fork with spans open: the child ends them too; each is recorded once. */
 struct fork_rep {
-	uint64_t pctx, pasync, child, child_async, pid;
+	uint64_t pctx, pasync, child, child_async, pid, self;	/* pid: the child's; self: the worker's */
 };
 
 static int fork_worker(void *arg)
 {
-	struct ctx_arg *a = arg;
+	struct t_job *job = arg;
 	struct fork_rep rep;
 	struct ap_ctx p, c;
 	pid_t pid;
 
 	memset(&rep, 0, sizeof(rep));
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	rep.pctx = ap_begin_ctx(NULL, ap_name("fork:ctx"), AP_CAT_INTERNAL, &p);
 	rep.pasync = ap_begin_async(0, ap_name("fork:async"), AP_CAT_INTERNAL);
@@ -223,54 +208,46 @@ static int fork_worker(void *arg)
 		ap_end_ctx(&c);
 		ap_end_ctx(&p);		/* inherited: the parent records it */
 		ap_end(rep.pasync);	/* inherited, not on the stack: likewise */
-		_exit(write(a->out_fd, &crep, sizeof(crep)) == (ssize_t)sizeof(crep) ? 0 : 4);
+		_exit(t_job_write(job, &crep, sizeof(crep)) ? 4 : 0);
 	}
 	if (t_wait(pid) != 0)
 		return 5;
 	ap_end(rep.pasync);
 	ap_end_ctx(&p);
 	rep.pid = (uint64_t)pid;
-	return write(a->out_fd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 6;
+	rep.self = (uint64_t)getpid();
+	return t_job_write(job, &rep, sizeof(rep)) ? 6 : 0;
 }
 
 static void test_fork_ends_once(void)
 {
 	struct t_reader r;
-	struct ctx_arg a;
-	struct fork_rep crep, prep;
-	int fds[2], code;
-	pid_t pid;
+	struct fork_rep rep[2];	/* the child's, then the parent's: both in the pipe once it ended */
+	const struct fork_rep *crep = &rep[0], *prep = &rep[1];
 	const struct ap_span *s;
+	uint32_t pid;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(fork_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], &crep, sizeof(crep)) == (ssize_t)sizeof(crep));
-	CU_ASSERT_FATAL(read(fds[0], &prep, sizeof(prep)) == (ssize_t)sizeof(prep));
-	s = ap_spans_find(&r.spans, crep.child);
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, fork_worker, rep, sizeof(rep)), 0);
+	pid = (uint32_t)prep->self;
+	s = ap_spans_find(&r.spans, crep->child);
 	CU_ASSERT_FATAL(s != NULL);
-	CU_ASSERT_EQUAL(s->parent, prep.pctx);
-	CU_ASSERT_EQUAL(s->pid, (uint32_t)prep.pid);
-	s = ap_spans_find(&r.spans, crep.child_async);
+	CU_ASSERT_EQUAL(s->parent, prep->pctx);
+	CU_ASSERT_EQUAL(s->pid, (uint32_t)prep->pid);
+	s = ap_spans_find(&r.spans, crep->child_async);
 	CU_ASSERT_FATAL(s != NULL);
-	CU_ASSERT_EQUAL(s->parent, prep.pasync);
-	s = ap_spans_find(&r.spans, prep.pctx);
+	CU_ASSERT_EQUAL(s->parent, prep->pasync);
+	s = ap_spans_find(&r.spans, prep->pctx);
 	CU_ASSERT_FATAL(s != NULL);
-	CU_ASSERT_EQUAL(s->pid, (uint32_t)pid);
-	CU_ASSERT_EQUAL(s->tid_end, (uint32_t)pid);	/* ended by the parent, not the child */
-	s = ap_spans_find(&r.spans, prep.pasync);
+	CU_ASSERT_EQUAL(s->pid, pid);
+	CU_ASSERT_EQUAL(s->tid_end, pid);	/* ended by the parent, not the child */
+	s = ap_spans_find(&r.spans, prep->pasync);
 	CU_ASSERT_FATAL(s != NULL);
-	CU_ASSERT_EQUAL(s->tid_end, (uint32_t)pid);
+	CU_ASSERT_EQUAL(s->tid_end, pid);
 	CU_ASSERT_EQUAL(r.counts.complete, 4);
 	CU_ASSERT_EQUAL(r.as.duplicate_end, 0);
 	CU_ASSERT_EQUAL(r.as.duplicate_begin, 0);
 	CU_ASSERT_EQUAL(r.analysis.orphans, 0);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
@@ -281,12 +258,12 @@ static const char runtime_tp[] = "00-11112222333344445555666677778888-0000000000
 
 static int remote_worker(void *arg)
 {
-	struct ctx_arg *a = arg;
+	struct t_job *job = arg;
 	uint64_t ids[4];
 	struct ap_ctx c, rt;
 
 	setenv("TRACEPARENT", remote_tp, 1);
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	ids[0] = ap_begin_async(0, ap_name("remote:async"), AP_CAT_INTERNAL);
 	ids[1] = ap_begin_ctx(NULL, ap_name("remote:ctx"), AP_CAT_INTERNAL, &c);
@@ -299,26 +276,17 @@ static int remote_worker(void *arg)
 	ap_end_ctx(&c);
 	ap_end(ids[0]);
 	ap_end(ids[1]);
-	return write(a->out_fd, ids, sizeof(ids)) == (ssize_t)sizeof(ids) ? 0 : 5;
+	return t_job_write(job, ids, sizeof(ids)) ? 5 : 0;
 }
 
 static void test_remote_parents(void)
 {
 	struct t_reader r;
-	struct ctx_arg a;
 	uint64_t ids[4];
-	int fds[2], code;
-	pid_t pid;
 	const struct ap_span *s;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(remote_worker, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], ids, sizeof(ids)) == (ssize_t)sizeof(ids));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, remote_worker, ids, sizeof(ids)), 0);
 	for (int i = 0; i < 2; i++) {
 		s = ap_spans_find(&r.spans, ids[i]);
 		CU_ASSERT_FATAL(s != NULL);
@@ -335,8 +303,6 @@ static void test_remote_parents(void)
 		CU_ASSERT_EQUAL(s->trace_lo, 0x5555666677778888ull);
 	}
 	CU_ASSERT_EQUAL(r.counts.complete, 4);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 
@@ -464,13 +430,13 @@ static void test_reattach_keeps_ends(void)
  * state). */
 static int lazy_push_worker(void *arg)
 {
-	struct ctx_arg *a = arg;
+	struct t_job *job = arg;
 	const char *child = getenv("AP_TP_CHILD");
 
 	if (!child)
 		return 2;
-	dup2(a->out_fd, 1);
-	setenv("AGENTPROF_SHM", a->seg, 1);
+	dup2(job->out_fd, 1);
+	setenv("AGENTPROF_SHM", job->seg, 1);
 	execl(child, child, "push", runtime_tp, "lazy:pushed", (char *)NULL);
 	return 127;
 }
@@ -478,7 +444,7 @@ static int lazy_push_worker(void *arg)
 static void test_push_attaches_lazily(void)
 {
 	struct t_reader r;
-	struct ctx_arg a;
+	struct t_job a;
 	int fds[2], code;
 	pid_t pid;
 	char buf[32] = "";
