@@ -161,11 +161,11 @@ static void test_traceparent_across_exec(void)
 
 static int fork_parent(void *arg)
 {
-	struct tp_arg *a = arg;
-	uint64_t s, ids[2];
+	struct t_job *job = arg;
+	uint64_t s, ids[3];
 	pid_t pid;
 
-	if (ap_attach(a->seg) != 0)
+	if (ap_attach(job->seg) != 0)
 		return 2;
 	s = ap_begin(ap_name("fork:parent"), AP_CAT_INTERNAL);
 	pid = fork();
@@ -177,34 +177,26 @@ static int fork_parent(void *arg)
 		ap_end(s);	/* inherited: recorded by the parent only */
 		if (ap_current() != 0)
 			_exit(3);
-		_exit(write(a->out_fd, ids_c, sizeof(ids_c)) == (ssize_t)sizeof(ids_c) ? 0 : 4);
+		_exit(t_job_write(job, ids_c, sizeof(ids_c)) ? 4 : 0);
 	}
 	if (t_wait(pid) != 0)
 		return 5;
 	ap_end(s);
 	ids[0] = s;
 	ids[1] = (uint64_t)pid;
-	return write(a->out_fd, ids, sizeof(ids)) == (ssize_t)sizeof(ids) ? 0 : 6;
+	ids[2] = (uint64_t)getpid();
+	return t_job_write(job, ids, sizeof(ids)) ? 6 : 0;
 }
 
 static void test_fork_nests_and_ends_once(void)
 {
 	struct t_reader r;
-	struct tp_arg a;
-	uint64_t child_ids[2], parent_ids[2];
-	int fds[2], code;
-	pid_t pid;
+	uint64_t ids[5];	/* the child's two, then the parent's: span, child pid, own pid */
+	const uint64_t *child_ids = ids, *parent_ids = ids + 2;
 	const struct ap_span *c, *p;
 
 	CU_ASSERT_FATAL(t_reader_open(&r, 4, 256) == 0);
-	CU_ASSERT_FATAL(pipe(fds) == 0);
-	a.seg = r.seg.name;
-	a.out_fd = fds[1];
-	pid = t_fork(fork_parent, &a);
-	t_reader_run(&r, &pid, 1, &code);
-	CU_ASSERT_EQUAL_FATAL(code, 0);
-	CU_ASSERT_FATAL(read(fds[0], child_ids, sizeof(child_ids)) == (ssize_t)sizeof(child_ids));
-	CU_ASSERT_FATAL(read(fds[0], parent_ids, sizeof(parent_ids)) == (ssize_t)sizeof(parent_ids));
+	CU_ASSERT_EQUAL_FATAL(t_run_job(&r, fork_parent, ids, sizeof(ids)), 0);
 	CU_ASSERT_EQUAL(child_ids[0], child_ids[1]);	/* ap_current() in the child */
 	c = ap_spans_find(&r.spans, child_ids[0]);
 	p = ap_spans_find(&r.spans, parent_ids[0]);
@@ -212,12 +204,10 @@ static void test_fork_nests_and_ends_once(void)
 	CU_ASSERT_EQUAL(c->parent, p->id);
 	CU_ASSERT_EQUAL(c->trace_lo, p->trace_lo);
 	CU_ASSERT_EQUAL(c->pid, (uint32_t)parent_ids[1]);
-	CU_ASSERT_EQUAL(p->pid, (uint32_t)pid);
+	CU_ASSERT_EQUAL(p->pid, (uint32_t)parent_ids[2]);
 	CU_ASSERT_EQUAL(r.counts.complete, 2);
 	CU_ASSERT_EQUAL(r.as.duplicate_end, 0);
 	CU_ASSERT_EQUAL(r.as.duplicate_begin, 0);
-	close(fds[0]);
-	close(fds[1]);
 	t_reader_close(&r);
 }
 

@@ -131,6 +131,14 @@ pid_t t_fork(int (*fn)(void *), void *arg)
 
 int t_run_job(struct t_reader *r, int (*fn)(void *job), void *out, size_t n)
 {
+	ssize_t got = 0;
+	int code = t_run_job_upto(r, fn, out, n, &got);
+
+	return code == 0 && (size_t)got != n ? -1 : code;
+}
+
+int t_run_job_upto(struct t_reader *r, int (*fn)(void *job), void *out, size_t n, ssize_t *got)
+{
 	struct t_job job = { r->seg.name, -1 };
 	int fds[2], code;
 	pid_t pid;
@@ -146,8 +154,7 @@ int t_run_job(struct t_reader *r, int (*fn)(void *job), void *out, size_t n)
 	}
 	t_reader_run(r, &pid, 1, &code);
 	close(fds[1]);
-	if (code == 0 && n && read(fds[0], out, n) != (ssize_t)n)
-		code = -1;
+	*got = n ? read(fds[0], out, n) : 0;
 	close(fds[0]);
 	return code;
 }

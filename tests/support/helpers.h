@@ -67,6 +67,9 @@ struct t_job {
  * t_job_write into out. Its exit code; -1 when it wrote short or could not
  * be started. */
 int t_run_job(struct t_reader *r, int (*fn)(void *job), void *out, size_t n);
+/* The same for a worker whose output varies in length: reads at most n
+ * bytes, their count (or -1) in *got; returns the worker's exit code. */
+int t_run_job_upto(struct t_reader *r, int (*fn)(void *job), void *out, size_t n, ssize_t *got);
 int t_job_write(struct t_job *job, const void *p, size_t n);
 /* Wait for pid; returns its exit code, or 128 + signal. */
 int t_wait(pid_t pid);
